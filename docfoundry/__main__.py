@@ -1,0 +1,5 @@
+import sys
+
+from docfoundry.cli import main
+
+sys.exit(main())

@@ -1,0 +1,187 @@
+"""Stage configs are dataclasses; this module turns them into CLI flags and reads them from YAML.
+
+Each field's ``help`` metadata is its ``--help`` text, so a flag is never described twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from docfoundry.errors import UserError
+
+
+def opt(default: Any = dataclasses.MISSING, help: str = "", **meta: Any) -> Any:
+    """A config field with its help text; list/dict defaults are copied per instance.
+
+    Extra metadata: ``positional=True`` (a positional argument), ``flag="--x"`` (override the flag
+    name), ``choices=[...]``.
+    """
+    meta = {"help": help, **meta}
+    if isinstance(default, (list, dict)):
+        return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0], True
+    return tp, False
+
+
+def parse_text(tp: Any, text: str, key: str) -> Any:
+    """Parse one CLI string into ``tp``: lists are comma-separated, dicts are ``k=v,k=v``."""
+    tp, optional = _unwrap_optional(tp)
+    if optional and text.lower() in ("none", "null", ""):
+        return None
+    origin = typing.get_origin(tp)
+    try:
+        if origin is list:
+            (item,) = typing.get_args(tp) or (str,)
+            return [parse_text(item, part.strip(), key) for part in text.split(",") if part.strip()]
+        if origin is dict:
+            _, val_tp = typing.get_args(tp) or (str, str)
+            out = {}
+            for part in filter(None, (p.strip() for p in text.split(","))):
+                if "=" not in part:
+                    raise ValueError(f"expected key=value, got {part!r}")
+                k, v = part.split("=", 1)
+                out[k.strip()] = parse_text(val_tp, v.strip(), key)
+            return out
+        if tp is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(f"expected true/false, got {text!r}")
+        if tp in (int, float, str):
+            return tp(text)
+    except ValueError as e:
+        raise UserError(f"--{key.replace('_', '-')}: {e}") from None
+    return text
+
+
+def coerce(tp: Any, value: Any, key: str) -> Any:
+    """Check and convert a YAML/JSON value to ``tp``; the error names the key."""
+    tp, optional = _unwrap_optional(tp)
+    if value is None:
+        if optional:
+            return None
+        raise UserError(f"config key '{key}': null is not allowed here")
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise UserError(f"config key '{key}': expected a mapping, got {type(value).__name__}")
+        return from_dict(tp, value, prefix=f"{key}.")
+    if isinstance(value, str) and tp is not str and typing.get_origin(tp) is not typing.Literal:
+        return parse_text(tp, value, key)
+    origin = typing.get_origin(tp)
+    if origin is list:
+        (item,) = typing.get_args(tp) or (Any,)
+        if not isinstance(value, list):
+            raise UserError(f"config key '{key}': expected a list, got {type(value).__name__}")
+        return [coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        _, val_tp = typing.get_args(tp) or (Any, Any)
+        if not isinstance(value, dict):
+            raise UserError(f"config key '{key}': expected a mapping, got {type(value).__name__}")
+        return {str(k): coerce(val_tp, v, f"{key}.{k}") for k, v in value.items()}
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if tp is Any or (isinstance(tp, type) and isinstance(value, tp)):
+        return value
+    raise UserError(f"config key '{key}': expected {getattr(tp, '__name__', tp)}, got {value!r}")
+
+
+def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
+    """Build config ``cls`` from a mapping; an unknown key is an error that lists the known ones."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = _hints(cls)
+    kwargs = {}
+    for raw_key, value in data.items():
+        key = str(raw_key).replace("-", "_")
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            raise UserError(f"unknown config key '{prefix}{raw_key}' (known: {known})")
+        kwargs[key] = coerce(hints[key], value, f"{prefix}{key}")
+    missing = [
+        n for n, f in fields.items()
+        if n not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise UserError(f"missing required config key(s): {', '.join(prefix + m for m in missing)}")
+    return cls(**kwargs)
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping, with a one-line error naming the file."""
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"{p}: config file not found")
+    try:
+        data = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise UserError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{p}: expected a mapping at the top level")
+    return data
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
+    """Add one flag per field of config ``cls``, with the field's help text and default."""
+    hints = _hints(cls)
+    for f in dataclasses.fields(cls):
+        tp, _ = _unwrap_optional(hints[f.name])
+        meta = dict(f.metadata)
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        default = None if required else (f.default if f.default is not dataclasses.MISSING else f.default_factory())
+        help_text = meta.get("help", "")
+        if not required and default not in (None, "", [], {}, False):
+            shown = ",".join(map(str, default)) if isinstance(default, list) else default
+            if isinstance(default, dict):
+                shown = ",".join(f"{k}={v}" for k, v in default.items())
+            help_text += f" (default: {shown})"
+        kw: dict[str, Any] = {"help": help_text, "dest": f.name, "default": argparse.SUPPRESS}
+        if meta.get("choices"):
+            kw["choices"] = meta["choices"]
+        if meta.get("positional"):
+            kw.pop("dest")
+            kw["metavar"] = f.name.upper()
+            if not required:
+                kw["nargs"] = "?"
+            parser.add_argument(f.name, type=lambda s, t=hints[f.name], n=f.name: parse_text(t, s, n),
+                                **kw)
+            continue
+        flag = meta.get("flag", "--" + f.name.replace("_", "-"))
+        if tp is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
+        else:
+            kw["metavar"] = meta.get("metavar", f.name.upper())
+            parser.add_argument(flag, type=lambda s, t=hints[f.name], n=f.name: parse_text(t, s, n),
+                                required=required, **kw)
+
+
+def from_namespace(cls: type, ns: argparse.Namespace, base: dict[str, Any] | None = None) -> Any:
+    """Merge a YAML mapping ``base`` with the flags actually given (flags win)."""
+    data = dict(base or {})
+    for f in dataclasses.fields(cls):
+        if hasattr(ns, f.name):
+            data[f.name] = getattr(ns, f.name)
+    return from_dict(cls, data)
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """A config as plain JSON-ready data (for run.json and provenance)."""
+    return dataclasses.asdict(cfg)

@@ -1,0 +1,145 @@
+"""Document types are folders in ``templates/``: ``schema.json`` plus ``layouts/*.yaml``.
+
+The JSON Schema is the single source of truth for a type's fields. Every leaf is a string (the
+text as printed) annotated with:
+  ``x-category``  group used by eval (vendor, totals, employee, ...)
+  ``x-kind``      text | amount | number | percent | date | time | id | code | check
+                  (how eval normalizes it, how the OCR teacher finds it, how a typed value is made)
+  ``x-labels``    label variants printed next to the value (layouts and the OCR teacher use them)
+  ``description`` what the field means (prompts use it)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from docfoundry.errors import UserError
+
+KINDS = ("text", "amount", "number", "percent", "date", "time", "id", "code", "check")
+
+
+def templates_root() -> Path:
+    """The installed ``templates`` package folder."""
+    return Path(str(resources.files("templates")))
+
+
+def available() -> list[str]:
+    """Names of the document types (template folders with a ``schema.json``)."""
+    return sorted(p.parent.name for p in templates_root().glob("*/schema.json"))
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One leaf of the schema: ``pattern`` uses ``[]`` for list positions (``line_items[].amount``)."""
+
+    pattern: str
+    category: str
+    kind: str
+    description: str
+    labels: tuple[str, ...]
+
+
+def path_pattern(path: str) -> str:
+    """``line_items.3.amount`` -> ``line_items[].amount`` (the schema leaf a value belongs to)."""
+    return re.sub(r"\.(\d+)(?=\.|$)", "[]", path)
+
+
+def _walk(node: dict[str, Any], prefix: str, file: Path, out: list[Leaf]) -> None:
+    t = node.get("type")
+    if t == "object":
+        for key, child in node.get("properties", {}).items():
+            _walk(child, f"{prefix}.{key}" if prefix else key, file, out)
+    elif t == "array":
+        _walk(node.get("items", {}), f"{prefix}[]", file, out)
+    else:
+        kind = node.get("x-kind", "text")
+        if kind not in KINDS:
+            raise UserError(f"{file}: field '{prefix}' has unknown x-kind '{kind}' (known: {', '.join(KINDS)})")
+        if "x-category" not in node:
+            raise UserError(f"{file}: field '{prefix}' has no x-category")
+        out.append(Leaf(prefix, node["x-category"], kind, node.get("description", ""),
+                        tuple(node.get("x-labels", []))))
+
+
+@dataclass
+class DocType:
+    """A loaded document type: its schema, leaves and layout files."""
+
+    name: str
+    folder: Path
+    schema: dict[str, Any]
+    leaves: list[Leaf] = field(default_factory=list)
+
+    @property
+    def leaf_map(self) -> dict[str, Leaf]:
+        return {leaf.pattern: leaf for leaf in self.leaves}
+
+    def leaf(self, path: str) -> Leaf | None:
+        """The schema leaf of a dotted value path (``None`` when the path is not in the schema)."""
+        return self.leaf_map.get(path_pattern(path))
+
+    def layout_files(self) -> list[Path]:
+        return sorted((self.folder / "layouts").glob("*.yaml"))
+
+    def validate(self, gt_parse: dict[str, Any], where: str = "") -> None:
+        """Raise ``ValueError`` naming the first schema violation."""
+        import jsonschema
+
+        err = jsonschema.exceptions.best_match(_validator(self.folder).iter_errors(gt_parse))
+        if err is not None:
+            loc = ".".join(map(str, err.absolute_path)) or "(root)"
+            raise ValueError(f"{where}{self.name}: {loc}: {err.message}")
+
+
+@cache
+def _validator(folder: Path) -> Any:
+    import jsonschema
+
+    schema = json.loads((folder / "schema.json").read_text())
+    return jsonschema.Draft202012Validator(schema)
+
+
+def load_schema_file(path: Path) -> dict[str, Any]:
+    """Read and check a JSON Schema file; errors name the file."""
+    import jsonschema
+
+    try:
+        schema = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{path}: schema file not found") from None
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path}: not valid JSON ({e.msg}, line {e.lineno})") from None
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as e:
+        raise UserError(f"{path}: not a valid JSON Schema ({e.message})") from None
+    if schema.get("type") != "object":
+        raise UserError(f"{path}: the top level must be an object schema")
+    return schema
+
+
+@cache
+def load_doc_type(name_or_path: str) -> DocType:
+    """A document type by name (``invoice``) or by the path of a template folder / schema file."""
+    p = Path(name_or_path)
+    if p.suffix == ".json" and p.is_file():
+        folder = p.parent
+    elif p.is_dir() and (p / "schema.json").is_file():
+        folder = p
+    else:
+        folder = templates_root() / name_or_path
+        if not (folder / "schema.json").is_file():
+            raise UserError(f"unknown document type '{name_or_path}' (known: {', '.join(available())}; "
+                            "or give a template folder with schema.json)")
+    schema_file = folder / "schema.json" if p.suffix != ".json" else p
+    schema = load_schema_file(schema_file)
+    leaves: list[Leaf] = []
+    _walk(schema, "", schema_file, leaves)
+    return DocType(name=schema.get("title", folder.name) if p.suffix == ".json" else folder.name,
+                   folder=folder, schema=schema, leaves=leaves)

@@ -1,0 +1,100 @@
+"""The sample record: one page with its exact truth, as one row of ``metadata.jsonl``.
+
+Every row has the same keys with the same types, so Arrow (``datasets`` imagefolder) infers one
+schema: ``ground_truth`` and ``meta`` are JSON strings, boxes are integer pixel coordinates.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+SPLITS = ("train", "validation", "test")
+ROW_KEYS = ("file_name", "id", "split", "doc_type", "ground_truth", "words", "field_boxes", "meta")
+
+
+def pixel_box(x0: float, y0: float, x1: float, y1: float) -> list[int]:
+    """An integer box that contains the float box (floor the start, ceil the end)."""
+    return [math.floor(x0), math.floor(y0), math.ceil(x1), math.ceil(y1)]
+
+
+@dataclass
+class WordBox:
+    """A printed word and its box ``[x0, y0, x1, y1]`` in pixels of the saved image."""
+
+    text: str
+    box: list[int]
+
+
+@dataclass
+class FieldBox:
+    """A schema leaf (dotted ``path`` such as ``line_items.0.amount``), its printed text and box."""
+
+    path: str
+    text: str
+    box: list[int]
+
+
+@dataclass
+class Sample:
+    """One page and its truth; ``gt_parse`` holds the nested field values as printed."""
+
+    id: str
+    doc_type: str
+    split: str
+    gt_parse: dict[str, Any]
+    words: list[WordBox] = field(default_factory=list)
+    field_boxes: list[FieldBox] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    gt_typed: dict[str, Any] | None = None
+    file_name: str = ""
+
+    def to_row(self) -> dict[str, Any]:
+        """The ``metadata.jsonl`` row (JSON strings for the free-form parts)."""
+        gt: dict[str, Any] = {"gt_parse": self.gt_parse}
+        if self.gt_typed is not None:
+            gt["gt_typed"] = self.gt_typed
+        return {
+            "file_name": self.file_name,
+            "id": self.id,
+            "split": self.split,
+            "doc_type": self.doc_type,
+            "ground_truth": json.dumps(gt, ensure_ascii=False, sort_keys=False),
+            "words": [{"text": w.text, "box": list(w.box)} for w in self.words],
+            "field_boxes": [{"path": f.path, "text": f.text, "box": list(f.box)} for f in self.field_boxes],
+            "meta": json.dumps(self.meta, ensure_ascii=False, sort_keys=True),
+        }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Sample:
+        """Parse a ``metadata.jsonl`` row back into a record."""
+        gt = row["ground_truth"]
+        gt = json.loads(gt) if isinstance(gt, str) else gt
+        meta = row.get("meta") or "{}"
+        return cls(
+            id=str(row["id"]),
+            doc_type=row.get("doc_type", ""),
+            split=row.get("split", "train"),
+            gt_parse=gt.get("gt_parse", {}),
+            gt_typed=gt.get("gt_typed"),
+            words=[WordBox(w["text"], list(w["box"])) for w in row.get("words") or []],
+            field_boxes=[FieldBox(f["path"], f["text"], list(f["box"])) for f in row.get("field_boxes") or []],
+            meta=json.loads(meta) if isinstance(meta, str) else meta,
+            file_name=row.get("file_name", ""),
+        )
+
+
+def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested JSON to dotted leaf paths: ``{"a": [{"b": 1}]}`` -> ``{"a.0.b": 1}``."""
+    out: dict[str, Any] = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.update(flatten(v, f"{prefix}{k}."))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            out.update(flatten(v, f"{prefix}{i}."))
+    else:
+        out[prefix[:-1]] = obj
+    return out

@@ -1,0 +1,155 @@
+"""Dataset folder I/O shared by every stage: ``images/``, ``metadata.jsonl``, ``run.json``.
+
+Writing is crash-safe and resumable: an image is written to a temporary name and renamed, then
+its row is appended in one write; a reopened folder knows which ids are done. ``finish`` sorts
+rows into a fixed order so the same inputs give byte-identical metadata whatever the worker count.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from docfoundry.errors import UserError
+from docfoundry.records import Sample
+
+METADATA = "metadata.jsonl"
+RUN_INFO = "run.json"
+
+
+def versions(*packages: str) -> dict[str, str]:
+    """Installed versions of the given distributions (for provenance)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in ("docfoundry", *packages):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def read_run_info(folder: str | Path) -> dict[str, Any]:
+    """The folder's ``run.json`` (empty when there is none)."""
+    p = Path(folder) / RUN_INFO
+    if not p.is_file():
+        return {}
+    try:
+        return json.loads(p.read_text())
+    except json.JSONDecodeError as e:
+        raise UserError(f"{p}: not valid JSON ({e.msg})") from None
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def iter_rows(folder: str | Path) -> Iterator[dict[str, Any]]:
+    """Rows of ``metadata.jsonl``; a torn last line (a crash mid-write) is skipped."""
+    p = Path(folder) / METADATA
+    if not p.is_file():
+        return
+    with p.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.endswith("\n"):
+                return  # torn write at the end: that sample is redone on resume
+            if line.strip():
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise UserError(f"{p}:{lineno}: not valid JSON ({e.msg})") from None
+
+
+def read_samples(folder: str | Path, split: str | None = None) -> Iterator[Sample]:
+    """Records of a dataset folder, optionally one split."""
+    folder = Path(folder)
+    if not (folder / METADATA).is_file():
+        raise UserError(f"{folder}: not a dataset folder (no {METADATA})")
+    for row in iter_rows(folder):
+        if split is None or row.get("split") == split:
+            yield Sample.from_row(row)
+
+
+class DatasetWriter:
+    """Appends samples to a dataset folder and records provenance in ``run.json``.
+
+    ``fingerprint`` holds the settings that define the content; reopening a folder written with
+    other settings is refused, so a resume never mixes two runs.
+    """
+
+    def __init__(self, folder: str | Path, *, stage: str, fingerprint: dict[str, Any],
+                 config: dict[str, Any], packages: tuple[str, ...] = ()) -> None:
+        self.folder = Path(folder)
+        self.stage = stage
+        self.fingerprint = fingerprint
+        prev = read_run_info(self.folder)
+        if prev:
+            if prev.get("stage") != stage or prev.get("fingerprint") != fingerprint:
+                diff = sorted(k for k in set(prev.get("fingerprint", {})) | set(fingerprint)
+                              if prev.get("fingerprint", {}).get(k) != fingerprint.get(k))
+                raise UserError(
+                    f"{self.folder}: holds a different run ({prev.get('stage')}; differs in "
+                    f"{', '.join(diff) or 'stage'}); choose another --out or delete it")
+        elif self.folder.exists() and any(self.folder.iterdir()):
+            raise UserError(f"{self.folder}: exists, is not empty and has no {RUN_INFO}; "
+                            "choose another --out")
+        (self.folder / "images").mkdir(parents=True, exist_ok=True)
+        self._repair_tail()
+        self.done: set[str] = {row["id"] for row in iter_rows(self.folder)}
+        self.started = time.time()
+        self.info = {
+            "stage": stage,
+            "status": "running",
+            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+            "fingerprint": fingerprint,
+            "config": config,
+            "versions": versions(*packages),
+            "counts": prev.get("counts", {}),
+        }
+        _atomic_write(self.folder / RUN_INFO, json.dumps(self.info, indent=2, default=str).encode())
+        self._meta = (self.folder / METADATA).open("a", encoding="utf-8")
+
+    def _repair_tail(self) -> None:
+        """Cut a torn last line left by a crash so appends start on a fresh line."""
+        p = self.folder / METADATA
+        if not p.is_file():
+            return
+        data = p.read_bytes()
+        if data and not data.endswith(b"\n"):
+            with p.open("r+b") as fh:
+                fh.truncate(data.rfind(b"\n") + 1)
+
+    def write_file(self, rel: str, data: bytes) -> None:
+        """Write a side file (image, PDF) atomically under the folder."""
+        path = self.folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(path, data)
+
+    def add(self, sample: Sample, image_bytes: bytes, ext: str = "jpg") -> None:
+        """Write the page image, then append its row (a crash in between redoes the sample)."""
+        sample.file_name = f"images/{sample.id}.{ext}"
+        self.write_file(sample.file_name, image_bytes)
+        self._meta.write(json.dumps(sample.to_row(), ensure_ascii=False) + "\n")
+        self._meta.flush()
+        self.done.add(sample.id)
+
+    def finish(self, counts: dict[str, Any], order: Callable[[dict[str, Any]], Any] | None = None,
+               status: str = "complete") -> dict[str, Any]:
+        """Close, sort the rows by ``order`` (fixed output whatever the write order) and write ``run.json``."""
+        self._meta.close()
+        if order is not None:
+            rows = sorted(iter_rows(self.folder), key=order)
+            data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+            _atomic_write(self.folder / METADATA, data.encode("utf-8"))
+        self.info.update(status=status, counts=counts, seconds=round(time.time() - self.started, 2))
+        _atomic_write(self.folder / RUN_INFO, json.dumps(self.info, indent=2, default=str).encode())
+        return self.info
