@@ -67,7 +67,7 @@ def _walk(node: dict[str, Any], prefix: str, file: Path, out: list[Leaf]) -> Non
                         tuple(node.get("x-labels", []))))
 
 
-@dataclass
+@dataclass(eq=False)  # identity hash: loaded once per process (load_doc_type is cached)
 class DocType:
     """A loaded document type: its schema, leaves and layout files."""
 

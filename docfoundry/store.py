@@ -147,7 +147,8 @@ class DatasetWriter:
         """Close, sort the rows by ``order`` (fixed output whatever the write order) and write ``run.json``."""
         self._meta.close()
         if order is not None:
-            rows = sorted(iter_rows(self.folder), key=order)
+            latest = {row["id"]: row for row in iter_rows(self.folder)}  # a regenerated id: last wins
+            rows = sorted(latest.values(), key=order)
             data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
             _atomic_write(self.folder / METADATA, data.encode("utf-8"))
         self.info.update(status=status, counts=counts, seconds=round(time.time() - self.started, 2))

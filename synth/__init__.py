@@ -1,0 +1,1 @@
+"""docfoundry synth stage."""

@@ -1,0 +1,446 @@
+"""Layouts are YAML files in ``templates/<type>/layouts/``: a page setup plus a list of blocks.
+
+A block names the fields it prints by their schema paths; its drawer (one small function per
+block type, registered in ``BLOCKS``) places labels and values on a ``Page``. Labels come from the
+schema's ``x-labels``; choices written ``{one_of: [...]}`` are drawn per sample.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from docfoundry.doctypes import DocType, path_pattern
+from docfoundry.errors import UserError
+from synth.render import BOLD, Page, Run
+
+PAGE_SIZES: dict[str, tuple[float, float | None]] = {
+    "letter": (612.0, 792.0), "a4": (595.28, 841.89), "legal": (612.0, 1008.0), "till": (226.77, None),
+}
+ACCENTS = ((0.12, 0.29, 0.53), (0.55, 0.1, 0.1), (0.1, 0.4, 0.25), (0.3, 0.3, 0.3), (0.4, 0.2, 0.5),
+           (0.0, 0.0, 0.0), (0.75, 0.4, 0.05))
+LEADING = 1.22
+NUMERIC_KINDS = ("amount", "number", "percent")
+
+
+@dataclass
+class Layout:
+    """A validated layout file."""
+
+    name: str
+    file: Path
+    pages: list[str]  # paper sizes drawn from per sample
+    fonts: list[str]
+    size: list[float]
+    margin: list[float]
+    blocks: list[dict[str, Any]]
+
+
+@dataclass
+class DrawCtx:
+    """Everything a block drawer needs for one sample."""
+
+    page: Page
+    doc: DocType
+    values: dict[str, str]
+    rng: random.Random
+    font: str
+    size: float
+    accent: tuple[float, float, float]
+    extras: dict[str, Any] = field(default_factory=dict)
+    _labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def bold(self) -> str:
+        return BOLD[self.font]
+
+    def value(self, path: str) -> str:
+        return self.values.get(path, "")
+
+    def count(self, list_path: str) -> int:
+        """Items in a list field (``line_items`` -> how many rows)."""
+        n = 0
+        while any(k.startswith(f"{list_path}.{n}.") for k in self.values):
+            n += 1
+        return n
+
+    def label(self, path: str) -> str:
+        """One printed label per field for the whole page, drawn from the schema's x-labels."""
+        pattern = path_pattern(path)
+        if pattern not in self._labels:
+            leaf = self.doc.leaf(path)
+            options = leaf.labels if leaf and leaf.labels else (pattern.split(".")[-1].replace("_", " ").capitalize(),)
+            self._labels[pattern] = self.rng.choice(options)
+        return self._labels[pattern]
+
+    def pick(self, value: Any, default: Any = None) -> Any:
+        if isinstance(value, dict) and "one_of" in value:
+            return self.rng.choice(value["one_of"])
+        return default if value is None else value
+
+    def is_numeric(self, path: str) -> bool:
+        leaf = self.doc.leaf(path)
+        return bool(leaf and leaf.kind in NUMERIC_KINDS)
+
+
+# --- drawing helpers ------------------------------------------------------------------------
+
+def draw_value(ctx: DrawCtx, x: float, top: float, path: str | None, width: float, *,
+               text: str | None = None, prefix: str = "", font: str | None = None,
+               size: float | None = None, align: str = "left",
+               color: tuple[float, float, float] = (0, 0, 0)) -> float:
+    """Draw a (possibly multi-line) field value, optionally after a label prefix; returns height."""
+    text = ctx.value(path) if text is None and path else (ctx.pick(text) or "")
+    font, size = font or ctx.font, size or ctx.size
+    y = top
+    for i, line in enumerate(text.split("\n") if text else [""]):
+        runs = ([Run(prefix)] if prefix and i == 0 else []) + [Run(line, path)]
+        _, h = ctx.page.text(x, y, runs, font, size, align=align, max_width=width, color=color)
+        y += h * LEADING
+    return y - top
+
+
+def _field_list(block: dict[str, Any]) -> list[dict[str, Any]]:
+    return [f if isinstance(f, dict) else {"field": f} for f in block.get("fields", [])]
+
+
+# --- blocks -----------------------------------------------------------------------------------
+
+def block_title(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    size = ctx.size * b.get("scale", 2.0)
+    align = ctx.pick(b.get("align"), "left")
+    if ctx.pick(b.get("banner"), False):
+        h = size * 1.7
+        ctx.page.rect(x, top, width, h, stroke=False, fill=ctx.accent)
+        draw_value(ctx, x + size * 0.3, top + size * 0.35, b.get("field"), width - size * 0.6,
+                   text=b.get("text"), font=ctx.bold, size=size, align=align, color=(1, 1, 1))
+        return h + ctx.size * 0.6
+    color = ctx.accent if b.get("accent", True) else (0, 0, 0)
+    return draw_value(ctx, x, top, b.get("field"), width, text=b.get("text"), font=ctx.bold,
+                      size=size, align=align, color=color) + ctx.size * 0.4
+
+
+def block_text(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    font = ctx.bold if b.get("bold") else ctx.font
+    return draw_value(ctx, x, top, b.get("field"), width, text=b.get("text"), font=font,
+                      size=ctx.size * b.get("scale", 1.0), align=ctx.pick(b.get("align"), "left"))
+
+
+def block_logo(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    s = ctx.size * b.get("scale", 3.5)
+    shape = ctx.pick(b.get("shape"), "circle")
+    if shape == "circle":
+        ctx.page.ellipse(x, top, s, s, ctx.accent)
+    elif shape == "square":
+        ctx.page.rect(x, top, s, s, stroke=False, fill=ctx.accent)
+    else:  # bars
+        for i in range(3):
+            ctx.page.rect(x + i * s / 3, top + i * s / 6, s / 4, s - i * s / 6, stroke=False, fill=ctx.accent)
+    h = s
+    if b.get("field"):
+        h = max(h, draw_value(ctx, x + s * 1.3, top + s * 0.2, b["field"], width - s * 1.3,
+                              font=ctx.bold, size=ctx.size * b.get("text_scale", 1.5)))
+    return h + ctx.size * 0.5
+
+
+def block_party(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    y = top
+    heading = b.get("heading")
+    if heading or b.get("heading_from"):
+        text = heading or ctx.label(b["heading_from"])
+        y += draw_value(ctx, x, y, None, width, text=text, font=ctx.bold, size=ctx.size * 1.05,
+                        color=ctx.accent)
+    align = ctx.pick(b.get("align"), "left")
+    for i, f in enumerate(_field_list(b)):
+        prefix = ctx.label(f["field"]) + ": " if f.get("label") else ""
+        font = ctx.bold if (i == 0 and b.get("bold_first")) else ctx.font
+        y += draw_value(ctx, x, y, f["field"], width, prefix=prefix, font=font, align=align)
+    return y - top + ctx.size * 0.5
+
+
+def block_kv(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    style = ctx.pick(b.get("style"), "lines")
+    split = width * b.get("label_width", 0.45)
+    value_align = ctx.pick(b.get("value_align"), "left")
+    pad = ctx.size * 0.35
+    y = top
+    for f in _field_list(b):
+        path, label = f["field"], f.get("text") or ctx.label(f["field"])
+        font = ctx.bold if f.get("bold") else ctx.font
+        if style == "inline":
+            y += draw_value(ctx, x, y, path, width, prefix=f"{label}: ", font=font)
+        elif style == "stacked":
+            y += draw_value(ctx, x, y, None, width, text=label, size=ctx.size * 0.75, color=(0.35, 0.35, 0.35))
+            y += draw_value(ctx, x, y, path, width, font=font) + pad
+        else:  # lines / grid: label column and value column
+            mark = len(ctx.page.ops)
+            label_h = draw_value(ctx, x + pad, y + pad / 2, None, split - 2 * pad, text=label,
+                                 font=ctx.bold if style == "grid" else ctx.font)
+            value_h = draw_value(ctx, x + split + pad, y + pad / 2, path, width - split - 2 * pad,
+                                 font=font, align=value_align)
+            h = max(label_h, value_h) + pad
+            if style == "grid":
+                ctx.page.rect(x, y, split, h, fill=(0.93, 0.93, 0.93), under=mark)
+                ctx.page.rect(x + split, y, width - split, h, under=mark)
+            y += h
+    return y - top + ctx.size * 0.5
+
+
+def block_table(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    lst = b["list"]
+    cols = [c if isinstance(c, dict) else {"field": c} for c in ctx.pick(b["columns"])]
+    weights = [c.get("width", 1.0) for c in cols]
+    widths = [width * w / sum(weights) for w in weights]
+    style = ctx.pick(b.get("style"), "grid")
+    pad, row_h = ctx.size * 0.35, ctx.size * 1.25 + ctx.size * 0.7
+    y = top
+    aligns = ["right" if ctx.is_numeric(f"{lst}.0.{c['field']}") else "left" for c in cols]
+    if b.get("header", True):
+        fill = ctx.accent if style in ("grid", "striped") else None
+        if fill:
+            ctx.page.rect(x, y, width, row_h, stroke=False, fill=fill)
+        cx = x
+        for c, w, al in zip(cols, widths, aligns):
+            draw_value(ctx, cx + pad, y + pad, None, w - 2 * pad, text=c.get("text") or ctx.label(f"{lst}.0.{c['field']}"),
+                       font=ctx.bold, align=al, color=(1, 1, 1) if fill else (0, 0, 0))
+            cx += w
+        y += row_h
+        if style in ("lines", "plain"):
+            ctx.page.hline(x, x + width, y, line_width=0.8)
+        elif style == "dashed":
+            ctx.page.hline(x, x + width, y, dash=True)
+    for i in range(ctx.count(lst)):
+        if style == "striped" and i % 2:
+            ctx.page.rect(x, y, width, row_h, stroke=False, fill=(0.93, 0.93, 0.95))
+        cx = x
+        for c, w, al in zip(cols, widths, aligns):
+            draw_value(ctx, cx + pad, y + pad, f"{lst}.{i}.{c['field']}", w - 2 * pad, align=al)
+            if style == "grid":
+                ctx.page.rect(cx, y, w, row_h)
+            cx += w
+        y += row_h
+        if style == "lines":
+            ctx.page.hline(x, x + width, y, line_width=0.3, color=(0.6, 0.6, 0.6))
+    if style == "dashed":
+        ctx.page.hline(x, x + width, y + 1, dash=True)
+    return y - top + ctx.size * 0.8
+
+
+def block_row(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    blocks = b["blocks"]
+    if ctx.pick(b.get("swap"), False):
+        blocks = list(reversed(blocks))
+    weights = b.get("widths", [1.0] * len(blocks))
+    gap = ctx.size * 1.5
+    usable = width - gap * (len(blocks) - 1)
+    h, cx = 0.0, x
+    for sub, w in zip(blocks, weights):
+        cw = usable * w / sum(weights)
+        h = max(h, draw_block(ctx, sub, cx, top, cw))
+        cx += cw + gap
+    return h
+
+
+def block_rule(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    ctx.page.hline(x, x + width, top + ctx.size * 0.3, line_width=b.get("weight", 0.8),
+                   color=ctx.accent if b.get("accent") else (0, 0, 0), dash=b.get("dash", False))
+    return ctx.size * 0.8
+
+
+def block_spacer(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    return ctx.size * b.get("lines", 1.0)
+
+
+def _grid_cell(ctx: DrawCtx, cell: dict, x: float, top: float, w: float, h: float) -> None:
+    pad = ctx.size * 0.25
+    ctx.page.rect(x, top, w, h, fill=(0.9, 0.9, 0.9) if cell.get("shade") else None)
+    fields = [cell["field"]] if "field" in cell else cell.get("fields", [])
+    label = cell.get("text") or (ctx.label(fields[0]) if fields else "")
+    y = top + pad
+    if label:
+        y += draw_value(ctx, x + pad, y, None, w - 2 * pad, text=label, size=ctx.size * 0.62)
+    if cell.get("checks"):
+        cw = (w - 2 * pad) / len(cell["checks"])
+        for i, path in enumerate(cell["checks"]):
+            cx = x + pad + i * cw
+            ctx.page.rect(cx, y + 2, ctx.size, ctx.size)
+            draw_value(ctx, cx + ctx.size * 0.15, y + 2.5, path, ctx.size, font=ctx.bold, size=ctx.size * 0.9)
+            draw_value(ctx, cx, y + ctx.size + 4, None, cw - 2, text=ctx.label(path), size=ctx.size * 0.55)
+        return
+    fw = (w - 2 * pad) / max(1, len(fields))
+    for i, path in enumerate(fields):
+        align = "right" if ctx.is_numeric(path) and cell.get("align", "right") == "right" else "left"
+        draw_value(ctx, x + pad + i * fw, y + pad * 0.5, path, fw - pad, align=align)
+
+
+def block_grid(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    cols, row_h = b.get("cols", 12), ctx.size * b.get("row_height", 3.0)
+    unit = width / cols
+    bottom = 0.0
+    for cell in b["cells"]:
+        c, r, w, h = cell["at"]
+        _grid_cell(ctx, cell, x + c * unit, top + r * row_h, w * unit, h * row_h)
+        bottom = max(bottom, (r + h) * row_h)
+    return bottom + ctx.size
+
+
+def block_qa(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    lst, style = b["list"], ctx.pick(b.get("style"), "colon")
+    ncols = ctx.pick(b.get("per_row"), 1)
+    gap = ctx.size * 2
+    cw = (width - gap * (ncols - 1)) / ncols
+    split = cw * b.get("label_width", 0.42)
+    pad = ctx.size * 0.4
+    y_cols = [top] * ncols
+    for i in range(ctx.count(lst)):
+        col = i % ncols
+        cx, y = x + col * (cw + gap), y_cols[col]
+        q, a = f"{lst}.{i}.question", f"{lst}.{i}.answer"
+        qf = ctx.bold if b.get("bold_questions") else ctx.font
+        if style == "stacked":
+            h = draw_value(ctx, cx, y, q, cw, font=qf, size=ctx.size * 0.85)
+            h += draw_value(ctx, cx + pad, y + h, a, cw - pad)
+            ctx.page.hline(cx, cx + cw, y + h + 1, line_width=0.4)
+        else:
+            mark = len(ctx.page.ops)
+            hq = draw_value(ctx, cx + pad, y + pad, q, split - 2 * pad, font=qf)
+            ha = draw_value(ctx, cx + split + pad, y + pad, a, cw - split - 2 * pad)
+            h = max(hq, ha) + pad
+            if style == "underline":
+                ctx.page.hline(cx + split, cx + cw, y + h, line_width=0.4)
+            elif style == "boxed":
+                ctx.page.rect(cx, y, split, h + pad, fill=(0.94, 0.94, 0.94), under=mark)
+                ctx.page.rect(cx + split, y, cw - split, h + pad, under=mark)
+        y_cols[col] = y + h + pad * 1.5
+    return max(y_cols) - top + ctx.size * 0.5
+
+
+def block_choices(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    lst = b["list"]
+    options = ctx.extras.get("options", [])
+    y, box = top, ctx.size * 0.9
+    for i in range(ctx.count(lst)):
+        q, a = f"{lst}.{i}.question", f"{lst}.{i}.answer"
+        h = draw_value(ctx, x, y, q, width * 0.35, font=ctx.bold if b.get("bold_questions") else ctx.font)
+        cx = x + width * 0.37
+        for opt in options[i]:
+            ow = ctx.page.width_of(opt, ctx.font, ctx.size) + box * 2.4
+            ctx.page.rect(cx, y + 1, box, box)
+            if opt == ctx.value(a):
+                ctx.page.ops.append(("line", cx + 1.5, y + 2.5, cx + box - 1.5, y + box - 0.5, 1.2, (0, 0, 0), False))
+                ctx.page.ops.append(("line", cx + 1.5, y + box - 0.5, cx + box - 1.5, y + 2.5, 1.2, (0, 0, 0), False))
+                draw_value(ctx, cx + box * 1.4, y, a, ow)
+            else:
+                draw_value(ctx, cx + box * 1.4, y, None, ow, text=opt)
+            cx += ow
+        y += h + ctx.size * 0.6
+    return y - top + ctx.size * 0.4
+
+
+BLOCKS: dict[str, Callable[[DrawCtx, dict, float, float, float], float]] = {
+    "title": block_title, "text": block_text, "logo": block_logo, "party": block_party,
+    "kv": block_kv, "table": block_table, "row": block_row, "rule": block_rule,
+    "spacer": block_spacer, "grid": block_grid, "qa": block_qa, "choices": block_choices,
+}
+
+
+def draw_block(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    """Draw one block at (x, top) within ``width``; returns the height it used."""
+    return BLOCKS[b["type"]](ctx, b, x, top, width)
+
+
+# --- loading and validation ------------------------------------------------------------------
+
+def _paths(block: dict) -> list[str]:
+    """Every schema path a block refers to (list items as ``list.0.sub``)."""
+    out: list[str] = []
+    if "field" in block:
+        out.append(block["field"])
+    for f in block.get("fields", []):
+        out.append(f["field"] if isinstance(f, dict) else f)
+    out += block.get("checks", [])
+    if "heading_from" in block:
+        out.append(block["heading_from"])
+    if "list" in block:
+        cols = block.get("columns", ["question", "answer"])  # qa / choices print question and answer
+        if isinstance(cols, dict):  # {one_of: [[...], [...]]}: check every option
+            cols = [c for option in cols["one_of"] for c in option]
+        out += [f"{block['list']}.0.{c['field'] if isinstance(c, dict) else c}" for c in cols]
+    for sub in block.get("blocks", []) + block.get("cells", []):
+        out += _paths(sub)
+    return out
+
+
+def _check_block(b: Any, doc: DocType, where: str) -> None:
+    if not isinstance(b, dict) or b.get("type") not in BLOCKS:
+        kind = b.get("type") if isinstance(b, dict) else type(b).__name__
+        raise UserError(f"{where}: unknown block type '{kind}' (known: {', '.join(BLOCKS)})")
+    for sub in b.get("blocks", []):
+        _check_block(sub, doc, where)
+
+
+@cache
+def load_layouts(doc: DocType) -> list[Layout]:
+    """All layouts of a document type, validated against its schema (errors name the file)."""
+    import yaml
+
+    layouts = []
+    for file in doc.layout_files():
+        try:
+            data = yaml.safe_load(file.read_text())
+        except yaml.YAMLError as e:
+            raise UserError(f"{file}: not valid YAML ({str(e).splitlines()[0]})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("blocks"), list) or not data["blocks"]:
+            raise UserError(f"{file}: a layout needs a non-empty 'blocks' list")
+        page = data.get("page", "letter")
+        pages = page["one_of"] if isinstance(page, dict) and "one_of" in page else [page]
+        bad_pages = [p for p in pages if p not in PAGE_SIZES]
+        if bad_pages:
+            raise UserError(f"{file}: unknown page '{bad_pages[0]}' (known: {', '.join(PAGE_SIZES)})")
+        fonts = data.get("fonts", ["Helvetica"])
+        bad_fonts = [f for f in fonts if f not in BOLD]
+        if bad_fonts:
+            raise UserError(f"{file}: unknown font '{bad_fonts[0]}' (known: {', '.join(BOLD)})")
+        for i, b in enumerate(data["blocks"]):
+            _check_block(b, doc, f"{file}: block {i + 1}")
+            for p in _paths(b):
+                if doc.leaf(p) is None:
+                    raise UserError(f"{file}: block {i + 1} ({b['type']}): '{path_pattern(p)}' "
+                                    f"is not a field of the {doc.name} schema")
+        layouts.append(Layout(name=file.stem, file=file, pages=pages, fonts=fonts,
+                              size=list(data.get("size", [9, 10.5])), margin=list(data.get("margin", [40, 60])),
+                              blocks=data["blocks"]))
+    if not layouts:
+        raise UserError(f"{doc.folder}/layouts: no layout files (*.yaml)")
+    return layouts
+
+
+def render_page(layout: Layout, doc: DocType, values: dict[str, str], rng: random.Random,
+                extras: dict[str, Any]) -> tuple[Page, float]:
+    """Lay out one sample; shrinks the type size until the content fits a fixed-size page.
+
+    Returns the page and its height in points (till rolls end where the content ends).
+    """
+    paper = rng.choice(layout.pages)
+    width, fixed_height = PAGE_SIZES[paper]
+    font = rng.choice(layout.fonts)
+    size = rng.uniform(*layout.size)
+    margin = rng.uniform(*layout.margin)
+    accent = rng.choice(ACCENTS)
+    draw_seed = rng.getrandbits(32)
+    for _ in range(6):
+        page = Page(width, fixed_height, paper=paper)
+        # the same per-sample choices on every try; only the size changes
+        ctx = DrawCtx(page, doc, values, random.Random(draw_seed), font, size, accent, extras)
+        y = margin
+        for b in layout.blocks:
+            y += draw_block(ctx, b, margin, y, width - 2 * margin)
+        if fixed_height is None or page.bottom <= fixed_height - margin * 0.5:
+            break
+        size *= 0.88
+    height = fixed_height if fixed_height is not None else page.bottom + margin
+    return page, height

@@ -1,0 +1,152 @@
+"""A page as a display list in top-down points: text lines made of runs, rules and boxes.
+
+Drawing records every word's box and every field's box from the font metrics at the moment the
+text is placed, so truth is exact by construction; ``to_pdf`` then emits the same list through
+ReportLab. Coordinates grow downwards like image pixels; the PDF flip happens once, in ``to_pdf``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+
+BOLD = {"Helvetica": "Helvetica-Bold", "Times-Roman": "Times-Bold", "Courier": "Courier-Bold"}
+MIN_FONT_SIZE = 4.0
+_WORD = re.compile(r"\S+")
+
+
+@dataclass
+class Run:
+    """A piece of a text line; ``path`` marks it as (part of) a schema field."""
+
+    text: str
+    path: str | None = None
+
+
+@dataclass
+class Page:
+    """The display list of one page, plus the word and field boxes it produced (points)."""
+
+    width: float
+    height: float | None = None  # None: grows with content (till rolls)
+    paper: str = ""
+    ops: list[tuple] = field(default_factory=list)
+    words: list[tuple[str, float, float, float, float]] = field(default_factory=list)
+    fields: dict[str, list[tuple[str, tuple[float, float, float, float]]]] = field(default_factory=dict)
+    bottom: float = 0.0
+
+    @staticmethod
+    def width_of(text: str, font: str, size: float) -> float:
+        from reportlab.pdfbase.pdfmetrics import stringWidth
+
+        return stringWidth(text, font, size)
+
+    @staticmethod
+    def line_height(font: str, size: float) -> tuple[float, float]:
+        """(ascent, descent) in points; descent is negative."""
+        from reportlab.pdfbase.pdfmetrics import getAscentDescent
+
+        return getAscentDescent(font, size)
+
+    def fit_size(self, text: str, font: str, size: float, max_width: float | None) -> float:
+        """Shrink the font until ``text`` fits ``max_width`` (never below MIN_FONT_SIZE)."""
+        if max_width is None or not text:
+            return size
+        w = self.width_of(text, font, size)
+        return size if w <= max_width else max(MIN_FONT_SIZE, size * max_width / w * 0.999)
+
+    def text(self, x: float, top: float, runs: list[Run], font: str, size: float, *,
+             align: str = "left", max_width: float | None = None,
+             color: tuple[float, float, float] = (0, 0, 0)) -> tuple[float, float]:
+        """Draw one line of runs with its top at ``top``; returns (width, height) used.
+
+        ``align`` positions the line inside ``[x, x + max_width]``.
+        """
+        full = "".join(r.text for r in runs)
+        size = self.fit_size(full, font, size, max_width)
+        ascent, descent = self.line_height(font, size)
+        total = self.width_of(full, font, size)
+        if align != "left" and max_width is not None:
+            x += (max_width - total) * (0.5 if align == "center" else 1.0)
+        baseline = top + ascent
+        if full.strip():
+            self.ops.append(("text", x, baseline, full, font, size, color))
+        y0, y1 = top, top + ascent - descent
+        for m in _WORD.finditer(full):
+            x0 = x + self.width_of(full[: m.start()], font, size)
+            self.words.append((m.group(), x0, y0, x0 + self.width_of(m.group(), font, size), y1))
+        pos = 0
+        for r in runs:
+            stripped = r.text.strip()
+            if r.path is not None and stripped:
+                start = pos + (len(r.text) - len(r.text.lstrip()))
+                x0 = x + self.width_of(full[:start], font, size)
+                x1 = x0 + self.width_of(stripped, font, size)
+                self.fields.setdefault(r.path, []).append((stripped, (x0, y0, x1, y1)))
+            pos += len(r.text)
+        self.bottom = max(self.bottom, y1)
+        return total, y1 - y0
+
+    def rect(self, x: float, top: float, w: float, h: float, *, stroke: bool = True,
+             fill: tuple[float, float, float] | None = None, line_width: float = 0.6,
+             color: tuple[float, float, float] = (0, 0, 0), under: int | None = None) -> None:
+        """A box; ``under`` = an op index to insert it at (a background for text already drawn)."""
+        op = ("rect", x, top, w, h, stroke, fill, line_width, color)
+        self.ops.insert(under, op) if under is not None else self.ops.append(op)
+        self.bottom = max(self.bottom, top + h)
+
+    def hline(self, x0: float, x1: float, y: float, *, line_width: float = 0.6,
+              color: tuple[float, float, float] = (0, 0, 0), dash: bool = False) -> None:
+        self.ops.append(("line", x0, y, x1, y, line_width, color, dash))
+
+    def vline(self, x: float, y0: float, y1: float, *, line_width: float = 0.6,
+              color: tuple[float, float, float] = (0, 0, 0)) -> None:
+        self.ops.append(("line", x, y0, x, y1, line_width, color, False))
+
+    def ellipse(self, x: float, top: float, w: float, h: float, fill: tuple[float, float, float]) -> None:
+        self.ops.append(("ellipse", x, top, w, h, fill))
+
+    def field_boxes(self) -> dict[str, tuple[str, tuple[float, float, float, float]]]:
+        """Each field's printed text (lines joined by newlines) and the union of its boxes."""
+        out = {}
+        for path, parts in self.fields.items():
+            text = "\n".join(t for t, _ in parts)
+            box = (min(b[0] for _, b in parts), min(b[1] for _, b in parts),
+                   max(b[2] for _, b in parts), max(b[3] for _, b in parts))
+            out[path] = (text, box)
+        return out
+
+    def to_pdf(self, height: float) -> bytes:
+        """The page as PDF bytes (invariant: the same list gives the same bytes)."""
+        from reportlab.pdfgen.canvas import Canvas
+
+        buf = io.BytesIO()
+        c = Canvas(buf, pagesize=(self.width, height), invariant=1, pageCompression=0)
+        for op in self.ops:
+            kind = op[0]
+            if kind == "text":
+                _, x, baseline, text, font, size, color = op
+                c.setFillColorRGB(*color)
+                c.setFont(font, size)
+                c.drawString(x, height - baseline, text)
+            elif kind == "rect":
+                _, x, top, w, h, stroke, fill, lw, color = op
+                c.setLineWidth(lw)
+                c.setStrokeColorRGB(*color)
+                if fill is not None:
+                    c.setFillColorRGB(*fill)
+                c.rect(x, height - top - h, w, h, stroke=int(stroke), fill=int(fill is not None))
+            elif kind == "line":
+                _, x0, y0, x1, y1, lw, color, dash = op
+                c.setLineWidth(lw)
+                c.setStrokeColorRGB(*color)
+                c.setDash(2, 2) if dash else c.setDash()
+                c.line(x0, height - y0, x1, height - y1)
+            elif kind == "ellipse":
+                _, x, top, w, h, fill = op
+                c.setFillColorRGB(*fill)
+                c.ellipse(x, height - top - h, x + w, height - top, stroke=0, fill=1)
+        c.showPage()
+        c.save()
+        return buf.getvalue()

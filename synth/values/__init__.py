@@ -1,0 +1,74 @@
+"""Field values per document type: ``synth.values.<type>.make(ctx)`` returns the truth tree.
+
+Leaves are ``V(text, typed)``: ``text`` exactly as it will be printed, ``typed`` the number or ISO
+date behind it (eval and instruction tasks use it). Types are found by module name, so adding a
+type means adding ``templates/<type>/`` and ``synth/values/<type>.py``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from docfoundry.errors import UserError
+from synth.locales import Locale, printable
+
+
+@dataclass(frozen=True)
+class V:
+    """A printed leaf value and its typed counterpart (``None``: same as the text)."""
+
+    text: str
+    typed: Any = None
+
+    @staticmethod
+    def of(text: str, typed: Any = None) -> V:
+        if isinstance(typed, Decimal):
+            typed = float(typed)
+        return V(printable(text), typed)
+
+
+@dataclass
+class ValueContext:
+    """What a value maker draws from: a seeded Faker/locale, a seeded RNG, and render-only extras."""
+
+    loc: Locale
+    rng: random.Random
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def make_values(doc_type: str, ctx: ValueContext) -> dict[str, Any]:
+    """The truth tree (nested dicts/lists of ``V``) for one sample of ``doc_type``."""
+    try:
+        module = importlib.import_module(f"synth.values.{doc_type}")
+    except ModuleNotFoundError:
+        raise UserError(f"document type '{doc_type}' has no value generator "
+                        f"(add synth/values/{doc_type}.py with make(ctx))") from None
+    return module.make(ctx)
+
+
+def split_truth(tree: Any) -> tuple[Any, Any]:
+    """``V`` tree -> (printed ``gt_parse``, typed ``gt_typed``)."""
+    if isinstance(tree, dict):
+        pairs = {k: split_truth(v) for k, v in tree.items()}
+        return {k: p[0] for k, p in pairs.items()}, {k: p[1] for k, p in pairs.items()}
+    if isinstance(tree, list):
+        pairs = [split_truth(v) for v in tree]
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+    return tree.text, tree.text if tree.typed is None else tree.typed
+
+
+def lines(text: str, max_lines: int = 3) -> str:
+    """A Faker address as at most ``max_lines`` printed lines."""
+    parts = [p.strip() for p in text.split("\n") if p.strip()]
+    return "\n".join(parts[:max_lines])
+
+
+def log_uniform(rng: random.Random, lo: float, hi: float) -> float:
+    """Amounts spread over orders of magnitude like real prices."""
+    import math
+
+    return math.exp(rng.uniform(math.log(lo), math.log(hi)))
