@@ -12,6 +12,7 @@ text as printed) annotated with:
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -29,9 +30,15 @@ def templates_root() -> Path:
     return Path(str(resources.files("templates")))
 
 
+def template_roots() -> list[Path]:
+    """Folders searched for document types: ``$DOCFOUNDRY_TEMPLATES`` (os.pathsep list) first, then built-ins."""
+    extra = [Path(p) for p in os.environ.get("DOCFOUNDRY_TEMPLATES", "").split(os.pathsep) if p]
+    return [*extra, templates_root()]
+
+
 def available() -> list[str]:
     """Names of the document types (template folders with a ``schema.json``)."""
-    return sorted(p.parent.name for p in templates_root().glob("*/schema.json"))
+    return sorted({p.parent.name for root in template_roots() for p in root.glob("*/schema.json")})
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,11 @@ class DocType:
     folder: Path
     schema: dict[str, Any]
     leaves: list[Leaf] = field(default_factory=list)
+
+    @property
+    def values_module(self) -> str:
+        """The value generator (``synth.values.<name>``); a schema may reuse another type's with ``x-values``."""
+        return self.schema.get("x-values", self.name)
 
     @property
     def leaf_map(self) -> dict[str, Leaf]:
@@ -133,7 +145,8 @@ def load_doc_type(name_or_path: str) -> DocType:
     elif p.is_dir() and (p / "schema.json").is_file():
         folder = p
     else:
-        folder = templates_root() / name_or_path
+        folder = next((r / name_or_path for r in template_roots() if (r / name_or_path / "schema.json").is_file()),
+                      templates_root() / name_or_path)
         if not (folder / "schema.json").is_file():
             raise UserError(f"unknown document type '{name_or_path}' (known: {', '.join(available())}; "
                             "or give a template folder with schema.json)")

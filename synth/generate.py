@@ -112,7 +112,7 @@ def render_sample(cfg: SynthConfig, index: int, split: str = "train") -> Rendere
         fallbacks.append(f"locale: {doc_type} is printed in {', '.join(allowed)} only; used {allowed[0]}")
     loc = Locale(rng.choice(candidates), seed)
     ctx = ValueContext(loc, rng)
-    gt_parse, gt_typed = split_truth(make_values(doc_type, ctx))
+    gt_parse, gt_typed = split_truth(make_values(doc.values_module, ctx))
     doc.validate(gt_parse, where=f"sample {sample_id(doc_type, index)}: ")
     layout = rng.choice(load_layouts(doc))
     values = {k: v for k, v in flatten(gt_parse).items() if isinstance(v, str)}
@@ -174,7 +174,16 @@ def validate(cfg: SynthConfig) -> None:
     if not cfg.doc_types:
         raise UserError("--doc-types is empty")
     for name in cfg.doc_types:
-        load_layouts(load_doc_type(name))
+        if not name.isidentifier():
+            raise UserError(f"--doc-types: '{name}' is not a type name (put custom types in a folder "
+                            "listed in $DOCFOUNDRY_TEMPLATES)")
+        doc = load_doc_type(name)
+        load_layouts(doc)
+        import importlib.util
+
+        if importlib.util.find_spec(f"synth.values.{doc.values_module}") is None:
+            raise UserError(f"{doc.folder / 'schema.json'}: no value generator '{doc.values_module}' "
+                            "(set \"x-values\" to one of invoice, receipt, w2, form)")
     check_locales(cfg.locales)
     bad = [s for s in cfg.splits if s not in SPLITS]
     if bad or abs(sum(cfg.splits.values()) - 1) > 1e-6 or any(v < 0 for v in cfg.splits.values()):

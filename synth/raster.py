@@ -15,7 +15,9 @@ def rasterize(pdf: bytes, dpi: int) -> Any:
 
     doc = pdfium.PdfDocument(pdf)
     try:
-        return doc[0].render(scale=dpi / 72).to_pil().convert("RGB")
+        # rev_byteorder: pdfium writes RGB directly, so PIL wraps it without a BGR->RGB copy
+        image = doc[0].render(scale=dpi / 72, rev_byteorder=True, may_draw_forms=False).to_pil()
+        return image if image.mode == "RGB" else image.convert("RGB")
     finally:
         doc.close()
 

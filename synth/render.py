@@ -16,6 +16,16 @@ MIN_FONT_SIZE = 4.0
 _WORD = re.compile(r"\S+")
 
 
+def _run_edges(runs: list[Run]) -> list[int]:
+    """Character offsets where each run's stripped text starts and ends."""
+    edges, pos = [], 0
+    for r in runs:
+        lead = len(r.text) - len(r.text.lstrip())
+        edges += [pos, pos + lead, pos + lead + len(r.text.strip())]
+        pos += len(r.text)
+    return edges
+
+
 @dataclass
 class Run:
     """A piece of a text line; ``path`` marks it as (part of) a schema field."""
@@ -73,17 +83,23 @@ class Page:
         if full.strip():
             self.ops.append(("text", x, baseline, full, font, size, color))
         y0, y1 = top, top + ascent - descent
+        # x offset of every word and run start: widths are additive (no kerning in the base fonts)
+        cuts = sorted({0, len(full)} | {m.start() for m in _WORD.finditer(full)}
+                      | {m.end() for m in _WORD.finditer(full)} | set(_run_edges(runs)))
+        offset, xs = 0.0, {}
+        for a, b in zip(cuts, cuts[1:]):
+            xs[a] = offset
+            offset += self.width_of(full[a:b], font, size)
+        xs[len(full)] = offset
         for m in _WORD.finditer(full):
-            x0 = x + self.width_of(full[: m.start()], font, size)
-            self.words.append((m.group(), x0, y0, x0 + self.width_of(m.group(), font, size), y1))
+            self.words.append((m.group(), x + xs[m.start()], y0, x + xs[m.end()], y1))
         pos = 0
         for r in runs:
             stripped = r.text.strip()
             if r.path is not None and stripped:
                 start = pos + (len(r.text) - len(r.text.lstrip()))
-                x0 = x + self.width_of(full[:start], font, size)
-                x1 = x0 + self.width_of(stripped, font, size)
-                self.fields.setdefault(r.path, []).append((stripped, (x0, y0, x1, y1)))
+                box = (x + xs[start], y0, x + xs[start + len(stripped)], y1)
+                self.fields.setdefault(r.path, []).append((stripped, box))
             pos += len(r.text)
         self.bottom = max(self.bottom, y1)
         return total, y1 - y0

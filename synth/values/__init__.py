@@ -40,13 +40,13 @@ class ValueContext:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def make_values(doc_type: str, ctx: ValueContext) -> dict[str, Any]:
-    """The truth tree (nested dicts/lists of ``V``) for one sample of ``doc_type``."""
+def make_values(module_name: str, ctx: ValueContext) -> dict[str, Any]:
+    """The truth tree (nested dicts/lists of ``V``) from value generator ``synth.values.<module_name>``."""
     try:
-        module = importlib.import_module(f"synth.values.{doc_type}")
+        module = importlib.import_module(f"synth.values.{module_name}")
     except ModuleNotFoundError:
-        raise UserError(f"document type '{doc_type}' has no value generator "
-                        f"(add synth/values/{doc_type}.py with make(ctx))") from None
+        raise UserError(f"no value generator '{module_name}' (add synth/values/{module_name}.py with "
+                        "make(ctx), or set \"x-values\" in the schema to an existing one)") from None
     return module.make(ctx)
 
 
