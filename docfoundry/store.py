@@ -53,9 +53,9 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def iter_rows(folder: str | Path) -> Iterator[dict[str, Any]]:
-    """Rows of ``metadata.jsonl``; a torn last line (a crash mid-write) is skipped."""
-    p = Path(folder) / METADATA
+def iter_rows(folder: str | Path, name: str = METADATA) -> Iterator[dict[str, Any]]:
+    """Rows of ``metadata.jsonl`` (or another JSONL file); a torn last line (a crash mid-write) is skipped."""
+    p = Path(folder) / name
     if not p.is_file():
         return
     with p.open(encoding="utf-8") as fh:
@@ -87,8 +87,9 @@ class DatasetWriter:
     """
 
     def __init__(self, folder: str | Path, *, stage: str, fingerprint: dict[str, Any],
-                 config: dict[str, Any], packages: tuple[str, ...] = ()) -> None:
+                 config: dict[str, Any], packages: tuple[str, ...] = (), rows_file: str = METADATA) -> None:
         self.folder = Path(folder)
+        self.rows_file = rows_file
         self.stage = stage
         self.fingerprint = fingerprint
         prev = read_run_info(self.folder)
@@ -104,7 +105,7 @@ class DatasetWriter:
                             "choose another --out")
         (self.folder / "images").mkdir(parents=True, exist_ok=True)
         self._repair_tail()
-        self.done: set[str] = {row["id"] for row in iter_rows(self.folder)}
+        self.done: set[str] = {row["id"] for row in iter_rows(self.folder, rows_file)}
         self.started = time.time()
         self.info = {
             "stage": stage,
@@ -116,11 +117,11 @@ class DatasetWriter:
             "counts": prev.get("counts", {}),
         }
         _atomic_write(self.folder / RUN_INFO, json.dumps(self.info, indent=2, default=str).encode())
-        self._meta = (self.folder / METADATA).open("a", encoding="utf-8")
+        self._meta = (self.folder / rows_file).open("a", encoding="utf-8")
 
     def _repair_tail(self) -> None:
         """Cut a torn last line left by a crash so appends start on a fresh line."""
-        p = self.folder / METADATA
+        p = self.folder / self.rows_file
         if not p.is_file():
             return
         data = p.read_bytes()
@@ -138,19 +139,23 @@ class DatasetWriter:
         """Write the page image, then append its row (a crash in between redoes the sample)."""
         sample.file_name = f"images/{sample.id}.{ext}"
         self.write_file(sample.file_name, image_bytes)
-        self._meta.write(json.dumps(sample.to_row(), ensure_ascii=False) + "\n")
+        self.append(sample.to_row())
+
+    def append(self, row: dict[str, Any]) -> None:
+        """Append one row (with an ``id``) in a single write; write its files first."""
+        self._meta.write(json.dumps(row, ensure_ascii=False) + "\n")
         self._meta.flush()
-        self.done.add(sample.id)
+        self.done.add(row["id"])
 
     def finish(self, counts: dict[str, Any], order: Callable[[dict[str, Any]], Any] | None = None,
                status: str = "complete") -> dict[str, Any]:
         """Close, sort the rows by ``order`` (fixed output whatever the write order) and write ``run.json``."""
         self._meta.close()
         if order is not None:
-            latest = {row["id"]: row for row in iter_rows(self.folder)}  # a regenerated id: last wins
+            latest = {row["id"]: row for row in iter_rows(self.folder, self.rows_file)}  # regenerated id: last wins
             rows = sorted(latest.values(), key=order)
             data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-            _atomic_write(self.folder / METADATA, data.encode("utf-8"))
+            _atomic_write(self.folder / self.rows_file, data.encode("utf-8"))
         self.info.update(status=status, counts=counts, seconds=round(time.time() - self.started, 2))
         _atomic_write(self.folder / RUN_INFO, json.dumps(self.info, indent=2, default=str).encode())
         return self.info

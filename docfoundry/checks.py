@@ -1,0 +1,95 @@
+"""Arithmetic relations a document type promises, declared in its schema as ``x-checks``.
+
+    {"name": "total", "add": ["subtotal", "tax_amount"], "equals": "total"}
+    {"name": "subtotal", "sum": "line_items[].amount", "equals": "subtotal"}
+    {"name": "line amount", "each": "line_items", "product": ["quantity", "unit_price"], "equals": "amount"}
+    {"name": "tax", "percent": ["subtotal", "tax_rate"], "equals": "tax_amount"}
+    {"name": "ss tax", "rate": ["social_security_wages", "0.062"], "equals": "social_security_tax"}
+    {"name": "change", "subtract": ["tendered", "total"], "equals": "change"}
+
+They are evaluated on typed values (Decimal, cents rounded half-up) for instruction tasks
+("does the subtotal plus tax equal the total?") and for checking labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from docfoundry.doctypes import DocType
+from docfoundry.records import flatten
+
+OPS = ("add", "subtract", "sum", "product", "percent", "rate")
+
+
+@dataclass
+class CheckResult:
+    """One evaluated relation: the operand paths and values, the computed and the stated result."""
+
+    name: str
+    op: str
+    operands: list[tuple[str, Decimal]]
+    computed: Decimal
+    target: str
+    stated: Decimal
+
+    @property
+    def holds(self) -> bool:
+        return self.computed == self.stated
+
+
+def _cents(x: Decimal) -> Decimal:
+    return x.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _num(value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _apply(op: str, values: list[Decimal]) -> Decimal:
+    if op in ("add", "sum"):
+        return sum(values, Decimal(0))
+    if op == "subtract":
+        return values[0] - sum(values[1:], Decimal(0))
+    if op == "product":
+        return _cents(values[0] * values[1])
+    if op == "percent":
+        return _cents(values[0] * values[1] / 100)
+    return _cents(values[0] * values[1])  # rate
+
+
+def evaluate_checks(doc: DocType, typed: dict[str, Any]) -> list[CheckResult]:
+    """Every declared relation that can be evaluated on ``typed`` (missing numbers skip a check)."""
+    flat = flatten(typed)
+    out = []
+    for check in doc.schema.get("x-checks", []):
+        op = next(k for k in OPS if k in check)
+        rows = [f"{check['each']}.{i}." for i in range(_count(flat, check["each"]))] if "each" in check else [""]
+        for prefix in rows:
+            if op == "sum":
+                base, sub = check["sum"].split("[].")
+                paths = [f"{base}.{i}.{sub}" for i in range(_count(flat, base))]
+            else:
+                paths = [f"{prefix}{p}" for p in check[op]]
+            operands = [(p, _num(flat.get(p, p if _num(p) is not None else None))) for p in paths]
+            target = f"{prefix}{check['equals']}"
+            stated = _num(flat.get(target))
+            if stated is None or any(v is None for _, v in operands) or not operands:
+                continue
+            values = [v for _, v in operands]
+            name = f"{check['name']} ({prefix.rstrip('.')})" if prefix else check["name"]
+            out.append(CheckResult(name, op, operands, _apply(op, values), target, stated))
+    return out
+
+
+def _count(flat: dict[str, Any], list_path: str) -> int:
+    n = 0
+    while any(k.startswith(f"{list_path}.{n}.") for k in flat):
+        n += 1
+    return n
