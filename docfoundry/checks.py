@@ -83,7 +83,7 @@ def evaluate_checks(doc: DocType, typed: dict[str, Any]) -> list[CheckResult]:
             if stated is None or any(v is None for _, v in operands) or not operands:
                 continue
             values = [v for _, v in operands]
-            name = f"{check['name']} ({prefix.rstrip('.')})" if prefix else check["name"]
+            name = f"{check['name']} in row {int(prefix.split('.')[-2]) + 1}" if prefix else check["name"]
             out.append(CheckResult(name, op, operands, _apply(op, values), target, stated))
     return out
 
