@@ -21,6 +21,9 @@ from docfoundry.errors import UserError
 # Modules that register commands; a stage adds itself here (light imports only at module level).
 COMMAND_MODULES = [
     "synth.generate",
+    "docfoundry.models",
+    "distill.instruct",
+    "eval.run",
 ]
 
 
