@@ -1,6 +1,6 @@
 """Benchmark: clean synthetic pages at 150 DPI, per stage and whole chain, 1 vs 2 workers.
 
-    python bench/synth.py --n 200
+    python -m bench.synth --n 200     # from the repository root
 
 Prints a markdown table for bench/RESULTS.md. The whole-chain rate is compared with the cost of
 the raster step alone in the same run, and 2 workers with 1 worker in the same run.
