@@ -16,7 +16,7 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -80,9 +80,18 @@ def register(name: str, kind: str = "pixel", phases: tuple[str, ...] = PHASES, *
 # ---------------------------------------------------------------- cached textures (per process)
 
 
-@lru_cache(maxsize=64)
+def _canvas(n: int) -> int:
+    """Texture sizes are rounded up to 256 so pages of any size (after a crop) share one texture."""
+    return -(-n // 256) * 256
+
+
 def smooth_field(height: int, width: int, bucket: int, cells: int = 8) -> np.ndarray:
-    """A low-frequency uint8 field (0..255) over the page: blotches, fading, uneven ink."""
+    """A low-frequency uint8 field (0..255) over a ``height`` x ``width`` page: blotches, fading."""
+    return _smooth_canvas(_canvas(height), _canvas(width), bucket, cells)[:height, :width]
+
+
+@lru_cache(maxsize=64)
+def _smooth_canvas(height: int, width: int, bucket: int, cells: int) -> np.ndarray:
     import cv2
 
     rng = np.random.default_rng([0xD0C, 1, height, width, bucket, cells])
@@ -92,17 +101,24 @@ def smooth_field(height: int, width: int, bucket: int, cells: int = 8) -> np.nda
     return np.ascontiguousarray(np.clip((big - lo) * (255.0 / max(hi - lo, 1e-6)), 0, 255).astype(np.uint8))
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=64)
 def grain_field(height: int, width: int, bucket: int) -> np.ndarray:
-    """Gaussian grain centred on 128 (sd 32), padded so pages read random windows of it."""
+    """Gaussian grain centred on 128 (sd 32), padded so pages read random windows of it.
+
+    Called with canvas sizes (``_canvas``) so a handful of fields serve every page size.
+    """
     rng = np.random.default_rng([0xD0C, 2, height, width, bucket])
-    noise = rng.normal(128.0, 32.0, (height + _GRAIN_PAD, width + _GRAIN_PAD))
-    return np.clip(noise, 0, 255).astype(np.uint8)
+    noise = rng.standard_normal((height + _GRAIN_PAD, width + _GRAIN_PAD), dtype=np.float32)
+    return np.clip(noise * 32.0 + 128.0, 0, 255).astype(np.uint8)
 
 
-@lru_cache(maxsize=32)
 def paper_texture(height: int, width: int, bucket: int) -> np.ndarray:
     """Paper structure centred on 128: blotches plus fibre grain, one gray channel."""
+    return _paper_canvas(_canvas(height), _canvas(width), bucket)[:height, :width]
+
+
+@lru_cache(maxsize=16)
+def _paper_canvas(height: int, width: int, bucket: int) -> np.ndarray:
     import cv2
 
     blotch = smooth_field(height, width, bucket, 6).astype(np.int16) - 128
@@ -117,7 +133,7 @@ def _bucket(rng: np.random.Generator) -> int:
 
 def _grain_window(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
     dy, dx = (int(v) for v in rng.integers(0, _GRAIN_PAD, 2))
-    return grain_field(height, width, _bucket(rng))[dy:dy + height, dx:dx + width]
+    return grain_field(_canvas(height), _canvas(width), _bucket(rng))[dy:dy + height, dx:dx + width]
 
 
 def _channels(img: np.ndarray, plane: np.ndarray) -> np.ndarray:
@@ -305,10 +321,11 @@ def bleed_through(img, rng, ctx, alpha):
     import cv2
 
     h, w = img.shape[:2]
-    back = cv2.resize(cv2.flip(img, 1), (w // 4, h // 4), interpolation=cv2.INTER_AREA)
-    back = cv2.resize(cv2.GaussianBlur(back, (0, 0), 1.5), (w, h), interpolation=cv2.INTER_LINEAR)
+    # Work at a quarter size: the show-through is blurred anyway.
+    back = cv2.flip(cv2.resize(img, (w // 4, h // 4), interpolation=cv2.INTER_AREA), 1)
+    back = cv2.GaussianBlur(back, (0, 0), 1.5)
     faint = cv2.addWeighted(back, float(alpha), np.full_like(back, 255), 1.0 - float(alpha), 0)
-    return cv2.min(img, faint)
+    return cv2.min(img, cv2.resize(faint, (w, h), interpolation=cv2.INTER_LINEAR))
 
 
 @register("jpeg", quality=[50, 85])
@@ -408,7 +425,7 @@ def scale(h, w, rng, ctx, factor, vertical):
     sx, sy = nw / w, nh / h
 
     def apply(img: np.ndarray, nearest: bool, fill: float | None) -> np.ndarray:
-        interp = cv2.INTER_NEAREST if nearest else cv2.INTER_AREA
+        interp = cv2.INTER_NEAREST_EXACT if nearest else cv2.INTER_AREA  # both pixel-centre aligned
         return cv2.resize(img, (nw, nh), interpolation=interp)
 
     def map_points(pts: np.ndarray) -> np.ndarray:
@@ -496,7 +513,7 @@ AUGRAPHY_EFFECTS = (
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def augraphy_params(name: str) -> dict[str, Any]:
     """The constructor defaults of augraphy effect ``name`` (lists for tuples), without ``p``."""
     import augraphy
