@@ -38,10 +38,12 @@ class SynthConfig:
                                    "split shares, e.g. train=0.8,validation=0.1,test=0.1")
     keep_pdf: bool = opt(False, "also keep each page's PDF in pdf/")
     verify: bool = opt(False, "read each PDF's text layer back and check every field's text is in its box")
-    degrade: str = opt("clean", "scan degradation: clean|light|medium|heavy|fax|photo or a preset YAML path")
+    degrade: str = opt("clean", "scan degradation: clean|light|medium|heavy|fax|photo, a preset YAML path, "
+                       "or a mix drawn per page such as clean=0.5,medium=0.3,heavy=0.2")
     max_cer: float | None = opt(None, "readability gate: re-draw degradation while OCR CER on field text exceeds this")
     only: list[str] = opt([], "regenerate only these sample ids (comma-separated)")
     image_format: str = opt("jpg", "page image format", choices=["jpg", "png"])
+    ray: str | None = opt(None, "run shards on Ray: 'local' starts a local instance, or give a cluster address")
     jpeg_quality: int = opt(90, "JPEG quality")
 
 
@@ -137,6 +139,31 @@ def render_sample(cfg: SynthConfig, index: int, split: str = "train") -> Rendere
     return Rendered(sample, image, pdf, height, drawn)
 
 
+def degrade_mix(spec: str) -> list[tuple[str, float]]:
+    """``medium`` -> [("medium", 1.0)]; ``clean=0.5,heavy=0.5`` -> a weighted mix of presets."""
+    if "=" not in spec:
+        return [(spec, 1.0)]
+    out = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, _, weight = part.partition("=")
+        try:
+            out.append((name.strip(), float(weight)))
+        except ValueError:
+            raise UserError(f"--degrade: '{part}' is not preset=weight") from None
+    if not out or any(w < 0 for _, w in out) or sum(w for _, w in out) <= 0:
+        raise UserError(f"--degrade: weights must be >= 0 with a positive sum (got {spec})")
+    return out
+
+
+def preset_for(cfg: SynthConfig, index: int) -> str:
+    """The degradation preset of page ``index`` (drawn from the mix by (seed, index))."""
+    mix = degrade_mix(cfg.degrade)
+    if len(mix) == 1:
+        return mix[0][0]
+    rng = random.Random(sample_seed(cfg.seed, index, "preset"))
+    return rng.choices([n for n, _ in mix], [w for _, w in mix])[0]
+
+
 def make_sample(cfg: SynthConfig, index: int, split: str) -> tuple[Sample, bytes, bytes | None, list[str]]:
     """The full per-page chain; returns (record, image bytes, PDF or None, fields failing --verify)."""
     from synth.raster import encode, verify_fields
@@ -144,11 +171,12 @@ def make_sample(cfg: SynthConfig, index: int, split: str) -> tuple[Sample, bytes
     r = render_sample(cfg, index, split)
     bad = verify_fields(r.pdf, r.page_height, r.fields_pt) if cfg.verify else []
     image, sample = r.image, r.sample
-    if cfg.degrade != "clean":
+    preset = preset_for(cfg, index)
+    if preset != "clean":
         from synth.degrade import degrade_sample
 
         image, sample.words, sample.field_boxes, record = degrade_sample(
-            image, sample.words, sample.field_boxes, cfg.degrade, sample_seed(cfg.seed, index, "degrade"),
+            image, sample.words, sample.field_boxes, preset, sample_seed(cfg.seed, index, "degrade"),
             max_cer=cfg.max_cer)
         sample.meta["degradation"] = record
     data = encode(image, cfg.image_format, cfg.jpeg_quality)
@@ -188,10 +216,11 @@ def validate(cfg: SynthConfig) -> None:
     bad = [s for s in cfg.splits if s not in SPLITS]
     if bad or abs(sum(cfg.splits.values()) - 1) > 1e-6 or any(v < 0 for v in cfg.splits.values()):
         raise UserError(f"--splits must use {', '.join(SPLITS)} with shares summing to 1 (got {cfg.splits})")
-    if cfg.degrade != "clean":
-        from synth.degrade import load_preset
+    for preset, _ in degrade_mix(cfg.degrade):
+        if preset != "clean":
+            from synth.degrade import load_preset
 
-        load_preset(cfg.degrade)
+            load_preset(preset)
 
 
 def fingerprint(cfg: SynthConfig) -> dict[str, Any]:
@@ -203,8 +232,7 @@ def fingerprint(cfg: SynthConfig) -> dict[str, Any]:
 
 def run(cfg: SynthConfig) -> dict[str, Any]:
     """Generate ``cfg.n`` pages into ``cfg.out`` (resuming), return a summary of counts."""
-    import multiprocessing as mp
-
+    from docfoundry.parallel import ordered_map
     from docfoundry.progress import track
     from docfoundry.store import DatasetWriter
 
@@ -223,20 +251,15 @@ def run(cfg: SynthConfig) -> dict[str, Any]:
     todo = [(cfg, i, splits[i]) for i, sid in plan if cfg.only or sid not in writer.done]
     checked = failed = 0
     failures: list[str] = []
-    pool = mp.get_context("fork").Pool(cfg.workers) if cfg.workers > 1 and len(todo) > 1 else None
-    try:
-        results = pool.imap(_work, todo, chunksize=4) if pool else map(_work, todo)
-        for sample, data, pdf, bad in track(results, len(todo), "synth"):
-            writer.add(sample, data, cfg.image_format)
-            if pdf is not None:
-                writer.write_file(f"pdf/{sample.id}.pdf", pdf)
-            if cfg.verify:
-                checked += len(sample.field_boxes)
-                failed += len(bad)
-                failures += [f"{sample.id}:{p}" for p in bad]
-    finally:
-        if pool:
-            pool.terminate()
+    results = ordered_map(_work, todo, workers=cfg.workers, ray=cfg.ray)
+    for sample, data, pdf, bad in track(results, len(todo), "synth"):
+        writer.add(sample, data, cfg.image_format)
+        if pdf is not None:
+            writer.write_file(f"pdf/{sample.id}.pdf", pdf)
+        if cfg.verify:
+            checked += len(sample.field_boxes)
+            failed += len(bad)
+            failures += [f"{sample.id}:{p}" for p in bad]
     counts: dict[str, Any] = {"pages": len(writer.done), "made_now": len(todo)}
     counts.update(Counter(splits[index_of(sid)] for sid in sorted(writer.done)))
     info = writer.finish(counts, order=lambda row: index_of(row["id"]),
