@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "synth.degrade_folder",
     "docfoundry.models",
     "distill.instruct",
+    "docfoundry.pipeline",
     "eval.run",
 ]
 

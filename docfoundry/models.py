@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +40,17 @@ class TileBudget:
     """Idefics3 / SmolVLM: the page is resized to ``size.longest_edge`` and cut into square tiles.
 
     Each tile costs ``image_seq_len`` image tokens plus two wrappers (``<fake_token_around_image>``,
-    ``<row_i_col_j>``), and a downscaled global tile is always added.
+    ``<row_i_col_j>``), each row of tiles ends with a newline, and a downscaled global tile
+    (``<fake_token_around_image><global-img>`` ... ``<fake_token_around_image>``) is always added.
     """
 
-    def worst_case_tokens(self, k: int, tile_tokens: int) -> int:
-        """Media tokens for any image whose longest edge is resized to ``k`` tiles."""
-        global_tile = tile_tokens + 3  # fake + <global-img> + tokens + closing fake
-        return global_tile if k <= 1 else k * k * (tile_tokens + 2) + global_tile
+    max_tiles_per_side: int = 6  # the tokenizers hold <row_i_col_j> tokens up to 6 x 6
+
+    @staticmethod
+    def worst_case_tokens(k: int, tile_tokens: int) -> int:
+        """Tokens of any image whose longest edge is resized to ``k`` tiles (at most k x k tiles)."""
+        global_tile = tile_tokens + 3
+        return global_tile if k <= 1 else k * k * (tile_tokens + 2) + (k + 1) + global_tile
 
     def settings(self, processor: Any, max_image_tokens: int) -> dict[str, Any]:
         tile = processor.image_processor.max_image_size["longest_edge"]
@@ -56,7 +59,7 @@ class TileBudget:
             raise UserError(f"max_image_tokens={max_image_tokens} is below one tile of this model "
                             f"({self.worst_case_tokens(1, tile_tokens)} tokens); raise it")
         k = 1
-        while self.worst_case_tokens(k + 1, tile_tokens) <= max_image_tokens:
+        while k < self.max_tiles_per_side and self.worst_case_tokens(k + 1, tile_tokens) <= max_image_tokens:
             k += 1
         return {"size": {"longest_edge": k * tile}}
 
@@ -105,24 +108,24 @@ class NoBudget:
 # The family registry.
 
 _CHATML = (
-    "{%- for message in messages -%}"
-    "{%- if loop.first and message['role'] != 'system' and default_system -%}"
+    "{% for message in messages %}"
+    "{% if loop.first and message['role'] != 'system' and default_system %}"
     "<|im_start|>system\n{{ default_system }}<|im_end|>\n"
-    "{%- endif -%}"
+    "{% endif %}"
     "<|im_start|>{{ message['role'] }}\n"
-    "{%- if message['content'] is string -%}{{ message['content'] }}"
-    "{%- else -%}{%- for part in message['content'] -%}"
-    "{%- if part['type'] == 'image' -%}<|vision_start|><|image_pad|><|vision_end|>"
-    "{%- elif part['type'] == 'text' -%}{{ part['text'] }}{%- endif -%}"
-    "{%- endfor -%}{%- endif -%}<|im_end|>\n"
-    "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}<|im_start|>assistant\n{%- endif -%}"
+    "{% if message['content'] is string %}{{ message['content'] }}"
+    "{% else %}{% for part in message['content'] %}"
+    "{% if part['type'] == 'image' %}<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}<|im_end|>\n"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 
 
 def chatml_template(default_system: str = "") -> str:
     """The Qwen-VL chat template (ChatML with vision wrappers), with an optional default system turn."""
-    return "{%- set default_system = " + json.dumps(default_system) + " -%}" + _CHATML
+    return "{% set default_system = " + json.dumps(default_system) + " %}" + _CHATML
 
 
 def user_assistant_template(bos: str) -> str:
@@ -160,6 +163,7 @@ class TinyRecipe:
     extra_tokens: tuple[str, ...]          # special tokens besides the media tokens
     chat_template: str
     image_processor: str                   # transformers class (PIL backend: no torchvision needed)
+    video_processor: str                   # transformers class (needs torchvision; "" if none)
     image_processor_kwargs: Callable[[Any], dict[str, Any]]
     processor_kwargs: Callable[[Any], dict[str, Any]]
     config: Callable[[Any, dict[str, int]], dict[str, Any]]
@@ -175,7 +179,7 @@ def _llama_text(s: Any, ids: dict[str, int], bos: str, eos: str, pad: str) -> di
 
 
 def _idefics_recipe(model_type: str, bos: str, pad: str, tiles: dict[str, tuple[int, int, int]],
-                    image_processor: str) -> TinyRecipe:
+                    image_processor: str, video_processor: str = "") -> TinyRecipe:
     """Idefics3 and SmolVLM share one architecture: SigLIP tiles, pixel shuffle, a Llama text model.
 
     ``tiles`` maps a size name to (tile pixels, patch pixels, pixel-shuffle scale).
@@ -200,6 +204,7 @@ def _idefics_recipe(model_type: str, bos: str, pad: str, tiles: dict[str, tuple[
 
     return TinyRecipe(bos=bos, eos=eos, pad=pad, extra_tokens=(bos, pad, eos),
                       chat_template=user_assistant_template(bos), image_processor=image_processor,
+                      video_processor=video_processor,
                       image_processor_kwargs=image_kwargs, processor_kwargs=processor_kwargs, config=config)
 
 
@@ -253,7 +258,7 @@ def _qwen3vl_config(s: Any, ids: dict[str, int]) -> dict[str, Any]:
                               "deepstack_visual_indexes": _spread(s.vision_layers)}}
 
 
-def _qwen_recipe(patch: int, config: Callable, default_system: str) -> TinyRecipe:
+def _qwen_recipe(patch: int, config: Callable, default_system: str, video: str) -> TinyRecipe:
     factor = patch * 2  # pixels per image token side: patch * spatial merge
 
     def image_kwargs(s: Any) -> dict[str, Any]:
@@ -263,6 +268,7 @@ def _qwen_recipe(patch: int, config: Callable, default_system: str) -> TinyRecip
     return TinyRecipe(bos="<|endoftext|>", eos="<|im_end|>", pad="<|endoftext|>",
                       extra_tokens=("<|endoftext|>", "<|im_start|>", "<|im_end|>"),
                       chat_template=chatml_template(default_system), image_processor="Qwen2VLImageProcessorPil",
+                      video_processor=video,
                       image_processor_kwargs=image_kwargs, processor_kwargs=lambda s: {}, config=config)
 
 
@@ -294,6 +300,10 @@ class Family:
         pattern = re.compile(self.lora_targets)
         return [n for n, _ in model.named_modules() if pattern.fullmatch(n)]
 
+    def is_vision_module(self, name: str) -> bool:
+        """True for parameters and modules of the vision tower or projector (frozen by default)."""
+        return any(re.search(rf"(^|\.){m}(\.|$)", name) for m in self.vision_modules)
+
     def media_token_ids(self, processor: Any) -> list[int]:
         """Token ids of this family's media tokens in ``processor``'s tokenizer (the loss mask)."""
         tokens = self.media_tokens or tuple(
@@ -302,9 +312,9 @@ class Family:
         return sorted({vocab[t] for t in tokens if t in vocab})
 
     def image_budget_settings(self, processor: Any, max_image_tokens: int) -> dict[str, Any]:
-        """Image-processor settings that keep any image within ``max_image_tokens`` media tokens.
+        """Image-processor settings that keep any image within ``max_image_tokens`` sequence tokens.
 
-        The same dict works as vLLM ``mm_processor_kwargs`` or as processor call kwargs.
+        They also work as processor call kwargs, hence as vLLM ``mm_processor_kwargs``.
         """
         if max_image_tokens < 1:
             raise UserError(f"max_image_tokens must be positive, got {max_image_tokens}")
@@ -321,11 +331,13 @@ class Family:
         return settings
 
     def image_tokens(self, processor: Any, image: Any) -> int:
-        """Media tokens one image really costs with ``processor`` (runs the processor on it)."""
+        """Sequence tokens one image really costs with ``processor``: the span from its first to its
+        last media token (wrappers and row newlines included). Runs the processor on the image."""
         text = processor.apply_chat_template(self.chat(image, ""), add_generation_prompt=False)
-        ids = processor(text=[text], images=[image], return_tensors="np")["input_ids"][0]
+        ids = processor(text=[text], images=[image], return_tensors="np")["input_ids"][0].tolist()
         media = set(self.media_token_ids(processor))
-        return int(sum(1 for i in ids.tolist() if i in media))
+        positions = [i for i, token in enumerate(ids) if token in media]
+        return positions[-1] - positions[0] + 1 if positions else 0
 
     def chat(self, image: Any, prompt: str, answer: str | None = None) -> list[dict[str, Any]]:
         """Chat messages for one image and a prompt, plus the assistant's answer for training.
@@ -343,9 +355,13 @@ class Family:
         return messages
 
 
+QWEN2_SYSTEM = "You are a helpful assistant."  # Qwen2/2.5-VL templates add it when no system turn is given
+
+
 def _families() -> dict[str, Family]:
     idefics_like = dict(media_tokens=IDEFICS3_MEDIA, image_token="<image>", end_of_turn="<end_of_utterance>",
-                        budget=TileBudget(), lm_prefix="text_model", vision_modules=("vision_model", "connector"))
+                        budget=TileBudget(), lm_prefix="text_model",
+                        vision_modules=("vision_model", "connector"))
     qwen_like = dict(media_tokens=QWEN_MEDIA, image_token="<|image_pad|>", end_of_turn="<|im_end|>",
                      budget=PixelBudget(), lm_prefix="language_model", vision_modules=("visual",))
     table = [
@@ -356,13 +372,13 @@ def _families() -> dict[str, Family]:
         Family("smolvlm", "SmolVLM (SmolVLM-256M/500M/2.2B, SmolDocling)", ("smolvlm",), "SmolVLMProcessor",
                tiny=_idefics_recipe("smolvlm", "<|im_start|>", "<|im_end|>",
                                     {"micro": (64, 16, 2), "tiny": (128, 16, 2), "small": (512, 16, 4)},
-                                    "SmolVLMImageProcessorPil"), **idefics_like),
+                                    "SmolVLMImageProcessorPil", "SmolVLMVideoProcessor"), **idefics_like),
         Family("qwen2vl", "Qwen2-VL", ("qwen2_vl",), "Qwen2VLProcessor",
-               tiny=_qwen_recipe(14, _qwen2vl_config, "You are a helpful assistant."), **qwen_like),
+               tiny=_qwen_recipe(14, _qwen2vl_config, QWEN2_SYSTEM, "Qwen2VLVideoProcessor"), **qwen_like),
         Family("qwen25vl", "Qwen2.5-VL", ("qwen2_5_vl",), "Qwen2_5_VLProcessor",
-               tiny=_qwen_recipe(14, _qwen25vl_config, "You are a helpful assistant."), **qwen_like),
+               tiny=_qwen_recipe(14, _qwen25vl_config, QWEN2_SYSTEM, "Qwen2VLVideoProcessor"), **qwen_like),
         Family("qwen3vl", "Qwen3-VL", ("qwen3_vl",), "Qwen3VLProcessor",
-               tiny=_qwen_recipe(16, _qwen3vl_config, ""), **qwen_like),
+               tiny=_qwen_recipe(16, _qwen3vl_config, "", "Qwen3VLVideoProcessor"), **qwen_like),
     ]
     return {f.name: f for f in table}
 
@@ -383,7 +399,7 @@ def get_family(name: str) -> Family:
 
 
 def family_of(model_or_config: Any) -> Family:
-    """The family of a model, a config, a processor-bearing model folder's config, or a ``model_type``.
+    """The family of a model (or peft model), a config, or a ``model_type`` string.
 
     An unknown ``model_type`` falls back to the generic entry and says so once per type.
     """
@@ -437,7 +453,8 @@ def load_config(name_or_path: str, *, trust_remote_code: bool = False) -> Any:
     try:
         return AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
     except OSError as e:
-        raise UserError(f"{name_or_path}: cannot read a model config ({str(e).splitlines()[0]})") from None
+        raise UserError(f"{name_or_path}: not a local model folder and not loadable from the hub "
+                        f"({str(e).splitlines()[0]})") from None
     except ValueError as e:
         raise UserError(f"{where}: unsupported architecture ({str(e).splitlines()[0]}); supported "
                         f"families: {', '.join(FAMILIES)}") from None
@@ -465,20 +482,39 @@ def check_special_tokens(tokenizer: Any, family: Family, where: str) -> None:
                         f"model's own tokenizer or rebuild it (docfoundry models tiny --family {family.name})")
 
 
-def video_processor_stand_in(source: str | None = None) -> Any:
-    """The video processor a processor is built with: the real one when torchvision is installed.
+def video_processor(family: Family, source: str | None = None) -> Any:
+    """The video processor a processor is built with (from ``source``, or new for a tiny model).
 
     Without torchvision (the CPU wheels here) the Qwen-VL and SmolVLM video processors cannot be
     built and their processors refuse to load; images never touch the video processor, so they get
     the plain base class instead. This is the one place that handles it.
     """
+    import transformers
     from transformers import AutoVideoProcessor
     from transformers.utils import is_torchvision_available
+    from transformers.video_processing_utils import BaseVideoProcessor, VideoProcessorMixin
+
+    if is_torchvision_available():
+        if source is not None:
+            return AutoVideoProcessor.from_pretrained(source)
+        return getattr(transformers, family.tiny.video_processor)()
+    # Processors type-check this part against transformers.VideoProcessorMixin, which transformers
+    # exports only when torchvision is installed; export it so the check can run.
+    transformers.VideoProcessorMixin = VideoProcessorMixin
+    return BaseVideoProcessor()
+
+
+def saved_video_processor(family: Family, processor: Any) -> dict[str, Any] | None:
+    """What to save for a stand-in video processor: the family's real class with the image geometry,
+    so a machine with torchvision loads a working one. None when the processor holds a real one."""
     from transformers.video_processing_utils import BaseVideoProcessor
 
-    if source is not None and is_torchvision_available():
-        return AutoVideoProcessor.from_pretrained(source)
-    return BaseVideoProcessor()
+    if type(getattr(processor, "video_processor", None)) is not BaseVideoProcessor:
+        return None
+    image = processor.image_processor.to_dict()
+    geometry = {k: image[k] for k in ("patch_size", "merge_size", "temporal_patch_size", "max_image_size")
+                if k in image}
+    return {"video_processor_type": family.tiny.video_processor, **geometry}
 
 
 def load_processor(name_or_path: str, family: Family, *, trust_remote_code: bool = False) -> Any:
@@ -497,7 +533,7 @@ def load_processor(name_or_path: str, family: Family, *, trust_remote_code: bool
     parts: dict[str, Callable[[], Any]] = {
         "tokenizer": lambda: tokenizer,
         "image_processor": lambda: AutoImageProcessor.from_pretrained(name_or_path),
-        "video_processor": lambda: video_processor_stand_in(name_or_path),
+        "video_processor": lambda: video_processor(family, name_or_path),
     }
     cls = getattr(transformers, family.processor_class)
     processor_dict, kwargs = cls.get_processor_dict(name_or_path)
@@ -516,7 +552,8 @@ def _quantization_config(quantization: str | None, family: Family) -> Any:
     import torch
     from transformers import BitsAndBytesConfig
 
-    skip = [*family.vision_modules, "lm_head"]  # the vision tower and head stay in full precision
+    # the vision tower, projector and head stay in full precision (patterns are matched from the start)
+    skip = [rf"(?:.*\.)?{name}" for name in (*family.vision_modules, "lm_head")]
     if quantization == "8bit":
         return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=skip)
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
@@ -630,9 +667,10 @@ def model_info(name_or_path: str, max_image_tokens: int | None = None,
 
 @dataclass
 class TinyConfig:
-    family: str = opt(help="model family to build", choices=list(FAMILIES))
+    family: str = opt(help=f"model family to build: {', '.join(FAMILIES)}", choices=list(FAMILIES))
     out: str = opt(help="folder to write the model, tokenizer and processor to")
-    size: str = opt("micro", "micro (~1M, tests), tiny (~4M, demos), small (~200M, benchmarks)",
+    size: str = opt("micro", "micro (0.3-0.6M parameters: tests), tiny (2-3M: demos), small (190-205M: "
+                    "benchmarks)",
                     choices=["micro", "tiny", "small"])
     seed: int = opt(0, "random seed: the same seed gives the same weights and tokenizer")
     init_range: float = opt(0.02, "std of the random text weights (0.15 lets a tiny model overfit fast)")

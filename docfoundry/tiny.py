@@ -8,10 +8,10 @@ weights are random. The family-specific parts come from the registry (``Family.t
     docfoundry models tiny --family qwen2vl --size micro --out models/tiny-qwen2vl
 
 Sizes (every attention head is 64 wide, which vLLM's CPU attention needs):
-    micro  ~1-2M parameters, 2 text layers: unit tests (builds in about a second)
-    tiny   ~3-5M parameters, 4 text layers: demos, quick end-to-end runs
-    small  ~200M parameters, 26 text layers with hidden 768, the family's real image geometry:
-           training and teacher benchmarks
+    micro  0.3-0.6M parameters, hidden 64, 2 text layers, 1 vision layer: unit tests
+    tiny   2-3M parameters, hidden 128, 4 text layers, 2 vision layers: demos, quick end-to-end runs
+    small  190-205M parameters, hidden 768, 26 text layers (kv heads 4), 12 vision layers of 384,
+           the family's real tile / patch geometry: training and teacher benchmarks
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class TinySize:
     vision_layers: int
     vision_intermediate: int
     vision_positions: int   # learned vision position embeddings (Qwen3-VL; a square number)
-    vocab: int              # BPE vocabulary target (special tokens included)
+    vocab: int              # BPE vocabulary cap (special tokens included; the corpus may give fewer)
     page_tokens: int        # image-token budget the saved processor is set to
     max_positions: int = 8192
     init_range: float = 0.02
@@ -61,10 +61,10 @@ SIZES = {
                       vocab=1024, page_tokens=64),
     "tiny": TinySize("tiny", hidden=128, heads=2, kv_heads=1, layers=4, intermediate=384, vision_hidden=128,
                      vision_heads=2, vision_layers=2, vision_intermediate=256, vision_positions=256,
-                     vocab=4096, page_tokens=256),
+                     vocab=2048, page_tokens=256),
     "small": TinySize("small", hidden=768, heads=12, kv_heads=4, layers=26, intermediate=2048,
                       vision_hidden=384, vision_heads=6, vision_layers=12, vision_intermediate=1536,
-                      vision_positions=1024, vocab=8192, page_tokens=1024),
+                      vision_positions=1024, vocab=4096, page_tokens=1024),
 }
 
 _TEXT = """Invoice number INV-2024-0042 issued on 2024-03-15, due 2024-04-14. Bill to: Acme Corporation,
@@ -111,7 +111,7 @@ def build_processor(family_name: str, size_name: str = "micro") -> Any:
     """The family's real processor class around a freshly trained tokenizer (no model needed)."""
     import transformers
 
-    from docfoundry.models import video_processor_stand_in
+    from docfoundry.models import video_processor
 
     family, size = get_family(family_name), _size(size_name)
     recipe = family.tiny
@@ -119,7 +119,7 @@ def build_processor(family_name: str, size_name: str = "micro") -> Any:
     parts = {
         "tokenizer": tokenizer,
         "image_processor": getattr(transformers, recipe.image_processor)(**recipe.image_processor_kwargs(size)),
-        "video_processor": video_processor_stand_in(),
+        "video_processor": video_processor(family),
     }
     cls = getattr(transformers, family.processor_class)
     processor = cls(**{a: parts[a] for a in cls.get_attributes()}, chat_template=recipe.chat_template,
@@ -128,33 +128,46 @@ def build_processor(family_name: str, size_name: str = "micro") -> Any:
     return processor
 
 
+def tiny_config(family_name: str, size_name: str, tokenizer: Any, init_range: float = 0.02) -> Any:
+    """The model config of a tiny model, wired to ``tokenizer``'s special-token ids."""
+    from transformers import AutoConfig
+
+    family = get_family(family_name)
+    size = replace(_size(size_name), init_range=init_range)
+    ids = {**tokenizer.get_vocab(), "vocab_size": len(tokenizer)}
+    return AutoConfig.for_model(**family.tiny.config(size, ids))
+
+
 def build_tiny(family_name: str, size_name: str = "micro", *, seed: int = 0,
                init_range: float = 0.02) -> tuple[Any, Any]:
     """(model, processor): a random-weight model of the family; the same seed gives the same weights."""
     import torch
-    from transformers import AutoConfig, AutoModelForImageTextToText, GenerationConfig
+    from transformers import AutoModelForImageTextToText, GenerationConfig
 
-    family = get_family(family_name)
-    size = replace(_size(size_name), init_range=init_range)
+    recipe = get_family(family_name).tiny
     processor = build_processor(family_name, size_name)
-    tokenizer = processor.tokenizer
-    ids = {**tokenizer.get_vocab(), "vocab_size": len(tokenizer)}
-    config_dict = family.tiny.config(size, ids)
-    config = AutoConfig.for_model(**config_dict)
+    config = tiny_config(family_name, size_name, processor.tokenizer, init_range)
     torch.manual_seed(seed)
     model = AutoModelForImageTextToText.from_config(config)
+    token_id = processor.tokenizer.convert_tokens_to_ids
     model.generation_config = GenerationConfig(
-        eos_token_id=ids[family.tiny.eos], pad_token_id=ids[family.tiny.pad], bos_token_id=ids[family.tiny.bos])
+        bos_token_id=token_id(recipe.bos), eos_token_id=token_id(recipe.eos), pad_token_id=token_id(recipe.pad))
     model.eval()
     return model, processor
 
 
 def save_tiny(model: Any, processor: Any, out: str | Path, **provenance: Any) -> Path:
     """Save model and processor with ``save_pretrained``; the marker file is written last."""
+    from docfoundry.models import family_of, saved_video_processor
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     processor.save_pretrained(out)
+    video = saved_video_processor(family_of(model), processor)
+    if video is not None:
+        saved = json.loads((out / "processor_config.json").read_text())
+        (out / "processor_config.json").write_text(json.dumps({**saved, "video_processor": video}, indent=2) + "\n")
     parameters = sum(p.numel() for p in model.parameters())
     (out / MARKER).write_text(json.dumps({**provenance, "parameters": parameters}, indent=2) + "\n")
     return out

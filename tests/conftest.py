@@ -1,1 +1,23 @@
 """Shared fixtures."""
+
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """Factory ``tiny_model(family, size="micro", seed=0) -> Path`` of a saved tiny model folder.
+
+    Each model is built once per test session in a shared cache folder (``$DOCFOUNDRY_TEST_CACHE``
+    keeps them across sessions; the folder name carries a digest of the builder code, so a change
+    rebuilds). Families: idefics3, smolvlm, qwen2vl, qwen25vl, qwen3vl.
+    """
+    from docfoundry.tiny import cached_tiny
+
+    cache = os.environ.get("DOCFOUNDRY_TEST_CACHE") or tmp_path_factory.mktemp("tiny-models")
+
+    def get(family: str, size: str = "micro", seed: int = 0):
+        return cached_tiny(family, size, cache=cache, seed=seed)
+
+    return get
