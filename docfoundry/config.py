@@ -153,15 +153,20 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
             if isinstance(default, dict):
                 shown = ",".join(f"{k}={v}" for k, v in default.items())
             help_text += f" (default: {shown})"
-        kw: dict[str, Any] = {"help": help_text, "dest": f.name, "default": argparse.SUPPRESS}
+        kw: dict[str, Any] = {"help": help_text.replace("%", "%%"),  # argparse formats help with %
+                              "dest": f.name, "default": argparse.SUPPRESS}
         if meta.get("choices"):
             kw["choices"] = meta["choices"]
         if meta.get("positional"):
             kw.pop("dest")
             kw["metavar"] = f.name.upper()
-            if not required:
+            item_tp = hints[f.name]
+            if typing.get_origin(tp) is list:  # a list positional takes several words: REPORT_DIR...
+                kw["nargs"] = "+" if required else "*"
+                (item_tp,) = typing.get_args(tp) or (str,)
+            elif not required:
                 kw["nargs"] = "?"
-            parser.add_argument(f.name, type=lambda s, t=hints[f.name], n=f.name: parse_text(t, s, n),
+            parser.add_argument(f.name, type=lambda s, t=item_tp, n=f.name: parse_text(t, s, n),
                                 **kw)
             continue
         flag = meta.get("flag", "--" + f.name.replace("_", "-"))

@@ -1,0 +1,120 @@
+"""``eval compare``: several eval reports side by side (base vs student vs teacher), with deltas.
+
+The first report is the baseline; every other run's numbers are shown with their difference to it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from docfoundry.errors import UserError
+from eval.report import CATEGORY_COLUMNS, Block, fmt, fmt_ci, write_documents
+
+COMPARED = ["field_accuracy", "fuzzy", "exact_match", "f1", "strict_f1", "anls", "donut_f1", "ted_accuracy",
+            "parse_rate", "schema_valid_rate"]
+MAX_FIELD_CHANGES = 15
+
+
+def load_report(folder: str | Path) -> dict[str, Any]:
+    """A report's ``metrics.json``; a folder without one is a one-line error."""
+    path = Path(folder) / "metrics.json"
+    if not path.is_file():
+        raise UserError(f"{folder}: not an eval report (no metrics.json; run `docfoundry eval --out {folder}`)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path}: not valid JSON ({e.msg})") from None
+    if not isinstance(data, dict) or "overall" not in data:
+        raise UserError(f"{path}: not a docfoundry eval metrics file (no 'overall')")
+    return data
+
+
+def _delta(value: float | None, base: float | None) -> str:
+    if value is None:
+        return "—"
+    if base is None:
+        return fmt(value)
+    return f"{value:.1f} ({value - base:+.1f})"
+
+
+def _field_changes(runs: list[dict[str, Any]]) -> list[list[str]]:
+    """Fields whose accuracy moved most between the baseline and the last run."""
+    def fields(run: dict[str, Any]) -> dict[tuple[str, str], float]:
+        return {(t, f): s["field_accuracy"] for t, entry in run.get("doc_types", {}).items()
+                for f, s in entry.get("fields", {}).items() if s.get("field_accuracy") is not None}
+
+    base, last = fields(runs[0]), fields(runs[-1])
+    moved = sorted(((last[k] - base[k], k) for k in base.keys() & last.keys()), key=lambda x: -abs(x[0]))
+    return [[t, f, fmt(base[(t, f)]), fmt(last[(t, f)]), f"{d:+.1f}"] for d, (t, f) in moved[:MAX_FIELD_CHANGES]]
+
+
+def compare_blocks(runs: list[dict[str, Any]], labels: list[str]) -> list[Block]:
+    """The comparison report: headline table and chart, categories with deltas, field changes."""
+    from eval.plots import grouped_bars
+
+    base = runs[0]["overall"]
+    blocks = [Block("h1", f"docfoundry eval compare: {' vs '.join(labels)}"),
+              Block("p", f"Baseline: {labels[0]}. Numbers are 0-100; brackets hold the change from the "
+                         "baseline; intervals are 95% bootstrap intervals over pages.")]
+    pages = {lab: r.get("matching", {}).get("truth_documents") for lab, r in zip(labels, runs)}
+    if len(set(pages.values())) > 1:
+        blocks.append(Block("warn", "the runs were scored on different numbers of pages: "
+                                    + ", ".join(f"{k}: {v}" for k, v in pages.items())))
+    metrics = [m for m in COMPARED if any(r["overall"].get(m, {}).get("value") is not None for r in runs)]
+    rows = []
+    for m in metrics:
+        cells = []
+        for i, r in enumerate(runs):
+            entry = r["overall"].get(m, {})
+            value = entry.get("value")
+            text = fmt(value) if i == 0 else _delta(value, base.get(m, {}).get("value"))
+            cells.append(f"{text} [{fmt_ci(entry.get('ci95'))}]")
+        rows.append([m, *cells])
+    series = {lab: [r["overall"].get(m, {}).get("value") for m in metrics] for lab, r in zip(labels, runs)}
+    errors = {lab: [tuple(r["overall"][m]["ci95"]) if r["overall"].get(m, {}).get("ci95") else None
+                    for m in metrics] for lab, r in zip(labels, runs)}
+    blocks += [Block("h2", "Headline"),
+               Block("image", "headline by run", image=grouped_bars(metrics, series, "Headline metrics by run",
+                                                                   errors=errors, annotate_delta=True)),
+               Block("table", headers=["metric", *labels], rows=rows)]
+    categories = sorted({c for r in runs for c in r.get("categories", {})})
+    for key, label in CATEGORY_COLUMNS[:3]:
+        series = {lab: [r.get("categories", {}).get(c, {}).get(key) for c in categories]
+                  for lab, r in zip(labels, runs)}
+        blocks += [Block("h2", f"Categories: {label}"),
+                   Block("image", f"categories {key}",
+                         image=grouped_bars(categories, series, f"{label} per category", annotate_delta=True)),
+                   Block("table", headers=["category", *labels],
+                         rows=[[c, *(fmt(v) if i == 0 else _delta(v, series[labels[0]][j])
+                                     for i, v in enumerate(series[lab][j] for lab in labels))]
+                               for j, c in enumerate(categories)])]
+    changes = _field_changes(runs)
+    if changes:
+        blocks += [Block("h2", f"Fields that moved most ({labels[0]} -> {labels[-1]})"),
+                   Block("table", headers=["doc type", "field", labels[0], labels[-1], "change"], rows=changes)]
+    return blocks
+
+
+def compare_reports(folders: list[str], out: str | Path, labels: list[str] | None = None) -> dict[str, Any]:
+    """Write ``compare.json``, ``compare.md`` and ``compare.html`` for the given report folders."""
+    if len(folders) < 2:
+        raise UserError("eval compare needs at least two report folders (the first is the baseline)")
+    runs = [load_report(f) for f in folders]
+    if labels and len(labels) != len(folders):
+        raise UserError(f"--labels has {len(labels)} names for {len(folders)} reports")
+    names = labels or [r.get("run", {}).get("label") or Path(f).name for r, f in zip(runs, folders)]
+    if len(set(names)) < len(names):  # two runs with one name would hide each other in the charts
+        names = [f"{n} ({i + 1})" for i, n in enumerate(names)]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    table = {n: {m: r["overall"].get(m) for m in COMPARED} for n, r in zip(names, runs)}
+    (out / "compare.json").write_text(json.dumps({"baseline": names[0], "reports": dict(zip(names, folders)),
+                                                  "overall": table,
+                                                  "categories": {n: r.get("categories", {})
+                                                                 for n, r in zip(names, runs)}},
+                                                 indent=2), encoding="utf-8")
+    paths = write_documents(out, compare_blocks(runs, names), "docfoundry eval compare", "compare")
+    summary = {n: {m: (table[n][m] or {}).get("value") for m in ("field_accuracy", "fuzzy", "f1")} for n in names}
+    return {"out": str(out), "runs": summary, "json": str(out / "compare.json"), **paths}

@@ -1,0 +1,131 @@
+"""`docfoundry eval`: score predictions (or a model) against truth and write a report people read.
+
+    docfoundry eval --truth data/synth --split test --pred preds.jsonl --out reports/student
+    docfoundry eval --truth data/synth --split test --model models/student --limit 200 --out reports/student
+    docfoundry eval compare reports/base reports/student reports/teacher --out reports/compare
+
+Truth is a dataset folder or any layout in ``eval.datasets`` (labels.jsonl, SROIE, FUNSD, CORD).
+Predictions are JSONL rows ``{"id", "prediction": raw text}`` or ``{"id", "fields": {...}}``.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from docfoundry.cli import Command
+from docfoundry.config import opt, to_dict
+from docfoundry.errors import UserError
+from eval.datasets import ADAPTERS
+
+
+@dataclass
+class EvalConfig:
+    truth: str = opt(help="truth: a dataset folder, or a folder in a labels.jsonl / SROIE / FUNSD / CORD layout")
+    out: str = opt(help="report folder: metrics.json, documents.jsonl, report.md, report.html")
+    pred: str = opt("", "predictions JSONL: {id, prediction: raw model text} or {id, fields: {...}} per line")
+    model: str = opt("", "run this model instead of reading --pred: hub id, model folder or adapter folder")
+    adapter: str = opt("", "LoRA adapter folder applied to --model")
+    engine: str = opt("hf", "inference engine for --model", choices=["hf", "vllm"])
+    schema: str = opt("", "document type (or schema.json path) for every page (default: each page's own type)")
+    split: str = opt("", "score only this split (train, validation, test)")
+    truth_format: str = opt("auto", "truth layout", choices=["auto", *ADAPTERS])
+    limit: int = opt(0, "score only the first N truth pages (0: all)")
+    label: str = opt("", "this run's name in the report and in `eval compare` (default: model or file name)")
+    bootstrap: int = opt(1000, "bootstrap resamples for the 95% intervals (0: none)")
+    seed: int = opt(0, "bootstrap seed")
+    worst: int = opt(5, "how many worst pages to show with thumbnail, truth and prediction")
+    dtype: str = opt("auto", "--model weights dtype: auto, float32, bfloat16, float16")
+    quantization: str = opt("", "--model quantization of the language model: 4bit or 8bit", choices=["", "4bit", "8bit"])
+    max_image_tokens: int = opt(0, "--model image-token budget per page (0: the model's saved setting)")
+    max_new_tokens: int = opt(512, "--model generation limit per page")
+    device: str = opt("", "--model device: cpu, cuda, cuda:1 ... (default: cuda when available, else cpu)")
+
+
+@dataclass
+class CompareConfig:
+    reports: list[str] = opt(help="report folders written by `docfoundry eval`; the first is the baseline",
+                             positional=True)
+    out: str = opt(help="folder for compare.json, compare.md and compare.html")
+    labels: list[str] = opt([], "names for the runs, comma-separated (default: each report's label)")
+
+
+def _check_overlap(cfg: EvalConfig, truth: Any, predictions: dict[str, Any]) -> None:
+    """A predictions file that matches no truth page is a user error, not a report of zeros."""
+    if not predictions:
+        raise UserError(f"{cfg.pred}: holds no predictions")
+    if not any(r.id in predictions for r in truth.records):
+        pred_id, truth_id = next(iter(predictions)), truth.records[0].id
+        raise UserError(f"{cfg.pred}: none of its {len(predictions)} ids is among the {len(truth.records)} truth "
+                        f"pages of {truth.source} (e.g. prediction '{pred_id}', truth '{truth_id}'); "
+                        "wrong --truth, --split or --limit?")
+
+
+def run(cfg: EvalConfig) -> dict[str, Any]:
+    """Score, write the report, return the headline numbers."""
+    from docfoundry.doctypes import load_doc_type
+    from eval.datasets import load_truth
+    from eval.parse import read_predictions
+    from eval.report import write_report
+    from eval.score import score_all, summarize
+
+    if bool(cfg.pred) == bool(cfg.model):
+        raise UserError("give either --pred FILE or --model NAME_OR_PATH (exactly one)")
+    if cfg.schema:
+        load_doc_type(cfg.schema)  # an unknown type fails here, naming the known ones
+    truth = load_truth(cfg.truth, cfg.truth_format, cfg.split or None, cfg.schema or None, cfg.limit)
+    speed = None
+    if cfg.pred:
+        predictions = read_predictions(cfg.pred)
+        _check_overlap(cfg, truth, predictions)
+    else:
+        from eval.predict import predict
+
+        predictions, speed = predict(cfg, truth.records, Path(cfg.out) / "predictions.jsonl")
+    scored = score_all(truth.records, predictions, truth.hints, known_ids=truth.all_ids)
+    metrics = summarize(scored, cfg.bootstrap, cfg.seed)
+    metrics["truth_problems"] = truth.problems
+    if speed:
+        metrics["speed"] = speed
+    label = cfg.label or (Path(cfg.model.rstrip("/")).name if cfg.model else Path(cfg.pred).stem)
+    run_info = {"label": label, "command": " ".join(["docfoundry", *sys.argv[1:]]), "config": to_dict(cfg),
+                "truth": str(cfg.truth), "adapter": truth.adapter, "split": cfg.split,
+                "predictions": cfg.pred or f"model {cfg.model}" + (f" + {cfg.adapter}" if cfg.adapter else "")}
+    paths = write_report(cfg.out, scored, metrics, {r.id: r for r in truth.records}, predictions, run_info,
+                         cfg.worst)
+    m = metrics["matching"]
+    for note in (f"truth pages with no prediction: {m['truth_without_prediction']} (scored as misses)"
+                 if m["truth_without_prediction"] else "",
+                 f"predictions whose id is not in the truth: {m['predictions_for_unknown_ids']} (ignored)"
+                 if m["predictions_for_unknown_ids"] else "",
+                 f"unreadable truth items skipped: {len(truth.problems)} (first: {truth.problems[0]})"
+                 if truth.problems else ""):
+        if note:
+            print(f"warning: {note}", file=sys.stderr)
+    overall = metrics["overall"]
+    return {"label": label, "pages": len(truth.records),
+            **{k: overall[k]["value"] for k in ("field_accuracy", "fuzzy", "f1", "exact_match",
+                                                "ted_accuracy", "parse_rate")},
+            "truth_without_prediction": m["truth_without_prediction"],
+            "predictions_for_unknown_ids": m["predictions_for_unknown_ids"],
+            **({"pages_per_s": speed["pages_per_s"]} if speed else {}),
+            "report": paths["html"]}
+
+
+def run_compare(cfg: CompareConfig) -> dict[str, Any]:
+    """Side-by-side report of several eval runs."""
+    from eval.compare import compare_reports
+
+    return compare_reports(cfg.reports, cfg.out, cfg.labels or None)
+
+
+_USAGE = __doc__.split("\n\n")[1]
+COMMANDS = [
+    Command("eval", "score predictions or a model against truth; write metrics.json and an HTML report",
+            EvalConfig, run, usage=_USAGE),
+    Command("eval compare", "compare several eval reports side by side (bars per category with deltas)",
+            CompareConfig, run_compare,
+            usage="example:\n  docfoundry eval compare reports/base reports/student --out reports/compare"),
+]
