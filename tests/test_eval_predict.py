@@ -1,0 +1,52 @@
+"""`eval --model` on a tiny offline model: answers recorded with their latency, resume, bad settings."""
+
+from __future__ import annotations
+
+import json
+
+from eval_fixtures import RECEIPTS, dataset_folder
+
+from docfoundry.cli import main
+from docfoundry.doctypes import load_doc_type
+from eval.datasets import TruthRecord
+from eval.predict import prompt_for, speed_summary
+
+
+def test_prompt_comes_from_the_schema_or_the_truth_keys():
+    receipt = prompt_for(TruthRecord("a", "", "test", "receipt", {}))
+    for leaf in load_doc_type("receipt").leaves:
+        assert f"- {leaf.pattern}: {leaf.description}" in receipt
+    sroie = prompt_for(TruthRecord("b", "", "test", "sroie", {"company": "X", "total": "1"}))
+    assert sroie.endswith("- company\n- total")
+
+
+def test_speed_summary():
+    s = speed_summary([1.0, 2.0, 3.0, 4.0], load_s=5.0, memory={"peak_memory_gb": 1.5})
+    assert s["latency_mean_s"] == 2.5 and s["latency_p50_s"] == 2.5 and s["latency_p95_s"] == 4.0
+    assert s["pages_per_s"] == 0.4 and s["model_load_s"] == 5.0 and s["peak_memory_gb"] == 1.5
+
+
+def test_eval_runs_a_tiny_model_and_resumes(tiny_model, tmp_path, capsys):
+    truth = dataset_folder(tmp_path / "truth", {k: RECEIPTS[k] for k in ("r1", "r2")})
+    out = tmp_path / "report"
+    args = ["eval", "--truth", str(truth), "--model", str(tiny_model("smolvlm")), "--max-new-tokens", "4",
+            "--bootstrap", "0", "--out", str(out)]
+    assert main(args) == 0
+    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["r1", "r2"] and all(r["latency_s"] > 0 for r in rows)
+    speed = json.loads((out / "metrics.json").read_text())["speed"]
+    assert speed["pages_timed"] == 2 and speed["pages_per_s"] > 0 and speed["peak_memory_gb"] > 0
+    assert "Speed" in (out / "report.html").read_text()
+    capsys.readouterr()
+
+    assert main(args) == 0                                    # everything answered: nothing is generated again
+    assert "all 2 pages already answered" in capsys.readouterr().err
+    assert (out / "predictions.jsonl").read_text().count("\n") == 2
+
+    other = [a if a != "4" else "5" for a in args]
+    assert main(other) == 2
+    assert "holds predictions of other model settings (differs in max_new_tokens)" in capsys.readouterr().err
+    assert main([*args[:-1], str(tmp_path / "vllm"), "--engine", "vllm"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --engine vllm is not available") and err.count("\n") == 1
+    assert not (tmp_path / "vllm").exists()                   # refused before anything was written
