@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "distill.instruct",
     "docfoundry.pipeline",
     "eval.run",
+    "finetune.train",
 ]
 
 

@@ -174,6 +174,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
         else:
             kw["metavar"] = meta.get("metavar", f.name.upper())
+            if typing.get_origin(tp) is list:  # a repeated list flag adds to it: --data A --data B
+                kw["action"] = "extend"
             parser.add_argument(flag, type=lambda s, t=hints[f.name], n=f.name: parse_text(t, s, n),
                                 required=required, **kw)
 
