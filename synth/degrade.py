@@ -165,7 +165,10 @@ def _load(path: Path, mtime: float) -> Preset:
     if fallback is not None:
         if not isinstance(fallback, str):
             raise UserError(f"{path}: fallback must be a preset name or path, got {fallback!r}")
-        _preset_path(fallback if fallback in PRESET_NAMES else str(path.parent / fallback))
+        try:
+            _preset_path(fallback if fallback in PRESET_NAMES else str(path.parent / fallback))
+        except UserError as e:
+            raise UserError(f"{path}: fallback '{fallback}': {e}") from None
     return Preset(path.stem, str(path), tuple(steps), fallback, str(data.get("description", "")))
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 PHASES = ("ink", "paper", "post")
-TEXTURE_BUCKETS = 16  # textures per (size) key: variety across pages at a fixed memory cost
+TEXTURE_BUCKETS = 8  # textures per size: variety across pages (with random flips and offsets) at a fixed cost
 _GRAIN_PAD = 64  # grain textures are this much larger so a page reads a randomly offset window
 
 

@@ -1,0 +1,136 @@
+"""Preset files: every built-in loads, and each kind of mistake is one line naming file, effect and problem."""
+
+from pathlib import Path
+
+import pytest
+
+from docfoundry.cli import main
+from docfoundry.errors import UserError
+from synth import effects as fx
+from synth.degrade import PRESET_DIR, PRESET_NAMES, load_preset, preset_names
+
+
+def test_builtin_presets_are_the_yaml_files_and_all_load():
+    assert set(PRESET_NAMES) == {"clean", "light", "medium", "heavy", "fax", "photo"}
+    assert preset_names() == sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+    for name in PRESET_NAMES:
+        preset = load_preset(name)
+        assert preset.name == name
+        assert all(step.effect in fx.effect_names() for step in preset.steps)
+    assert load_preset("clean").steps == ()
+    # fallbacks lead to lighter presets and end at clean
+    chain, p = [], load_preset("heavy")
+    while p.fallback:
+        chain.append(p.fallback)
+        p = load_preset(p.fallback)
+    assert chain == ["medium", "light", "clean"]
+
+
+def test_a_path_works_like_a_name():
+    by_path = load_preset(str(PRESET_DIR / "medium.yaml"))
+    assert by_path.steps == load_preset("medium").steps
+
+
+BAD = {
+    "unknown effect": ("ink: []\npaper: []\npost:\n  - {effect: sparkle}\n",
+                       ["post[0]", "'sparkle'", "unknown effect", "blur"]),
+    "unknown parameter": ("ink: []\npaper: []\npost:\n  - {effect: blur, radius: 2}\n",
+                          ["post[0]", "'blur'", "unknown parameter 'radius'", "sigma"]),
+    "wrong parameter type": ("ink: []\npaper: []\npost:\n  - {effect: jpeg, quality: high}\n",
+                             ["'jpeg'", "parameter 'quality'", "integer"]),
+    "float for an integer": ("ink: []\npaper: []\npost:\n  - {effect: jpeg, quality: [50.5, 60]}\n",
+                             ["'jpeg'", "integers"]),
+    "reversed range": ("ink: []\npaper: []\npost:\n  - {effect: blur, sigma: [2.0, 1.0]}\n",
+                       ["'blur'", "lo > hi"]),
+    "probability above 1": ("ink: []\npaper: []\npost:\n  - {effect: blur, p: 1.5}\n",
+                            ["post[0]", "'blur'", "p=1.5", "outside [0, 1]"]),
+    "negative probability": ("ink:\n  - {effect: ink_fade, p: -0.1}\npaper: []\npost: []\n",
+                             ["ink[0]", "'ink_fade'", "outside [0, 1]"]),
+    "missing phase": ("ink: []\npost: []\n", ["missing phase 'paper'"]),
+    "geometry on paper": ("ink: []\npaper:\n  - {effect: rotate}\npost: []\n",
+                          ["paper[0]", "'rotate'", "not in the paper phase"]),
+    "bad choice": ("ink: []\npaper: []\npost:\n  - {effect: streaks, orientation: diagonal}\n",
+                   ["'streaks'", "horizontal, vertical"]),
+    "augraphy parameter": ("ink:\n  - {effect: InkBleed, intensity: 0.5}\npaper: []\npost: []\n",
+                           ["'InkBleed'", "unknown parameter 'intensity'", "intensity_range"]),
+    "augraphy parameter shape": ("ink:\n  - {effect: InkBleed, intensity_range: 0.5}\npaper: []\npost: []\n",
+                                 ["'InkBleed'", "intensity_range", "list of 2"]),
+    "unreproducible augraphy effect": ("ink:\n  - {effect: BadPhotoCopy}\npaper: []\npost: []\n",
+                                       ["'BadPhotoCopy'", "unknown effect"]),
+    "unknown top-level key": ("ink: []\npaper: []\npost: []\nsteps: []\n", ["unknown key 'steps'"]),
+    "phase not a list": ("ink: blur\npaper: []\npost: []\n", ["phase 'ink' must be a list"]),
+    "step without effect": ("ink: []\npaper: []\npost:\n  - {sigma: 1.0}\n", ["post[0]", "'effect' key"]),
+    "missing fallback": ("fallback: nowhere\nink: []\npaper: []\npost: []\n", ["nowhere"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_preset_is_one_line_naming_file_effect_and_problem(case, tmp_path):
+    text, expected = BAD[case]
+    path = tmp_path / f"{case.replace(' ', '_')}.yaml"
+    path.write_text(text)
+    with pytest.raises(UserError) as err:
+        load_preset(str(path))
+    message = str(err.value)
+    assert "\n" not in message
+    assert str(path) in message
+    for part in expected:
+        assert part in message, (part, message)
+
+
+def test_unknown_preset_name_lists_the_builtins():
+    with pytest.raises(UserError, match="unknown degradation preset 'medum'.*clean, fax, heavy"):
+        load_preset("medum")
+    with pytest.raises(UserError, match="not found"):
+        load_preset("/nonexistent/scan.yaml")
+
+
+def test_cli_exits_2_with_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("ink: []\npaper: []\npost:\n  - {effect: blur, p: 2}\n")
+    (tmp_path / "in").mkdir()
+    code = main(["degrade", "--in", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--preset", str(bad)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.count("\n") == 0 and err.startswith("error: ") and str(bad) in err and "'blur'" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_edited_preset_file_is_read_again(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("ink: []\npaper: []\npost:\n  - {effect: blur}\n")
+    assert [s.effect for s in load_preset(str(path)).steps] == ["blur"]
+    path.write_text("ink: []\npaper: []\npost:\n  - {effect: noise}\n  - {effect: jpeg}\n")
+    import os
+
+    os.utime(path, (1, 2))  # a different mtime, as an editor save would give
+    assert [s.effect for s in load_preset(str(path)).steps] == ["noise", "jpeg"]
+
+
+def test_every_registered_effect_runs_on_rgb_and_gray(tmp_path):
+    """Each own effect keeps the page shape and dtype, on RGB and on gray pages."""
+    import numpy as np
+
+    from synth.degrade import Step, _effect_params
+
+    rng = np.random.default_rng(0)
+    page = np.full((96, 80, 3), 255, np.uint8)
+    page[30:50, 10:70] = 0
+    for name, effect in fx.EFFECTS.items():
+        for img in (page, page[:, :, 0].copy()):
+            params = _effect_params(Step("post", name, 1.0, {}), rng)
+            ctx = fx.Context("post", (10, 30, 70, 50))
+            if effect.kind == "geometric":
+                warp = effect.run(96, 80, rng, ctx, **params)
+                out = warp.apply(img, False, None)
+                assert out.shape[:2] == (warp.size[1], warp.size[0]), name
+            else:
+                out = effect.run(img, rng, ctx, **params)
+                expected = img.shape[:2] if name in ("gray", "binarize") else img.shape
+                assert out.shape[:len(expected)] == expected, name
+            assert out.dtype == np.uint8, name
+
+
+def test_presets_folder_ships_in_the_package():
+    assert Path(PRESET_DIR).parent.name == "templates"
+    assert (PRESET_DIR / "medium.yaml").is_file()
