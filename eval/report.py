@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -272,7 +272,8 @@ def eval_blocks(scored: Scored, metrics: dict[str, Any], truth_by_id: dict[str, 
 
 def document_row(d: DocScore) -> dict[str, Any]:
     """A ``documents.jsonl`` row: every per-page number."""
-    row = asdict(d)
+    row = {f.name: getattr(d, f.name) for f in fields(DocScore)}  # dataclasses.asdict is 10x slower
+    row["outcomes"] = vars(d.outcomes).copy()
     row["field_accuracy"] = round(100 * d.field_accuracy, 4)
     return row
 
