@@ -130,10 +130,29 @@ def stage_instruct(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
                               tasks=cfg.instruct.tasks, per_page=cfg.instruct.per_page, seed=cfg.seed))
 
 
+def student_path(cfg: RunConfig, run_dir: Path) -> str:
+    """Where the student model is: the tiny model this run built, or the configured id/folder."""
+    return str(run_dir / "student") if cfg.student.model.startswith("tiny:") else cfg.student.model
+
+
+def stage_student(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
+    """Build the tiny student offline (``tiny:<family>``); a real student is only checked."""
+    from docfoundry.models import TinyConfig, load_config, run_tiny
+
+    if cfg.student.model.startswith("tiny:"):
+        family = cfg.student.model.split(":", 1)[1]
+        # a larger init lets a tiny model learn within a short run (FINDINGS)
+        return run_tiny(TinyConfig(family=family, out=str(run_dir / "student"), size=cfg.student.tiny_size,
+                                   seed=cfg.seed, init_range=0.15))
+    config = load_config(cfg.student.model)
+    return {"model": cfg.student.model, "model_type": config.model_type}
+
+
 STAGES: list[Stage] = [
     Stage("synth", (), lambda c: (c.seed, c.synth), stage_synth),
     Stage("heldout", (), lambda c: (c.seed, c.synth, c.unlabeled), stage_heldout),
     Stage("instruct", ("synth",), lambda c: (c.seed, c.instruct.tasks, c.instruct.per_page), stage_instruct),
+    Stage("student", (), lambda c: (c.seed, c.student.model, c.student.tiny_size), stage_student),
 ]
 
 
