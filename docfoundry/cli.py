@@ -21,6 +21,7 @@ from docfoundry.errors import UserError
 # Modules that register commands; a stage adds itself here (light imports only at module level).
 COMMAND_MODULES = [
     "synth.generate",
+    "distill.label",
     "synth.degrade_folder",
     "docfoundry.models",
     "distill.instruct",
