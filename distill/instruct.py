@@ -41,6 +41,9 @@ class InstructConfig:
     caption_position: str = opt("random", "where the caption task goes", choices=["first", "last", "random", "none"])
     split: str | None = opt(None, "use only this split of the input")
     seed: int = opt(0, "seed; (seed, page id) defines the page's tasks")
+    teacher: str = opt("", "--from teacher: the synthesizer (vllm:MODEL, openai:URL#MODEL, hf:MODEL)")
+    filter: str = opt("", "--from teacher: the consistency-filter teacher (default: the synthesizer)")
+    max_tokens: int = opt(512, "--from teacher: tokens per teacher answer")
 
 
 def families(names: list[str]) -> list[str]:

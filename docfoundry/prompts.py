@@ -23,16 +23,20 @@ def prompt_file(doc: DocType, name: str) -> Path:
                     f"and {templates_root() / 'prompts'})")
 
 
-def render_prompt(doc: DocType, name: str, **params: Any) -> str:
-    """Render prompt ``name`` for ``doc``; template errors name the file."""
+def render_template(path: Path, **params: Any) -> str:
+    """Render a Jinja template file; a template error names the file."""
     import jinja2
 
-    path = prompt_file(doc, name)
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
     try:
-        return env.from_string(path.read_text()).render(doc=doc, json=json, **params).strip()
+        return env.from_string(path.read_text()).render(json=json, **params).strip()
     except jinja2.TemplateError as e:
         raise UserError(f"{path}: {e.message}") from None
+
+
+def render_prompt(doc: DocType, name: str, **params: Any) -> str:
+    """Render prompt ``name`` for ``doc`` (the template sees ``doc`` and ``params``)."""
+    return render_template(prompt_file(doc, name), doc=doc, **params)
 
 
 def extraction_prompt(doc: DocType) -> str:
