@@ -164,16 +164,16 @@ def category_blocks(categories: dict[str, Any], title: str) -> list[Block]:
 
 
 def field_rows(doc_types: dict[str, Any]) -> tuple[list[list[str]], int]:
-    """Per-field rows across document types, worst field accuracy first (capped)."""
+    """Per-field rows across document types, worst field accuracy first (capped at MAX_FIELD_ROWS)."""
     rows = []
     for doc_type, entry in doc_types.items():
         for pattern, s in entry.get("fields", {}).items():
             rows.append((s["field_accuracy"] is None, s["field_accuracy"] or 0.0, s["exact_match"] or 0.0,
-                         [doc_type, pattern, s["category"], s["kind"], fmt(s["n_truth"]),
+                         -s["n_truth"], [doc_type, pattern, s["category"], s["kind"], fmt(s["n_truth"]),
                           *(fmt(s[key]) for key, _ in CATEGORY_COLUMNS),
                           fmt(s["outcomes"]["false_alarm"])]))
-    rows.sort(key=lambda r: r[:3])
-    return [r[3] for r in rows[:MAX_FIELD_ROWS]], max(0, len(rows) - MAX_FIELD_ROWS)
+    rows.sort(key=lambda r: r[:4])  # worst first; among equals, the fields seen most often
+    return [r[4] for r in rows[:MAX_FIELD_ROWS]], max(0, len(rows) - MAX_FIELD_ROWS)
 
 
 def worst_documents(docs: list[DocScore], n: int) -> list[DocScore]:
@@ -254,7 +254,7 @@ def eval_blocks(scored: Scored, metrics: dict[str, Any], truth_by_id: dict[str, 
     rows, more = field_rows(metrics["doc_types"])
     blocks += [Block("h2", "Fields, worst first"),
                Block("table", headers=["doc type", "field", "category", "kind", "truth fields",
-                                       *(label for _, label in CATEGORY_COLUMNS), "false alarms"], rows=rows)]
+                                       *(label for _, label in CATEGORY_COLUMNS), "false alarm count"], rows=rows)]
     if more:
         blocks.append(Block("p", f"{more} more fields in metrics.json."))
     blocks += [Block("h2", "Pages"),

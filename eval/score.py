@@ -322,15 +322,14 @@ def validity(docs: list[DocScore]) -> dict[str, Any]:
 
 def group_tallies(tallies: dict[tuple[str, str], FieldTally], catalog: FieldCatalog) -> dict[str, Any]:
     """Per-field and per-category summaries, grouped by document type."""
-    by_type: dict[str, Any] = {}
+    fields: dict[str, dict[str, Any]] = {}
+    categories: dict[str, dict[str, FieldTally]] = {}
     for (doc_type, pattern), tally in sorted(tallies.items()):
-        entry = by_type.setdefault(doc_type, {"fields": {}, "categories": {}})
         info = catalog.info(doc_type, pattern)
-        entry["fields"][pattern] = {"category": info.category, "kind": info.kind, **tally.summary()}
-        entry.setdefault("_cat", {}).setdefault(info.category, FieldTally()).merge(tally)
-    for entry in by_type.values():
-        entry["categories"] = {c: t.summary() for c, t in sorted(entry.pop("_cat").items())}
-    return by_type
+        fields.setdefault(doc_type, {})[pattern] = {"category": info.category, "kind": info.kind, **tally.summary()}
+        categories.setdefault(doc_type, {}).setdefault(info.category, FieldTally()).merge(tally)
+    return {t: {"fields": fields[t], "categories": {c: x.summary() for c, x in sorted(categories[t].items())}}
+            for t in fields}
 
 
 def overall_categories(tallies: dict[tuple[str, str], FieldTally], catalog: FieldCatalog) -> dict[str, Any]:
