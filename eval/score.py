@@ -167,6 +167,13 @@ def _schema_valid(doc_type: str, fields: dict[str, Any] | None) -> bool | None:
     return True
 
 
+def _tally(tallies: dict[tuple[str, str], FieldTally], doc_type: str, pattern: str) -> FieldTally:
+    found = tallies.get((doc_type, pattern))
+    if found is None:
+        found = tallies[(doc_type, pattern)] = FieldTally()
+    return found
+
+
 def score_document(truth: TruthRecord, pred: Prediction | None, catalog: FieldCatalog,
                    tallies: dict[tuple[str, str], FieldTally], *, schema_check: bool = True) -> DocScore:
     """All metrics of one page; adds its per-field sums to ``tallies[(doc_type, pattern)]``."""
@@ -178,9 +185,7 @@ def score_document(truth: TruthRecord, pred: Prediction | None, catalog: FieldCa
     accurate = exact = missing = hallucinated = 0
     for key, tv in t.items():
         info = catalog.info(doc_type, key)
-        tally = tallies.get((doc_type, info.pattern))
-        if tally is None:
-            tally = tallies[(doc_type, info.pattern)] = FieldTally()
+        tally = _tally(tallies, doc_type, info.pattern)
         pv = p.get(key)
         fz = fuzzy_field(tv, p, key)
         ok = key in p and nova_equal(tv, pv)
@@ -201,10 +206,7 @@ def score_document(truth: TruthRecord, pred: Prediction | None, catalog: FieldCa
         outcomes.add(outcome)
     for key in p.keys() - t.keys():  # predicted keys the truth lacks: errors, false alarms
         pv = p[key]
-        info = catalog.info(doc_type, key)
-        tally = tallies.get((doc_type, info.pattern))
-        if tally is None:
-            tally = tallies[(doc_type, info.pattern)] = FieldTally()
+        tally = _tally(tallies, doc_type, catalog.info(doc_type, key).pattern)
         outcome = field_outcome(None, pv, False)
         tally.outcomes.add(outcome)
         outcomes.add(outcome)
