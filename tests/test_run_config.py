@@ -1,0 +1,55 @@
+"""`docfoundry run` config validation: errors name the key or path and the file, before any work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from docfoundry.cli import main
+from docfoundry.pipeline import load_run_config, stage_hashes, stage_names
+
+
+def write(tmp_path: Path, text: str) -> str:
+    p = tmp_path / "run.yaml"
+    p.write_text(text)
+    return str(p)
+
+
+def test_quickstart_config_loads_and_names_every_stage():
+    cfg = load_run_config("")
+    assert cfg.synth.n > 0 and cfg.teacher.spec == "ocr" and cfg.student.model.startswith("tiny:")
+    assert set(stage_hashes(cfg)) == set(stage_names())
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ("synth:\n  n_pages: 10\n", "unknown config key 'synth.n_pages'"),
+    ("sinth:\n  n: 10\n", "unknown config key 'sinth'"),
+    ("synth:\n  n: ten\n", "synth.n"),
+    ("unlabeled:\n  path: /no/such/folder\n", "unlabeled.path"),
+    ("eval:\n  real: [/no/such/truth]\n", "eval.real[0]"),
+    ("synth:\n  locales: [xx_XX]\n", "unsupported locale 'xx_XX'"),
+    ("synth:\n  doc_types: [passport]\n", "unknown document type 'passport'"),
+])
+def test_bad_config_exits_2_naming_the_key(tmp_path, capsys, text, needle):
+    code = main(["run", write(tmp_path, text), "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and needle in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r" / "synth").exists()  # nothing started
+
+
+def test_unknown_stage_and_incomplete_earlier_stage(tmp_path, capsys):
+    cfg = write(tmp_path, "synth:\n  n: 4\n")
+    assert main(["run", cfg, "--out", str(tmp_path / "r"), "--from", "labell"]) == 2
+    assert "unknown stage 'labell'" in capsys.readouterr().err
+    assert main(["run", cfg, "--out", str(tmp_path / "r"), "--from", "instruct"]) == 2
+    assert "stage 'synth'" in capsys.readouterr().err
+
+
+def test_hash_changes_only_downstream_of_a_change():
+    a = load_run_config("")
+    b = load_run_config("")
+    b.instruct.per_page += 1
+    ha, hb = stage_hashes(a), stage_hashes(b)
+    assert ha["synth"] == hb["synth"] and ha["instruct"] != hb["instruct"]
