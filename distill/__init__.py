@@ -1,0 +1,1 @@
+"""docfoundry distill stage."""

@@ -1,0 +1,80 @@
+"""Page OCR with rapidocr (PP-OCR models bundled in its wheel, so it runs offline): text lines and
+word boxes in pixels of the page image.
+
+The OCR teacher reads fields from these lines, and every other teacher's answer is grounded
+against them. One engine per process, one thread (workers scale out with processes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+# Engine settings: part of the cache key of an OCR result, so a change re-reads pages.
+ENGINE_PARAMS = {
+    "Global.log_level": "error",
+    "Global.use_cls": False,            # pages are upright; the angle classifier only costs time
+    "Global.return_word_box": True,     # word boxes for the output rows' ``words``
+    "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+    "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+}
+
+
+@dataclass
+class OcrLine:
+    """One text segment as rapidocr found it, with its word boxes ``(text, [x0, y0, x1, y1])``."""
+
+    text: str
+    box: list[int]
+    score: float
+    words: list[tuple[str, list[int]]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "box": self.box, "score": round(self.score, 4),
+                "words": [[t, b] for t, b in self.words]}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> OcrLine:
+        return cls(d["text"], list(d["box"]), float(d["score"]), [(t, list(b)) for t, b in d["words"]])
+
+
+def engine_version() -> str:
+    """The installed rapidocr version (part of an OCR result's cache key)."""
+    from importlib.metadata import version
+
+    return version("rapidocr")
+
+
+@lru_cache(maxsize=1)
+def ocr_engine() -> Any:
+    """The process's rapidocr engine (built once: loading the models takes about a second)."""
+    from rapidocr import RapidOCR
+
+    return RapidOCR(params=dict(ENGINE_PARAMS))
+
+
+def _box(points: Any) -> list[int]:
+    xs = [float(p[0]) for p in points]
+    ys = [float(p[1]) for p in points]
+    return [int(min(xs)), int(min(ys)), int(round(max(xs))), int(round(max(ys)))]
+
+
+def read_page(image: Any) -> list[OcrLine]:
+    """OCR one page (``PIL.Image``); lines come in rapidocr's reading order (top to bottom)."""
+    import numpy as np
+
+    result = ocr_engine()(np.asarray(image.convert("RGB")))
+    if result.txts is None:
+        return []
+    words_per_line = result.word_results or [()] * len(result.txts)
+    lines = []
+    for points, text, score, words in zip(result.boxes, result.txts, result.scores, words_per_line):
+        word_boxes = [(w[0], _box(w[2])) for w in words if w and str(w[0]).strip()]
+        lines.append(OcrLine(str(text), _box(points), float(score), word_boxes or [(str(text), _box(points))]))
+    return lines
+
+
+def page_text(lines: list[OcrLine]) -> str:
+    """The page's OCR text, one segment per line."""
+    return "\n".join(line.text for line in lines)

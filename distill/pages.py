@@ -1,0 +1,183 @@
+"""The pages a teacher labels: a folder of images and/or PDFs (each PDF page a page), or any layout
+``eval.datasets`` reads (a docfoundry dataset folder, ``labels.jsonl``, CORD, SROIE, FUNSD).
+
+Listing is cheap; a page's image is read (or its PDF page rendered) only when it is labeled, so a
+corrupt file fails that page alone, with the reason, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from docfoundry.errors import UserError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
+KEPT_FORMATS = {"JPEG": "jpg", "PNG": "png"}  # other formats are re-encoded as PNG
+PDF_DPI = 150
+
+
+class PageError(Exception):
+    """A page that cannot be read (corrupt image, broken PDF page); the run records it and goes on."""
+
+
+@dataclass
+class PageImage:
+    """A page ready for a teacher: encoded bytes (what is hashed and stored), extension and image."""
+
+    data: bytes
+    ext: str
+    image: object  # PIL.Image in RGB
+
+
+@dataclass
+class Page:
+    """One page to label; ``read()`` loads its image or raises ``PageError``."""
+
+    id: str
+    source: str
+    split: str
+    read: Callable[[], PageImage]
+
+
+def decode_image(data: bytes, where: str) -> PageImage:
+    """Check and open encoded image bytes; JPEG and PNG are kept as they are."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+        fmt = image.format
+        image = image.convert("RGB")
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as e:
+        raise PageError(f"{where}: cannot read the image ({e})") from None
+    if fmt in KEPT_FORMATS:
+        return PageImage(data, KEPT_FORMATS[fmt], image)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return PageImage(buf.getvalue(), "png", image)
+
+
+def _read_file(path: Path) -> Callable[[], PageImage]:
+    def read() -> PageImage:
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise PageError(f"{path}: cannot read ({e.strerror})") from None
+        return decode_image(data, str(path))
+    return read
+
+
+def _read_embedded(load: Callable[[], bytes], where: str) -> Callable[[], PageImage]:
+    def read() -> PageImage:
+        try:
+            data = load()
+        except (OSError, ValueError) as e:
+            raise PageError(f"{where}: cannot read the embedded image ({e})") from None
+        return decode_image(data, where)
+    return read
+
+
+def _read_pdf_page(path: Path, index: int) -> Callable[[], PageImage]:
+    def read() -> PageImage:
+        import pypdfium2 as pdfium
+
+        where = f"{path} page {index + 1}"
+        try:
+            pdf = pdfium.PdfDocument(str(path))
+            try:
+                image = pdf[index].render(scale=PDF_DPI / 72).to_pil().convert("RGB")
+            finally:
+                pdf.close()
+        except (pdfium.PdfiumError, OSError, IndexError) as e:
+            raise PageError(f"{where}: cannot render ({e})") from None
+        buf = io.BytesIO()
+        image.save(buf, format="JPEG", quality=90)
+        return PageImage(buf.getvalue(), "jpg", image)
+    return read
+
+
+def _unreadable(message: str) -> Callable[[], PageImage]:
+    def read() -> PageImage:
+        raise PageError(message)
+    return read
+
+
+def page_id(rel: Path) -> str:
+    """A file's id: its path under the source folder, without suffix, as safe characters."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", "__".join(rel.with_suffix("").parts))
+
+
+def _pdf_pages(path: Path, base: str) -> list[Page]:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(str(path))
+        count = len(pdf)
+        pdf.close()
+    except (pdfium.PdfiumError, OSError) as e:
+        return [Page(base, str(path), "train", _unreadable(f"{path}: not a readable PDF ({e})"))]
+    return [Page(f"{base}_p{i + 1:03d}", f"{path}#page={i + 1}", "train", _read_pdf_page(path, i))
+            for i in range(count)]
+
+
+def folder_pages(folder: Path) -> list[Page]:
+    """Every image and PDF page under ``folder`` (recursive, sorted by path)."""
+    pages: list[Page] = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        suffix = path.suffix.lower()
+        base = page_id(path.relative_to(folder))
+        if suffix == ".pdf":
+            pages += _pdf_pages(path, base)
+        elif suffix in IMAGE_SUFFIXES:
+            pages.append(Page(base, str(path), "train", _read_file(path)))
+    return pages
+
+
+def adapter_pages(folder: Path) -> list[Page] | None:
+    """Pages of a layout that ``eval.datasets`` knows (``None`` when none fits the folder)."""
+    from eval.datasets import ADAPTERS, load_truth
+
+    if not any(a.detect(folder) for a in ADAPTERS.values()):
+        return None
+    truth = load_truth(folder)
+    pages = []
+    for r in truth.records:
+        if r.image_bytes is not None:
+            read = _read_embedded(r.image_bytes, f"{truth.source} {r.id}")
+        elif r.image:
+            read = _read_file(Path(r.image))
+        else:
+            read = _unreadable(f"{truth.source} {r.id}: the record names no image")
+        pages.append(Page(r.id, r.image or f"{truth.source}#{r.id}", r.split, read))
+    return pages
+
+
+def list_pages(source: str | Path, limit: int = 0) -> list[Page]:
+    """The pages of ``source`` in a fixed order; ``limit`` keeps the first N (0 = all)."""
+    folder = Path(source)
+    if folder.is_file():
+        suffix = folder.suffix.lower()
+        if suffix == ".pdf":
+            pages = _pdf_pages(folder, page_id(Path(folder.name)))
+        elif suffix in IMAGE_SUFFIXES:
+            pages = [Page(page_id(Path(folder.name)), str(folder), "train", _read_file(folder))]
+        else:
+            raise UserError(f"{folder}: not an image, a PDF or a folder of them")
+    elif folder.is_dir():
+        pages = adapter_pages(folder)
+        if pages is None:
+            pages = folder_pages(folder)
+    else:
+        raise UserError(f"{folder}: input not found")
+    if not pages:
+        raise UserError(f"{folder}: no images or PDFs found (looked for {', '.join(IMAGE_SUFFIXES)}, .pdf)")
+    seen: set[str] = set()
+    for p in pages:
+        if p.id in seen:
+            raise UserError(f"{folder}: two pages get the id '{p.id}' (rename one of the files)")
+        seen.add(p.id)
+    return pages[:limit] if limit else pages

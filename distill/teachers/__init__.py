@@ -1,0 +1,176 @@
+"""Teacher backends behind one small interface, registered by name like subcommands.
+
+A teacher SPEC is ``NAME:TARGET`` or a bare ``NAME``:
+
+    vllm:models/tiny-smolvlm                     vLLM offline engine, batched, JSON-schema decoding
+    openai:http://127.0.0.1:8000/v1#MODEL        any OpenAI-compatible server (e.g. ``vllm serve``)
+    hf:HuggingFaceTB/SmolVLM-256M-Instruct       plain transformers ``generate``, one page at a time
+    ocr                                          rapidocr + schema-guided extraction (no GPU, no weights)
+
+NAME is a module of this package that defines ``TEACHER``, a ``Teacher`` subclass; the module is
+imported only when that teacher is used, so ``docfoundry --help`` never imports vLLM or torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from docfoundry.errors import UserError
+
+
+class TeacherUnavailable(UserError):
+    """The teacher cannot be reached or started (server down after retries, engine failed to load)."""
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How answers are drawn; part of every call's cache key."""
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_tokens: int = 1024
+    logprobs: bool = False  # ask for token log-probabilities (confidence when one sample is drawn)
+
+    def key(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Request:
+    """One call: a page image, the prompt and schema, and the seed of this sample/attempt."""
+
+    page_id: str
+    image: Any               # PIL.Image (RGB)
+    image_bytes: bytes       # the encoded page (what the cache key hashes)
+    image_ext: str           # "jpg" | "png"
+    prompt: str
+    schema: dict[str, Any]
+    seed: int
+    ocr: list[Any] | None = None  # the page's OCR lines, for teachers that read them
+    doc: Any = None               # the DocType (leaves, labels, kinds), for teachers that read it
+
+
+@dataclass
+class Answer:
+    """A teacher's raw answer: text, optional token log-probs, optional per-field scores.
+
+    ``error`` is set when the call itself failed for this request (it is retried, not cached).
+    """
+
+    text: str = ""
+    tokens: list[tuple[str, float]] | None = None
+    field_scores: dict[str, float] | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"text": self.text, "seconds": round(self.seconds, 4)}
+        if self.tokens is not None:
+            out["tokens"] = [[t, round(lp, 5)] for t, lp in self.tokens]
+        if self.field_scores is not None:
+            out["field_scores"] = self.field_scores
+        return out
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Answer:
+        tokens = d.get("tokens")
+        return cls(d.get("text", ""), [(t, float(lp)) for t, lp in tokens] if tokens is not None else None,
+                   d.get("field_scores"), float(d.get("seconds", 0.0)))
+
+
+@dataclass
+class TeacherOptions:
+    """Backend settings from the ``label`` command (each backend reads the ones it uses)."""
+
+    max_image_tokens: int | None = None  # resolution budget; None: the family's default
+    concurrency: int = 8                 # requests in flight (openai)
+    timeout: float = 120.0               # seconds per request (openai)
+    retries: int = 3                     # transient failures retried with backoff (openai)
+    api_key_env: str = "OPENAI_API_KEY"  # environment variable holding the API key (openai)
+    tensor_parallel_size: int = 1        # GPUs per engine (vllm)
+    data_parallel_size: int = 1          # engine replicas (vllm)
+    dtype: str = "auto"
+    max_model_len: int | None = None     # context length cap (vllm)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def model_fingerprint(name_or_path: str) -> dict[str, Any]:
+    """What identifies a model in a cache key: a local folder's config and weight-file sizes, or the hub id."""
+    folder = Path(name_or_path)
+    if not folder.is_dir():
+        return {"model": name_or_path}
+    from distill.cache import digest
+
+    config = folder / "config.json"
+    weights = sorted((p.name, p.stat().st_size) for p in folder.iterdir()
+                     if p.suffix in (".safetensors", ".bin", ".pt", ".gguf"))
+    return {"model": str(folder.resolve()),
+            "config": digest(config.read_bytes()) if config.is_file() else None,
+            "weights": weights}
+
+
+class Teacher:
+    """One labeling backend. Subclasses set the class attributes and implement ``answer``."""
+
+    name: ClassVar[str] = ""
+    target_help: ClassVar[str] = ""          # what follows ``NAME:`` (empty: the name stands alone)
+    needs_ocr: ClassVar[bool] = False        # reads the page's OCR lines (Request.ocr)
+    deterministic: ClassVar[bool] = False    # same answer every time: sampling K answers is pointless
+    gives_logprobs: ClassVar[bool] = False   # can return token log-probabilities
+    batch_size: ClassVar[int] = 1            # requests it wants at once
+
+    def __init__(self, target: str, options: TeacherOptions) -> None:
+        self.target = target
+        self.options = options
+
+    @property
+    def spec(self) -> str:
+        return f"{self.name}:{self.target}" if self.target else self.name
+
+    def identity(self) -> dict[str, Any]:
+        """What defines this teacher's answers (cache key part)."""
+        return {"spec": self.spec}
+
+    def answer(self, requests: list[Request], sampling: Sampling) -> Iterator[tuple[int, Answer]]:
+        """Answer ``requests``; yields ``(index, Answer)`` as each finishes, in any order."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the engine, server connections or model."""
+
+
+def teacher_names() -> list[str]:
+    """Registered teacher names: the public modules of this package."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+def teacher_class(name: str) -> type[Teacher]:
+    """The ``Teacher`` class registered as ``name``; an unknown name lists the known ones."""
+    if name not in teacher_names():
+        raise UserError(f"unknown teacher '{name}' (known: {', '.join(teacher_names())})")
+    cls = importlib.import_module(f"{__name__}.{name}").TEACHER
+    assert cls.name == name, f"{cls.__name__}.name must be '{name}'"
+    return cls
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    """``vllm:models/x`` -> ``("vllm", "models/x")``; ``ocr`` -> ``("ocr", "")``."""
+    name, _, target = spec.partition(":")
+    return name.strip(), target.strip()
+
+
+def load_teacher(spec: str, options: TeacherOptions | None = None) -> Teacher:
+    """Build the teacher a SPEC names; a missing or extra target is a one-line error."""
+    name, target = split_spec(spec)
+    cls = teacher_class(name)
+    if cls.target_help and not target:
+        raise UserError(f"--teacher {spec}: say which model, as {name}:{cls.target_help}")
+    if not cls.target_help and target:
+        raise UserError(f"--teacher {spec}: the {name} teacher takes no target (use '{name}')")
+    return cls(target, options or TeacherOptions())
+
