@@ -1,0 +1,1 @@
+"""docfoundry finetune stage."""
