@@ -254,7 +254,8 @@ def degrade_array(page: np.ndarray, boxes: np.ndarray, preset: Preset, seed: int
     """Apply one draw of ``preset`` to a uint8 page; ``boxes`` (N, 4) move with the geometry.
 
     Each step gets its own random stream from (seed, attempt, step index), so changing one step's
-    probability or parameters never changes what the other steps draw.
+    probability or parameters never changes what the other steps draw. Consecutive homographies
+    (rotate, perspective, frame) are resampled as one warp: one interpolation, one pass.
     """
     import cv2
 
@@ -263,42 +264,57 @@ def degrade_array(page: np.ndarray, boxes: np.ndarray, preset: Preset, seed: int
     applied: list[dict[str, Any]] = []
     warps: list[tuple[str, fx.Warp]] = []
     paper: np.ndarray | None = None  # the sheet, made when a paper effect first fires
+    pending: tuple[str, fx.Warp] | None = None  # geometry decided but not yet resampled
+
+    def resample(img: np.ndarray, pending: tuple[str, fx.Warp]) -> np.ndarray:
+        phase, warp = pending
+        warps.append(pending)
+        return warp.apply(img, False, 255.0 if phase == "ink" else warp.info.get("fill"))
+
     base = [int(seed) % 2**63, int(attempt)]
     for k, step in enumerate(preset.steps):
         phase = step.phase
+        if pending is not None and phase != pending[0]:
+            img, pending = resample(img, pending), None
         if phase == "post" and paper is not None:  # leaving the paper phase: ink over the sheet
             img, paper = cv2.multiply(img, paper, scale=1 / 255), None
         rng = np.random.default_rng(base + [k])
         if rng.random() >= step.p:
             continue
-        if phase == "paper" and paper is None:
-            paper = np.full_like(img, 255)
         ctx = fx.Context(phase=phase, content=_content(points))
-        target = paper if phase == "paper" else img
-        if step.effect in fx.EFFECTS:
-            effect = fx.EFFECTS[step.effect]
+        effect = fx.EFFECTS.get(step.effect)
+        if effect is not None and effect.kind == "geometric":
             params = _effect_params(step, rng)
-            entry: dict[str, Any] = {"phase": phase, "effect": step.effect, "params": params}
-            if effect.kind == "geometric":
-                h, w = target.shape[:2]
-                warp = effect.run(h, w, rng, ctx, **params)
-                fill = 255.0 if phase == "ink" else warp.info.get("fill")
-                target = warp.apply(target, False, fill)
-                points = warp.map_points(points.reshape(-1, 2)).reshape(points.shape)
-                warps.append((phase, warp))
-                entry.update({k: v for k, v in warp.info.items() if k != "fill"})
-            else:
-                target = effect.run(target, rng, ctx, **params)
+            w, h = pending[1].size if pending else (img.shape[1], img.shape[0])
+            warp = effect.run(h, w, rng, ctx, **params)
+            points = warp.map_points(points.reshape(-1, 2)).reshape(points.shape)
+            applied.append({"phase": phase, "effect": step.effect, "params": params,
+                            **{k: v for k, v in warp.info.items() if k != "fill"}})
+            joined = fx.then(pending[1], warp) if pending else None
+            if joined is None and pending is not None:
+                img = resample(img, pending)
+            pending = (phase, joined or warp)
+            continue
+        if pending is not None:
+            img, pending = resample(img, pending), None
+        if phase == "paper" and paper is None:
+            paper, ctx.blank = np.full_like(img, 255), True
+        target = paper if phase == "paper" else img
+        if effect is not None:
+            params = _effect_params(step, rng)
+            target = effect.run(target, rng, ctx, **params)
+            applied.append({"phase": phase, "effect": step.effect, "params": params})
         else:
             sub_seed = int(rng.integers(2**31 - 1))
             params = {**fx.augraphy_params(step.effect), **step.params}
             target = fx.run_augraphy(step.effect, target, sub_seed, params)
-            entry = {"phase": phase, "effect": step.effect, "params": params, "seed": sub_seed}
+            applied.append({"phase": phase, "effect": step.effect, "params": params, "seed": sub_seed})
         if phase == "paper":
             paper = target
         else:
             img = target
-        applied.append(entry)
+    if pending is not None:
+        img = resample(img, pending)
     if paper is not None:
         img = cv2.multiply(img, paper, scale=1 / 255)
     return Degraded(img, outline_boxes(points), applied, warps)

@@ -52,6 +52,7 @@ class Context:
 
     phase: str
     content: tuple[float, float, float, float] | None  # union of all boxes (x0, y0, x1, y1)
+    blank: bool = False  # the layer is still an untouched white sheet (the paper phase's start)
 
 
 @dataclass
@@ -62,6 +63,17 @@ class Warp:
     apply: Callable[[np.ndarray, bool, float | None], np.ndarray]  # (image, nearest, fill) -> image
     map_points: Callable[[np.ndarray], np.ndarray]
     info: dict[str, Any] = field(default_factory=dict)
+    matrix: np.ndarray | None = None  # 3x3 homography (pixel centres) when the warp is one
+
+
+def then(first: Warp, second: Warp) -> Warp | None:
+    """One warp doing ``first`` then ``second`` when both are homographies (one resampling, not
+    two), else None. The outside of the page takes the later constant fill, if any."""
+    if first.matrix is None or second.matrix is None or first.size != second.size:
+        return None
+    fill = second.info.get("fill")
+    return _homography(second.matrix @ first.matrix, second.size,
+                       {"fill": first.info.get("fill") if fill is None else fill})
 
 
 EFFECTS: dict[str, Effect] = {}
@@ -103,22 +115,15 @@ def _smooth_canvas(height: int, width: int, bucket: int, cells: int) -> np.ndarr
 
 @lru_cache(maxsize=64)
 def grain_field(height: int, width: int, bucket: int) -> np.ndarray:
-    """Gaussian grain centred on 128 (sd 32), padded so pages read random windows of it.
-
-    Called with canvas sizes (``_canvas``) so a handful of fields serve every page size.
-    """
+    """Gaussian grain centred on 128 (sd 32); pages read random windows of padded canvases."""
     rng = np.random.default_rng([0xD0C, 2, height, width, bucket])
-    noise = rng.standard_normal((height + _GRAIN_PAD, width + _GRAIN_PAD), dtype=np.float32)
+    noise = rng.standard_normal((height, width), dtype=np.float32)
     return np.clip(noise * 32.0 + 128.0, 0, 255).astype(np.uint8)
 
 
+@lru_cache(maxsize=16)
 def paper_texture(height: int, width: int, bucket: int) -> np.ndarray:
     """Paper structure centred on 128: blotches plus fibre grain, one gray channel."""
-    return _paper_canvas(_canvas(height), _canvas(width), bucket)[:height, :width]
-
-
-@lru_cache(maxsize=16)
-def _paper_canvas(height: int, width: int, bucket: int) -> np.ndarray:
     import cv2
 
     blotch = smooth_field(height, width, bucket, 6).astype(np.int16) - 128
@@ -127,13 +132,33 @@ def _paper_canvas(height: int, width: int, bucket: int) -> np.ndarray:
     return np.clip(128 + blotch // 2 + fibres, 0, 255).astype(np.uint8)
 
 
+_TEXTURES = {"grain": grain_field, "paper": paper_texture}
+
+
+@lru_cache(maxsize=32)  # ~8 MB each for a letter page at 150 DPI
+def _three_channel(kind: str, height: int, width: int, bucket: int) -> np.ndarray:
+    """An RGB copy of a cached texture, made once so RGB pages need no per-page channel merge."""
+    import cv2
+
+    plane = _TEXTURES[kind](height, width, bucket)
+    return cv2.merge([plane, plane, plane])
+
+
 def _bucket(rng: np.random.Generator) -> int:
     return int(rng.integers(TEXTURE_BUCKETS))
 
 
-def _grain_window(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+def _texture_window(kind: str, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A randomly placed window of a cached texture, shaped like ``img`` (a view, no copy).
+
+    Textures are made for the page size rounded up (``_canvas``) plus a margin, so a handful
+    serve every page size, including cropped and scaled pages.
+    """
+    h, w = img.shape[:2]
     dy, dx = (int(v) for v in rng.integers(0, _GRAIN_PAD, 2))
-    return grain_field(_canvas(height), _canvas(width), _bucket(rng))[dy:dy + height, dx:dx + width]
+    key = (_canvas(h) + _GRAIN_PAD, _canvas(w) + _GRAIN_PAD, _bucket(rng))
+    tex = _TEXTURES[kind](*key) if img.ndim == 2 else _three_channel(kind, *key)
+    return tex[dy:dy + h, dx:dx + w]
 
 
 def _channels(img: np.ndarray, plane: np.ndarray) -> np.ndarray:
@@ -155,16 +180,13 @@ def paper(img, rng, ctx, brightness, tint, texture):
     """Paper colour and structure: multiplies the page by a cached paper texture, tinted yellow."""
     import cv2
 
-    h, w = img.shape[:2]
-    tex = paper_texture(h, w, _bucket(rng))
-    if rng.random() < 0.5:
-        tex = cv2.flip(tex, int(rng.integers(-1, 2)))
+    tex = _texture_window("paper", img, rng)
     ramp = brightness + (np.arange(256) - 128.0) * (texture / 128.0)
-    if img.ndim == 2:
-        return cv2.multiply(img, cv2.LUT(tex, _lut(ramp)), scale=1 / 255)
     # A warm tint takes most from blue, a little from green (aged or recycled paper).
-    lut = np.stack([_lut(ramp), _lut(ramp - tint * 0.4), _lut(ramp - tint)], axis=-1)
-    return cv2.multiply(img, cv2.LUT(_channels(img, tex), lut.reshape(256, 1, 3)), scale=1 / 255)
+    lut = _lut(ramp) if img.ndim == 2 else np.stack(
+        [_lut(ramp), _lut(ramp - tint * 0.4), _lut(ramp - tint)], axis=-1).reshape(256, 1, 3)
+    sheet = cv2.LUT(tex, lut)
+    return sheet if ctx.blank else cv2.multiply(img, sheet, scale=1 / 255)
 
 
 @register("ink_fade", fade=[0.1, 0.3])
@@ -174,8 +196,8 @@ def ink_fade(img, rng, ctx, fade):
 
     h, w = img.shape[:2]
     keep = cv2.LUT(smooth_field(h, w, _bucket(rng)), _lut(255 * (1 - fade * np.arange(256) / 255)))
-    dark = cv2.subtract(np.full_like(img, 255), img)
-    return cv2.subtract(np.full_like(img, 255), cv2.multiply(dark, _channels(img, keep), scale=1 / 255))
+    dark = cv2.bitwise_not(img)
+    return cv2.bitwise_not(cv2.multiply(dark, _channels(img, keep), scale=1 / 255))
 
 
 @register("ink_spread", radius=[1, 1])
@@ -216,8 +238,7 @@ def noise(img, rng, ctx, sigma):
     """Sensor noise: cached Gaussian grain of standard deviation ``sigma`` gray levels."""
     import cv2
 
-    h, w = img.shape[:2]
-    grain = _channels(img, _grain_window(h, w, rng))
+    grain = _texture_window("grain", img, rng)
     alpha = float(sigma) / 32.0  # the cached grain has sd 32
     return cv2.addWeighted(img, 1.0, grain, alpha, -128.0 * alpha)
 
@@ -225,16 +246,14 @@ def noise(img, rng, ctx, sigma):
 @register("speckle", density=[2e-5, 8e-5], size=[1, 3], value=[0, 80])
 def speckle(img, rng, ctx, density, size, value):
     """Dust and toner specks: ``density`` dots per pixel of ``size`` pixels and gray ``value``."""
-    import cv2
-
     h, w = img.shape[:2]
     n = int(rng.poisson(density * h * w))
-    mask = np.zeros((h, w), np.uint8)
-    mask[rng.integers(0, h, n), rng.integers(0, w, n)] = 255
-    if int(size) > 1:
-        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (int(size), int(size))))
+    ys, xs = rng.integers(0, h, n), rng.integers(0, w, n)
+    dy, dx = np.mgrid[0:int(size), 0:int(size)].reshape(2, -1)
+    ys = np.clip(ys[:, None] + dy, 0, h - 1).ravel()
+    xs = np.clip(xs[:, None] + dx, 0, w - 1).ravel()
     out = img.copy()
-    out[mask > 0] = np.minimum(out[mask > 0], int(value))
+    out[ys, xs] = np.minimum(out[ys, xs], int(value))
     return out
 
 
@@ -322,7 +341,7 @@ def bleed_through(img, rng, ctx, alpha):
 
     h, w = img.shape[:2]
     # Work at a quarter size: the show-through is blurred anyway.
-    back = cv2.flip(cv2.resize(img, (w // 4, h // 4), interpolation=cv2.INTER_AREA), 1)
+    back = cv2.flip(cv2.resize(img, (w // 4, h // 4), interpolation=cv2.INTER_LINEAR), 1)
     back = cv2.GaussianBlur(back, (0, 0), 1.5)
     faint = cv2.addWeighted(back, float(alpha), np.full_like(back, 255), 1.0 - float(alpha), 0)
     return cv2.min(img, cv2.resize(faint, (w, h), interpolation=cv2.INTER_LINEAR))
@@ -387,7 +406,7 @@ def _homography(matrix: np.ndarray, size: tuple[int, int], info: dict[str, Any])
     def map_points(pts: np.ndarray) -> np.ndarray:
         return cv2.perspectiveTransform(pts.reshape(-1, 1, 2).astype(np.float64), matrix).reshape(-1, 2)
 
-    return Warp(size, apply, map_points, info)
+    return Warp(size, apply, map_points, info, matrix)
 
 
 def _draw_fill(rng: np.random.Generator, fill: float) -> float | None:

@@ -71,12 +71,15 @@ def test_a_step_draws_from_its_own_stream(tmp_path):
     assert a[1] == b[0] and b[0]["effect"] == "noise"
 
 
-def test_textures_are_shared_not_redrawn(tmp_path):
-    """Paper and grain textures come from the per-process cache: pages reuse a few of them."""
-    fx.grain_field.cache_clear()
+def test_textures_are_shared_not_redrawn():
+    """Paper, grain and smooth fields are made per (page size, bucket), not per page: their number
+    stays bounded by the buckets however many pages are degraded."""
+    caches = (fx.grain_field, fx.paper_texture, fx._smooth_canvas, fx._three_channel)
     img, words, fields = specimen_page(2)
-    for seed in range(30):
-        degrade_sample(img, words, fields, "light", seed)
-    info = fx.grain_field.cache_info()
-    # at most one grain per bucket for the page's noise and one for the paper's fibres
-    assert info.misses <= 2 * fx.TEXTURE_BUCKETS and info.hits > info.misses
+    for seed in range(40):
+        degrade_sample(img, words, fields, "medium", seed)
+    made = sum(c.cache_info().misses for c in caches)
+    reused = sum(c.cache_info().hits for c in caches)
+    # one page size: grain (page, paper fibres), paper, two smooth fields, two RGB copies
+    assert made <= 7 * fx.TEXTURE_BUCKETS
+    assert reused > made
