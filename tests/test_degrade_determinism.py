@@ -75,6 +75,8 @@ def test_textures_are_shared_not_redrawn():
     """Paper, grain and smooth fields are made per (page size, bucket), not per page: their number
     stays bounded by the buckets however many pages are degraded."""
     caches = (fx.grain_field, fx.paper_texture, fx._smooth_canvas, fx._three_channel)
+    for cache in caches:
+        cache.cache_clear()
     img, words, fields = specimen_page(2)
     for seed in range(40):
         degrade_sample(img, words, fields, "medium", seed)
