@@ -39,6 +39,8 @@ class TeacherArgs:
     top_p: float = opt(1.0, "nucleus sampling share")
     max_tokens: int = opt(1024, "answer length cap in tokens")
     logprobs: bool = opt(True, "with one sample, use token log-probabilities as confidence where the teacher gives them")
+    structured: bool = opt(True, "constrain answers to the schema (JSON-schema decoding: vLLM/xgrammar, the server's json_schema, xgrammar in hf)")
+    max_field_chars: int = opt(0, "cap every string value at N characters in constrained decoding (0 = no cap; no multi-line values then)")
     grounding: bool = opt(True, "check every value against the page's OCR text (rapidocr)")
     ground_threshold: float = opt(0.9, "fuzzy match score (0..1) a value needs to count as grounded")
     ungrounded_penalty: float = opt(0.5, "confidence multiplier for an ungrounded value")
@@ -53,6 +55,7 @@ class TeacherArgs:
     tensor_parallel_size: int = opt(1, "GPUs per vLLM engine")
     data_parallel_size: int = opt(1, "vLLM engine replicas")
     max_model_len: int | None = opt(None, "context length cap for vLLM (default: the model's)")
+    enforce_eager: bool = opt(False, "vLLM without torch.compile: starts about a minute sooner on CPU")
     dtype: str = opt("auto", "model dtype (vllm, hf): auto | bfloat16 | float16 | float32")
 
 
@@ -89,14 +92,15 @@ def teacher_options(cfg: TeacherArgs) -> Any:
                           timeout=cfg.timeout, retries=cfg.retries, api_key_env=cfg.api_key_env,
                           tensor_parallel_size=cfg.tensor_parallel_size,
                           data_parallel_size=cfg.data_parallel_size, dtype=cfg.dtype,
-                          max_model_len=cfg.max_model_len)
+                          max_model_len=cfg.max_model_len, enforce_eager=cfg.enforce_eager)
 
 
 def sampling_of(cfg: TeacherArgs, teacher: Any) -> Any:
     from distill.teachers import Sampling
 
     return Sampling(temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens,
-                    logprobs=cfg.logprobs and cfg.samples == 1 and teacher.gives_logprobs)
+                    logprobs=cfg.logprobs and cfg.samples == 1 and teacher.gives_logprobs,
+                    structured=cfg.structured, max_field_chars=cfg.max_field_chars)
 
 
 def check_args(cfg: TeacherArgs, teacher: Any) -> None:
@@ -143,7 +147,12 @@ def check_answer(doc: Any, answer: Any) -> tuple[dict[str, Any] | None, str]:
 
     if answer.error:
         return None, answer.error
-    fields = parse_prediction(answer.text)
+    try:  # constrained output is one JSON object; control characters inside strings are tolerated
+        fields = json.loads(answer.text, strict=False)
+    except json.JSONDecodeError:
+        fields = None
+    if not isinstance(fields, dict):
+        fields = parse_prediction(answer.text)  # free text around a JSON object
     if fields is None:
         return None, f"not JSON: {answer.text[:80]!r}"
     try:
@@ -355,7 +364,8 @@ def _write_failed(folder: Path, failed: list[dict[str, str]]) -> None:
 
 def fingerprint(cfg: LabelConfig, doc: Any, teacher: Any) -> dict[str, Any]:
     """What defines the labels (a resume with other settings is refused)."""
-    keep = ("samples", "temperature", "top_p", "max_tokens", "logprobs", "grounding", "ground_threshold",
+    keep = ("samples", "temperature", "top_p", "max_tokens", "logprobs", "structured", "max_field_chars",
+            "grounding", "ground_threshold",
             "ungrounded_penalty", "seed", "max_image_tokens", "min_confidence", "drop_pages", "limit")
     out = {k: v for k, v in to_dict(cfg).items() if k in keep}
     out.update(source=str(Path(cfg.source).resolve()), schema=doc.name,

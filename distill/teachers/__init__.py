@@ -35,6 +35,8 @@ class Sampling:
     top_p: float = 1.0
     max_tokens: int = 1024
     logprobs: bool = False  # ask for token log-probabilities (confidence when one sample is drawn)
+    structured: bool = True  # constrain answers to the schema (JSON-schema decoding)
+    max_field_chars: int = 0  # cap every string value in constrained decoding (0: no cap)
 
     def key(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,6 +98,7 @@ class TeacherOptions:
     data_parallel_size: int = 1          # engine replicas (vllm)
     dtype: str = "auto"
     max_model_len: int | None = None     # context length cap (vllm)
+    enforce_eager: bool = False          # skip torch.compile (vllm)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -142,6 +145,21 @@ class Teacher:
 
     def close(self) -> None:
         """Release the engine, server connections or model."""
+
+
+def decoding_schema(schema: dict[str, Any], max_field_chars: int = 0) -> dict[str, Any]:
+    """The schema a decoder is constrained with: docfoundry's ``x-`` annotations removed, and
+    ``maxLength`` on every string when ``max_field_chars`` is set (a runaway value then cannot eat
+    the token budget; note that xgrammar then allows no escapes, so no multi-line values)."""
+    if isinstance(schema, list):
+        return [decoding_schema(v, max_field_chars) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: decoding_schema(v, max_field_chars) for k, v in schema.items()
+           if not k.startswith("x-") and k != "$schema"}
+    if max_field_chars and out.get("type") == "string":
+        out["maxLength"] = min(int(out.get("maxLength", max_field_chars)), max_field_chars)
+    return out
 
 
 def teacher_names() -> list[str]:
