@@ -45,6 +45,7 @@ class UnlabeledSection:
     path: str = opt("", "folder of real unlabeled images/PDFs or a dataset folder; empty: held-out synthetic pages")
     n: int = opt(24, "held-out synthetic pages labeled as if unlabeled (when path is empty)")
     degrade: str = opt("medium", "degradation of the held-out pages")
+    schema: str = opt("", "document type of the pages in path (required with path)")
 
 
 @dataclass(kw_only=True)
@@ -54,6 +55,7 @@ class TeacherSection:
     temperature: float = opt(0.7, "sampling temperature when samples > 1")
     min_confidence: float = opt(0.0, "drop fields below this confidence")
     workers: int = opt(2, "worker processes (ocr teacher)")
+    options: dict[str, Any] = opt({}, "more `docfoundry label` options (max_image_tokens, tensor_parallel_size, ...)")
 
 
 @dataclass(kw_only=True)
@@ -72,8 +74,8 @@ class StudentSection:
 
 @dataclass(kw_only=True)
 class EvalSection:
-    split: str = opt("test", "synthetic split to evaluate on")
-    limit: int = opt(24, "pages evaluated per model (0: all)")
+    n: int = opt(24, "fresh synthetic pages every model is scored on (the eval set)")
+    degrade: str = opt("clean=0.4,light=0.3,medium=0.3", "degradation of the eval set")
     real: list[str] = opt([], "extra truth folders (dataset folder, labels.jsonl, SROIE, FUNSD, CORD)")
     max_new_tokens: int = opt(384, "generation limit per page")
 
@@ -103,31 +105,115 @@ class Stage:
     run: Callable[[RunConfig, Path], dict[str, Any]]
 
 
-def stage_synth(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
+def _synth(cfg: RunConfig, out: Path, n: int, seed: int, degrade: str, splits: dict[str, float]) -> dict[str, Any]:
     from synth.generate import SynthConfig, run
 
     s = cfg.synth
-    return run(SynthConfig(out=str(run_dir / "synth"), doc_types=s.doc_types, n=s.n, locales=s.locales,
-                           seed=cfg.seed, degrade=s.degrade, splits=s.splits, workers=s.workers, ray=s.ray))
+    return run(SynthConfig(out=str(out), doc_types=s.doc_types, n=n, locales=s.locales, seed=seed,
+                           degrade=degrade, splits=splits, workers=s.workers, ray=s.ray))
+
+
+def stage_synth(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
+    """Training pages with exact truth."""
+    return _synth(cfg, run_dir / "synth", cfg.synth.n, cfg.seed, cfg.synth.degrade, cfg.synth.splits)
 
 
 def stage_heldout(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
     """Fresh synthetic pages (another seed) that the teacher labels as if they were real scans."""
-    from synth.generate import SynthConfig, run
-
     if cfg.unlabeled.path:
         return {"skipped": "unlabeled.path is set", "path": cfg.unlabeled.path}
-    s = cfg.synth
-    return run(SynthConfig(out=str(run_dir / "heldout"), doc_types=s.doc_types, n=cfg.unlabeled.n,
-                           locales=s.locales, seed=cfg.seed + 1_000_003, degrade=cfg.unlabeled.degrade,
-                           splits={"train": 1.0}, workers=s.workers, ray=s.ray))
+    return _synth(cfg, run_dir / "heldout", cfg.unlabeled.n, cfg.seed + 1_000_003, cfg.unlabeled.degrade,
+                  {"train": 1.0})
+
+
+def stage_evalset(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
+    """The pages every model (base, student, teacher) is scored on: unseen seed, exact truth."""
+    return _synth(cfg, run_dir / "evalset", cfg.eval.n, cfg.seed + 2_000_003, cfg.eval.degrade, {"test": 1.0})
+
+
+def _label_all(cfg: RunConfig, source: Path, out: Path) -> dict[str, Any]:
+    """Label a (mixed-type) dataset folder with the teacher, one schema at a time."""
+    from distill.label import LabelConfig, run
+    from docfoundry.store import subset
+
+    t = cfg.teacher
+    options = {"samples": t.samples, "temperature": t.temperature if t.samples > 1 else 0.0,
+               "workers": t.workers, "seed": cfg.seed, **t.options}
+    summaries = {}
+    for doc_type in cfg.synth.doc_types:
+        view = out / "pages" / doc_type
+        if not subset(source, view, lambda row, d=doc_type: row["doc_type"] == d):
+            continue
+        summaries[doc_type] = run(LabelConfig(source=str(view), schema=doc_type, teacher=t.spec,
+                                              out=str(out / doc_type), min_confidence=t.min_confidence,
+                                              progress=True, **options))
+    return {"pages": sum(v["pages"] for v in summaries.values()),
+            "failed": sum(v["failed"] for v in summaries.values()),
+            "fields_kept": sum(v["fields_kept"] for v in summaries.values()),
+            "teacher_calls": sum(v["teacher_calls"] for v in summaries.values())}
+
+
+def stage_label(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
+    """The teacher weak-labels the unlabeled pages (real ones, or the held-out synthetic ones)."""
+    if cfg.unlabeled.path:
+        from distill.label import LabelConfig, run
+
+        t = cfg.teacher
+        return run(LabelConfig(source=cfg.unlabeled.path, schema=cfg.unlabeled.schema, teacher=t.spec,
+                               out=str(run_dir / "label" / cfg.unlabeled.schema), min_confidence=t.min_confidence,
+                               samples=t.samples, workers=t.workers, seed=cfg.seed, **t.options))
+    return _label_all(cfg, run_dir / "heldout", run_dir / "label")
+
+
+def stage_audit(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
+    """How far the teacher's labels and confidences can be trusted, against exact truth."""
+    from distill.label import audit_scores
+    from docfoundry.doctypes import load_doc_type
+    from docfoundry.records import flatten
+    from docfoundry.store import read_samples
+
+    if cfg.unlabeled.path:
+        from distill.label import AuditConfig, run_audit
+
+        return run_audit(AuditConfig(schema=cfg.unlabeled.schema, out=str(run_dir / "audit"), n=cfg.unlabeled.n,
+                                     degrade=cfg.unlabeled.degrade, teacher=cfg.teacher.spec))
+    out = run_dir / "audit"
+    out.mkdir(parents=True, exist_ok=True)
+    truth = {s.id: s for s in read_samples(run_dir / "heldout")}
+    report: dict[str, Any] = {}
+    for folder in sorted(p for p in (run_dir / "label").iterdir() if (p / "metadata.jsonl").is_file()):
+        doc = load_doc_type(folder.name)
+        labeled = {s.id: s.meta.get("fields", {}) for s in read_samples(folder)}
+        rows = {i: flatten(s.gt_parse) for i, s in truth.items() if s.doc_type == folder.name}
+        failed = set(rows) - set(labeled)
+        report[folder.name] = audit_scores(doc, rows, labeled, failed)
+    (out / "audit.json").write_text(json.dumps(report, indent=2))
+    (out / "confidence_buckets.png").write_bytes(_bucket_plot(report))
+    return {t: r["field_accuracy"] for t, r in report.items()}
+
+
+def _bucket_plot(report: dict[str, Any]) -> bytes:
+    from eval.plots import grouped_bars
+
+    buckets = sorted({b for r in report.values() for b in r["per_confidence_bucket"]})
+    series = {t: [100 * r["per_confidence_bucket"][b]["accuracy"] if b in r["per_confidence_bucket"] else None
+                  for b in buckets] for t, r in report.items()}
+    return grouped_bars(buckets, series, "Teacher accuracy per confidence bucket", xlabel="accuracy (%)")
 
 
 def stage_instruct(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
+    """Tasks from synthetic truth, plus extraction tasks from the teacher's kept labels."""
     from distill.instruct import InstructConfig, run
 
-    return run(InstructConfig(input=str(run_dir / "synth"), out=str(run_dir / "instruct"), split="train",
-                              tasks=cfg.instruct.tasks, per_page=cfg.instruct.per_page, seed=cfg.seed))
+    out = {"truth": run(InstructConfig(input=str(run_dir / "synth"), out=str(run_dir / "instruct" / "truth"),
+                                       split="train", tasks=cfg.instruct.tasks, per_page=cfg.instruct.per_page,
+                                       seed=cfg.seed))}
+    for folder in sorted(p for p in (run_dir / "label").glob("*") if (p / "metadata.jsonl").is_file()):
+        out[f"teacher_{folder.name}"] = run(InstructConfig(
+            input=str(folder), out=str(run_dir / "instruct" / f"teacher_{folder.name}"),
+            tasks=cfg.instruct.teacher_tasks, per_page=max(1, cfg.instruct.per_page // 2), seed=cfg.seed))
+    return {"conversations": sum(v["conversations"] for v in out.values()),
+            "tasks": sum(v["tasks"] for v in out.values())}
 
 
 def student_path(cfg: RunConfig, run_dir: Path) -> str:
@@ -148,11 +234,78 @@ def stage_student(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
     return {"model": cfg.student.model, "model_type": config.model_type}
 
 
+def train_config(cfg: RunConfig, run_dir: Path) -> Any:
+    from finetune.train import TrainConfig
+
+    data = sorted(str(p) for p in (run_dir / "instruct").iterdir() if (p / "conversations.jsonl").is_file()) \
+        if (run_dir / "instruct").is_dir() else []
+    base = {"data": data, "student": student_path(cfg, run_dir), "out": str(run_dir / "train"), "seed": cfg.seed}
+    return from_dict(TrainConfig, {**base, **cfg.student.train})
+
+
+def stage_train(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
+    """Single-stage LoRA post-training of the student on every instruction folder."""
+    from finetune.train import run
+
+    tc = train_config(cfg, run_dir)
+    tc.resume = (run_dir / "train" / "checkpoints").is_dir()  # an interrupted run continues
+    return run(tc)
+
+
+def _eval(cfg: RunConfig, run_dir: Path, name: str, **kw: Any) -> dict[str, Any]:
+    from eval.run import EvalConfig, run
+
+    return run(EvalConfig(truth=str(run_dir / "evalset"), out=str(run_dir / "eval" / name), label=name,
+                          max_new_tokens=cfg.eval.max_new_tokens, seed=cfg.seed, **kw))
+
+
+def stage_eval_base(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
+    return _eval(cfg, run_dir, "base", model=student_path(cfg, run_dir))
+
+
+def stage_eval_student(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
+    return _eval(cfg, run_dir, "student", model=student_path(cfg, run_dir), adapter=str(run_dir / "train"))
+
+
+def stage_eval_teacher(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
+    """The teacher labels the eval set too; its labels are scored like a model's predictions."""
+    from docfoundry.store import read_samples
+
+    labels = run_dir / "teacher_eval"
+    _label_all(cfg, run_dir / "evalset", labels)
+    preds = labels / "predictions.jsonl"
+    with preds.open("w", encoding="utf-8") as fh:
+        for folder in sorted(p for p in labels.iterdir() if (p / "metadata.jsonl").is_file()):
+            for s in read_samples(folder):
+                fh.write(json.dumps({"id": s.id, "fields": s.gt_parse}, ensure_ascii=False) + "\n")
+    return _eval(cfg, run_dir, "teacher", pred=str(preds))
+
+
+def stage_compare(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
+    from eval.run import CompareConfig, run_compare
+
+    names = [n for n in ("base", "student", "teacher") if (run_dir / "eval" / n / "metrics.json").is_file()]
+    return run_compare(CompareConfig(reports=[str(run_dir / "eval" / n) for n in names],
+                                     out=str(run_dir / "compare"), labels=names))
+
+
+def _teacher_key(c: RunConfig) -> tuple[Any, ...]:
+    return (c.seed, c.teacher, c.unlabeled, c.synth.doc_types)
+
+
 STAGES: list[Stage] = [
     Stage("synth", (), lambda c: (c.seed, c.synth), stage_synth),
     Stage("heldout", (), lambda c: (c.seed, c.synth, c.unlabeled), stage_heldout),
-    Stage("instruct", ("synth",), lambda c: (c.seed, c.instruct.tasks, c.instruct.per_page), stage_instruct),
+    Stage("label", ("heldout",), _teacher_key, stage_label),
+    Stage("audit", ("label",), _teacher_key, stage_audit),
+    Stage("instruct", ("synth", "label"), lambda c: (c.seed, c.instruct), stage_instruct),
     Stage("student", (), lambda c: (c.seed, c.student.model, c.student.tiny_size), stage_student),
+    Stage("train", ("instruct", "student"), lambda c: (c.seed, c.student), stage_train),
+    Stage("evalset", (), lambda c: (c.seed, c.synth, c.eval.n, c.eval.degrade), stage_evalset),
+    Stage("eval_base", ("evalset", "student"), lambda c: (c.seed, c.eval), stage_eval_base),
+    Stage("eval_student", ("evalset", "train"), lambda c: (c.seed, c.eval), stage_eval_student),
+    Stage("eval_teacher", ("evalset",), lambda c: (_teacher_key(c), c.eval), stage_eval_teacher),
+    Stage("compare", ("eval_base", "eval_student", "eval_teacher"), lambda c: (), stage_compare),
 ]
 
 
@@ -214,11 +367,22 @@ def validate_up_front(cfg: RunConfig) -> None:
     for key, path in [("unlabeled.path", cfg.unlabeled.path), *[(f"eval.real[{i}]", p) for i, p in enumerate(cfg.eval.real)]]:
         if path and not Path(path).exists():
             raise UserError(f"config key '{key}': path not found: {path}")
-    for extra in VALIDATORS:
-        extra(cfg)
+    if cfg.unlabeled.path and not cfg.unlabeled.schema:
+        raise UserError("config key 'unlabeled.schema': say which document type the pages in unlabeled.path are")
+    if cfg.unlabeled.schema:
+        from docfoundry.doctypes import load_doc_type
 
+        load_doc_type(cfg.unlabeled.schema)
+    from distill.teachers import load_teacher
 
-VALIDATORS: list[Callable[[RunConfig], None]] = []
+    try:
+        load_teacher(cfg.teacher.spec)  # a spec with a bad name or target fails here, before any work
+    except UserError as e:
+        raise UserError(f"config key 'teacher.spec': {e}") from None
+    try:
+        train_config(cfg, Path(cfg.out))
+    except UserError as e:
+        raise UserError(f"config section 'student.train': {e}") from None
 
 
 def _read_state(run_dir: Path) -> dict[str, Any]:

@@ -159,3 +159,22 @@ class DatasetWriter:
         self.info.update(status=status, counts=counts, seconds=round(time.time() - self.started, 2))
         _atomic_write(self.folder / RUN_INFO, json.dumps(self.info, indent=2, default=str).encode())
         return self.info
+
+
+def subset(src: str | Path, dst: str | Path, keep: Callable[[dict[str, Any]], bool]) -> int:
+    """A dataset folder with the rows of ``src`` that ``keep`` accepts, images hard-linked (copied
+    across file systems); returns the row count. Used to give a one-schema stage one type's pages."""
+    import shutil
+
+    src, dst = Path(src), Path(dst)
+    rows = [row for row in iter_rows(src) if keep(row)]
+    (dst / "images").mkdir(parents=True, exist_ok=True)
+    for row in rows:
+        target = dst / row["file_name"]
+        if not target.exists():
+            try:
+                os.link(src / row["file_name"], target)
+            except OSError:
+                shutil.copyfile(src / row["file_name"], target)
+    _atomic_write(dst / METADATA, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode())
+    return len(rows)
