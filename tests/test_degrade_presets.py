@@ -134,3 +134,11 @@ def test_every_registered_effect_runs_on_rgb_and_gray(tmp_path):
 def test_presets_folder_ships_in_the_package():
     assert Path(PRESET_DIR).parent.name == "templates"
     assert (PRESET_DIR / "medium.yaml").is_file()
+
+
+def test_readme_names_every_effect_and_preset():
+    """The README's effect list is written by hand: keep it in step with the registry."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("### `docfoundry degrade`"):]
+    missing = [n for n in [*fx.effect_names(), *PRESET_NAMES] if n not in section]
+    assert not missing, missing
