@@ -187,7 +187,7 @@ def _ocr_worker(data: bytes) -> list[dict[str, Any]]:
 
 
 class Labeler:
-    """The labeling pipeline for one run: pages in, finished rows out (library use: ``label_pages``)."""
+    """The labeling pipeline of one run: read pages, OCR them, ask the teacher, merge answers into rows."""
 
     def __init__(self, cfg: TeacherArgs, doc: Any, teacher: Any, cache: Any, close_teacher: bool = True) -> None:
         from distill.ocr import ENGINE_PARAMS, engine_version
