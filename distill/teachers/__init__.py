@@ -125,7 +125,6 @@ class Teacher:
     needs_ocr: ClassVar[bool] = False        # reads the page's OCR lines (Request.ocr)
     deterministic: ClassVar[bool] = False    # same answer every time: sampling K answers is pointless
     gives_logprobs: ClassVar[bool] = False   # can return token log-probabilities
-    batch_size: ClassVar[int] = 1            # requests it wants at once
 
     def __init__(self, target: str, options: TeacherOptions) -> None:
         self.target = target

@@ -18,7 +18,6 @@ class OcrTeacher(Teacher):
     name = "ocr"
     needs_ocr = True
     deterministic = True
-    batch_size = 64
 
     def identity(self) -> dict[str, Any]:
         import hashlib

@@ -35,7 +35,6 @@ class OpenAITeacher(Teacher):
     name = "openai"
     target_help = "URL#MODEL"
     gives_logprobs = True
-    batch_size = 64
 
     def __init__(self, target: str, options: Any) -> None:
         super().__init__(target, options)

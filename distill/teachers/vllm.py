@@ -106,7 +106,6 @@ class VllmTeacher(Teacher):
     name = "vllm"
     target_help = "MODEL_OR_PATH"
     gives_logprobs = True
-    batch_size = 64
 
     def identity(self) -> dict[str, Any]:
         return {"spec": self.spec, **model_fingerprint(self.target),
