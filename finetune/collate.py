@@ -151,6 +151,26 @@ def prepare(convs: list[Any], encoder: ChatEncoder, max_length: int) -> tuple[li
     return examples, dropped
 
 
+def length_grouped_order(lengths: list[int], batch: int, seed: int, group: int = 64) -> list[int]:
+    """A shuffled order in which each run of ``batch`` indices has similar lengths (little padding).
+
+    Indices are shuffled, cut into groups of ``group`` batches, sorted by length inside each group
+    and cut into batches; the batch order is shuffled again, so long batches do not all come first.
+    """
+    import random
+
+    rng = random.Random(seed)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    span = batch * group
+    batches = []
+    for start in range(0, len(order), span):
+        chunk = sorted(order[start:start + span], key=lambda i: lengths[i])
+        batches += [chunk[i:i + batch] for i in range(0, len(chunk), batch)]
+    rng.shuffle(batches)
+    return [i for b in batches for i in b]
+
+
 class Collator:
     """Batches ``Example``s: runs the processor on the image and context, appends the answer segments,
     pads on the right. Keys the processor returns per token (``mm_token_type_ids``) are extended too."""
