@@ -146,6 +146,17 @@ class Teacher:
         """Release the engine, server connections or model."""
 
 
+def teacher_chat(prompt: str, image_part: dict[str, Any]) -> list[dict[str, Any]]:
+    """The conversation every model teacher sends: the instructions as a system turn, then the page.
+
+    The instructions are the same for every page, so with them first an engine with prefix
+    caching (vLLM) computes them once for the whole run; only the page is new per request.
+    ``image_part`` is the backend's image content (PIL, data URL or a placeholder).
+    """
+    return [{"role": "system", "content": [{"type": "text", "text": prompt}]},
+            {"role": "user", "content": [image_part]}]
+
+
 def decoding_schema(schema: dict[str, Any], max_field_chars: int = 0) -> dict[str, Any]:
     """The schema a decoder is constrained with: docfoundry's ``x-`` annotations removed, and
     ``maxLength`` on every string when ``max_field_chars`` is set (a runaway value then cannot eat

@@ -9,7 +9,15 @@ from collections.abc import Iterator
 from functools import cached_property
 from typing import Any
 
-from distill.teachers import Answer, Request, Sampling, Teacher, decoding_schema, model_fingerprint
+from distill.teachers import (
+    Answer,
+    Request,
+    Sampling,
+    Teacher,
+    decoding_schema,
+    model_fingerprint,
+    teacher_chat,
+)
 
 
 class HfTeacher(Teacher):
@@ -51,9 +59,9 @@ class HfTeacher(Teacher):
         """One page: chat template, processor, ``generate``; token log-probs when asked."""
         import torch
 
-        model, processor, family = self.loaded
+        model, processor, _ = self.loaded
         started = time.perf_counter()
-        text = processor.apply_chat_template(family.chat(req.image, req.prompt), add_generation_prompt=True)
+        text = processor.apply_chat_template(teacher_chat(req.prompt, {"type": "image"}), add_generation_prompt=True)
         inputs = processor(text=[text], images=[req.image], return_tensors="pt").to(model.device)
         processors = []
         grammar = self._grammar(req.schema, sampling) if sampling.structured else None

@@ -20,7 +20,15 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
-from distill.teachers import Answer, Request, Sampling, Teacher, TeacherUnavailable, decoding_schema
+from distill.teachers import (
+    Answer,
+    Request,
+    Sampling,
+    Teacher,
+    TeacherUnavailable,
+    decoding_schema,
+    teacher_chat,
+)
 from docfoundry.errors import UserError
 
 RETRY_STATUS = (408, 429, 500, 502, 503, 504)
@@ -51,9 +59,8 @@ class OpenAITeacher(Teacher):
         image = base64.b64encode(req.image_bytes).decode("ascii")
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": [{"role": "user", "content": [
-                {"type": "image_url", "image_url": {"url": f"data:{MIME.get(req.image_ext, 'image/png')};base64,{image}"}},
-                {"type": "text", "text": req.prompt}]}],
+            "messages": teacher_chat(req.prompt, {"type": "image_url", "image_url": {
+                "url": f"data:{MIME.get(req.image_ext, 'image/png')};base64,{image}"}}),
             "temperature": sampling.temperature,
             "top_p": sampling.top_p,
             "max_tokens": sampling.max_tokens,

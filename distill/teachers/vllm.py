@@ -26,6 +26,7 @@ from distill.teachers import (
     TeacherUnavailable,
     decoding_schema,
     model_fingerprint,
+    teacher_chat,
 )
 
 # CPU defaults: a small KV cache, no thread pinning, and the engine core in this process (each extra
@@ -78,9 +79,8 @@ def start_engine(target: str, options: Any) -> Any:
 
 
 def chat_messages(req: Request) -> list[dict[str, Any]]:
-    """One user turn: the page image and the prompt (OpenAI chat format, PIL image)."""
-    return [{"role": "user", "content": [{"type": "image_pil", "image_pil": req.image},
-                                         {"type": "text", "text": req.prompt}]}]
+    """The instructions, then the page as a PIL image (OpenAI chat format)."""
+    return teacher_chat(req.prompt, {"type": "image_pil", "image_pil": req.image})
 
 
 def sampling_params(req: Request, sampling: Sampling, **extra: Any) -> Any:
