@@ -344,6 +344,8 @@ def train(cfg: TrainConfig) -> tuple[Any, dict[str, Any]]:
     val_set, val_dropped = prepare(mix.validation, encoder, cfg.max_length)
     if not train_set:
         raise UserError(f"--data: none of the {len(mix.train)} training samples is usable ({dict(dropped)})")
+    if cfg.early_stopping and not val_set:
+        raise UserError("--early-stopping needs validation conversations (--val-share > 0 or --val-data)")
     val_set.sort(key=lambda ex: ex.length)  # less padding in validation batches
     model = attach_adapter(model, family, cfg)
     bf16 = weights_dtype(cfg) == torch.bfloat16 or (cfg.method == "full" and cfg.dtype == "auto" and bf16_supported())
