@@ -61,6 +61,29 @@ def split_truth(tree: Any) -> tuple[Any, Any]:
     return tree.text, tree.text if tree.typed is None else tree.typed
 
 
+def line_item(loc: Locale, description: str, qty: Decimal, unit: Decimal) -> dict[str, V]:
+    """An item line: amount = quantity x unit price, rounded to cents, printed the locale's way."""
+    from synth.locales import money_round
+
+    amount = money_round(qty * unit)
+    return {
+        "description": V.of(description),
+        "quantity": V.of(loc.number(qty, 1 if qty % 1 else 0), qty),
+        "unit_price": V.of(loc.money(unit), unit),
+        "amount": V.of(loc.money(amount), amount),
+    }
+
+
+def taxed_totals(loc: Locale, items: list[dict[str, V]], rng: random.Random) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """(subtotal, tax rate %, tax, total): subtotal = sum of amounts, tax = subtotal x a local rate."""
+    from synth.locales import TAX_RATES, money_round
+
+    subtotal = sum((Decimal(str(i["amount"].typed)) for i in items), Decimal(0))
+    rate = Decimal(rng.choice(TAX_RATES[loc.territory]))
+    tax = money_round(subtotal * rate / 100)
+    return subtotal, rate, tax, subtotal + tax
+
+
 def lines(text: str, max_lines: int = 3) -> str:
     """A Faker address as at most ``max_lines`` printed lines."""
     parts = [p.strip() for p in text.split("\n") if p.strip()]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from synth.locales import TAX_RATES, money_round
-from synth.values import V, ValueContext, lines, log_uniform
+from synth.locales import money_round
+from synth.values import V, ValueContext, line_item, lines, log_uniform, taxed_totals
 
 SERVICES = ("Consulting", "Design", "Maintenance", "Installation", "Support", "Licence", "Training",
             "Hosting", "Audit", "Repair", "Delivery", "Development", "Cleaning", "Translation")
@@ -27,17 +27,8 @@ def make(ctx: ValueContext) -> dict:
         unit = money_round(Decimal(str(log_uniform(rng, 1.5, 2500))))
         what = rng.choice(SERVICES if hourly else GOODS)
         desc = f"{what} - {fake.word().capitalize()}" if rng.random() < 0.5 else what
-        amount = money_round(qty * unit)
-        items.append({
-            "description": V.of(desc),
-            "quantity": V.of(loc.number(qty, 1 if qty % 1 else 0), qty),
-            "unit_price": V.of(loc.money(unit), unit),
-            "amount": V.of(loc.money(amount), amount),
-        })
-    subtotal = sum((Decimal(str(i["amount"].typed)) for i in items), Decimal(0))
-    rate = Decimal(rng.choice(TAX_RATES[loc.territory]))
-    tax = money_round(subtotal * rate / 100)
-    total = subtotal + tax
+        items.append(line_item(loc, desc, qty, unit))
+    subtotal, rate, tax, total = taxed_totals(loc, items, rng)
     symbol = rng.random() < 0.6
     prefix = rng.choice(("INV", "RE", "F", "", "No"))
     number = f"{prefix}{'-' if prefix else ''}{issued.year}-{rng.randint(1, 99999):05d}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from synth.locales import TAX_RATES, money_round
-from synth.values import V, ValueContext, lines, log_uniform
+from synth.locales import money_round
+from synth.values import V, ValueContext, line_item, lines, log_uniform, taxed_totals
 
 ITEMS = ("Milk 1L", "Bread", "Coffee", "Tea", "Eggs 12", "Apples", "Bananas", "Cheese", "Butter",
          "Water 1.5L", "Orange juice", "Pasta", "Rice 1kg", "Tomatoes", "Chicken", "Yogurt",
@@ -28,17 +28,8 @@ def make(ctx: ValueContext) -> dict:
     for _ in range(rng.randint(1, 12)):
         qty = Decimal(rng.choice((1, 1, 1, 1, 2, 2, 3, 4, 6)))
         unit = money_round(Decimal(str(log_uniform(rng, 0.4, 45))))
-        amount = money_round(qty * unit)
-        items.append({
-            "description": V.of(rng.choice(ITEMS)),
-            "quantity": V.of(loc.number(qty), qty),
-            "unit_price": V.of(loc.money(unit), unit),
-            "amount": V.of(loc.money(amount), amount),
-        })
-    subtotal = sum((Decimal(str(i["amount"].typed)) for i in items), Decimal(0))
-    rate = Decimal(rng.choice(TAX_RATES[loc.territory]))
-    tax = money_round(subtotal * rate / 100)
-    total = subtotal + tax
+        items.append(line_item(loc, rng.choice(ITEMS), qty, unit))
+    subtotal, _, tax, total = taxed_totals(loc, items, rng)
     method = rng.choice(PAYMENTS)
     tendered = _tendered(total, rng) if method == "Cash" else total
     return {
