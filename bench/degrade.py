@@ -1,6 +1,6 @@
 """Benchmark: scan degradation per preset on real synthetic pages at 150 DPI, on one core.
 
-    flock /tmp/bench.lock .venv/bin/python -m bench.degrade            # everything, ~15 min
+    flock /tmp/bench.lock .venv/bin/python -m bench.degrade            # everything, ~20 min
     .venv/bin/python -m bench.degrade --pages 20 --cer-pages 10 --augraphy-pages 4   # quick look
 
 Measures, in one run:
