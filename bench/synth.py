@@ -92,7 +92,6 @@ def main() -> None:
     print(f"| whole chain, 2 workers | {two:.1f} pages/s |")
     print(f"| 2 workers / 1 worker | {two / one:.2f}x |")
     print(f"| raster alone (pdfium render) | {1 / split['raster']:.1f} pages/s |")
-    print(f"| whole chain / sum of steps (overhead of the pipeline) | {one * total:.2f} |")
     print(json.dumps({"one_worker": one, "one_worker_cpu": one_cpu, "two_workers": two, "split_ms": {k: v * 1000 for k, v in split.items()}}))
 
 
