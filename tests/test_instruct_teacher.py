@@ -1,0 +1,60 @@
+"""`instruct --from teacher`: the recipe's parsing, filter verdicts and final answers, and the whole
+path with a real (tiny, random) transformers teacher: bad pairs counted, rejects kept, calls cached."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from distill.synthesize import final_answer, parse_triplets, verdict
+from docfoundry.cli import main
+
+
+def test_triplets_verdicts_and_final_answers():
+    text = ("## Question: What is the total?\n## Informative Answer: The total at the bottom is 12.50.\n"
+            "## Precise Answer: 12.50\n## Question: How many items?\n## Informative Answer: Three lines.\n"
+            "## Precise Answer: 3")
+    assert parse_triplets(text) == [("What is the total?", "The total at the bottom is 12.50.", "12.50"),
+                                    ("How many items?", "Three lines.", "3")]
+    assert parse_triplets("no structure here") == []
+    assert [verdict(t) for t in ("Yes.", "no", "It is Open", "maybe")] == ["Yes", "No", "Open", "?"]
+    assert final_answer("The total at the bottom is 12.50.", "12.50") == "The total at the bottom is 12.50."
+    assert final_answer("Three lines.", "3") == "Three lines.\nSo the answer is: 3"
+    assert final_answer("", "3") == "Answer: 3"
+
+
+def test_teacher_path_end_to_end_with_a_tiny_hf_teacher(tiny_model, tmp_path):
+    pairs = tmp_path / "pairs"
+    (pairs / "images").mkdir(parents=True)
+    from PIL import Image
+
+    Image.new("RGB", (300, 400), "white").save(pairs / "images" / "a.png")
+    Image.new("RGB", (300, 400), "white").save(pairs / "images" / "b.png")
+    rows = [{"file_name": "images/a.png", "id": "a", "caption": "A receipt from a bakery, total 12.50."},
+            {"file_name": "images/b.png", "id": "b", "caption": ""},
+            {"file_name": "images/missing.png", "id": "c", "caption": "gone"}]
+    (pairs / "metadata.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    model = tiny_model("idefics3")
+    args = ["instruct", "--in", str(pairs), "--out", str(tmp_path / "o"), "--from", "teacher",
+            "--teacher", f"hf:{model}", "--max-tokens", "16"]
+    assert main(args) == 0
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    skipped = summary["skipped"]
+    assert skipped["empty_caption"] == 1 and skipped["missing_image"] == 1
+    # a random model writes no parseable triplet: the page is rejected, counted and kept for inspection
+    assert skipped.get("unparseable", 0) + skipped.get("filtered_No", 0) + skipped.get("filtered_?", 0) >= 1
+    assert (tmp_path / "o" / "rejected.jsonl").read_text().strip()
+    calls = (tmp_path / "o" / "calls.jsonl").read_text().count("\n")
+    assert calls >= 1
+    assert main(args) == 0  # a re-run answers from the cache
+    assert (tmp_path / "o" / "calls.jsonl").read_text().count("\n") == calls
+
+
+def test_ocr_teacher_is_refused_for_instructions(tmp_path, capsys):
+    pairs = tmp_path / "p"
+    pairs.mkdir()
+    (pairs / "metadata.jsonl").write_text("")
+    assert main(["instruct", "--in", str(pairs), "--out", str(tmp_path / "o"), "--from", "teacher",
+                 "--teacher", "ocr"]) == 2
+    assert "generative teacher" in capsys.readouterr().err
+    assert not Path(tmp_path / "o" / "conversations.jsonl").exists()
