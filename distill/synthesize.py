@@ -112,7 +112,7 @@ def run_teacher(cfg: Any) -> dict[str, Any]:
     writer = DatasetWriter(cfg.out, stage="instruct", fingerprint={k: v for k, v in to_dict(cfg).items() if k in keep},
                            config=to_dict(cfg), rows_file=ROWS)
     cache = CallCache(writer.folder)
-    sampling = Sampling(temperature=0.0, max_tokens=cfg.max_tokens)
+    sampling = Sampling(temperature=0.0, max_tokens=cfg.max_tokens, structured=False)  # free text, not JSON
     counts: Counter[str] = Counter()
     rejected = (writer.folder / "rejected.jsonl").open("a", encoding="utf-8")
     folder = templates_root() / "instruct"
