@@ -1,6 +1,6 @@
 """Teacher benchmarks for `docfoundry label`.
 
-    python -m bench.teacher engine --pages 32 --out-tokens 256   # vLLM batched vs transformers, one page at a time
+    python -m bench.teacher engine --pages 32                    # vLLM batched vs transformers, one page at a time
     python -m bench.teacher ocr --pages 12                       # the ocr teacher: seconds per page on one core
     python -m bench.teacher audit --n 50                         # the ocr teacher's accuracy: label audit,
                                                                  # receipts and invoices, clean and medium
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -75,6 +76,17 @@ def bench_model(cache: str) -> Path:
     return dst
 
 
+def answer_tokens(model: Path, pages: Path) -> list[int]:
+    """Length of each page's correct answer (compact truth JSON) in the model's tokens."""
+    from transformers import AutoTokenizer
+
+    from docfoundry.store import read_samples
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model))
+    return [len(tokenizer(json.dumps(s.gt_parse, ensure_ascii=False, separators=(",", ":")),
+                          add_special_tokens=False)["input_ids"]) for s in read_samples(pages)]
+
+
 def bench_engine(args: argparse.Namespace) -> None:
     import os
 
@@ -94,8 +106,12 @@ def bench_engine(args: argparse.Namespace) -> None:
     model = bench_model(args.model_cache)
     config = load_config(str(model))
     params = count_parameters(config)
-    reqs = requests_for(synthetic_pages(args.pages + 1, ["receipt", "invoice"]), args.pages + 1)
+    folder = synthetic_pages(args.pages + 1, ["receipt", "invoice"])
+    reqs = requests_for(folder, args.pages + 1)
     warm_req, reqs = reqs[-1], reqs[:-1]  # warm-up page: loads, compiles, and (vLLM) caches the shared prompt
+    truth_tokens = answer_tokens(model, folder)
+    if not args.out_tokens:
+        args.out_tokens = int(statistics.median(truth_tokens))
     options = TeacherOptions(dtype=args.dtype, max_image_tokens=args.max_image_tokens,
                              enforce_eager=args.eager)
     sampling = Sampling(max_tokens=args.out_tokens, structured=False)
@@ -111,6 +127,8 @@ def bench_engine(args: argparse.Namespace) -> None:
     hf.close()
 
     if not torch.cuda.is_available():
+        # room for every page's KV cache at once (1 GiB holds ~20 of these 900-token sequences here)
+        os.environ["VLLM_CPU_KVCACHE_SPACE"] = str(args.kv_cache_gib)
         for k, v in CPU_ENV.items():
             os.environ.setdefault(k, v)
     llm = start_engine(str(model), options)
@@ -128,8 +146,11 @@ def bench_engine(args: argparse.Namespace) -> None:
     hf_rate, vllm_rate = len(hf_pages) / hf_s, len(reqs) / vllm_s
     print(f"model: {model.name} ({params / 1e6:.0f}M parameters, {config.model_type}), {args.dtype}, "
           f"image budget {args.max_image_tokens} tokens ({kwargs.get('mm_processor_kwargs')}), "
-          f"answer {args.out_tokens} tokens (vLLM lengths {sorted(lengths)}), eager={args.eager}")
-    print(f"torch threads: transformers {threads_hf}, vLLM {threads_vllm}")
+          f"answer {args.out_tokens} tokens (vLLM lengths {sorted(lengths)}; the pages' correct answers are "
+          f"{min(truth_tokens)}-{max(truth_tokens)} tokens, median {statistics.median(truth_tokens):.0f}), "
+          f"eager={args.eager}")
+    print(f"torch threads: transformers {threads_hf}, vLLM {threads_vllm}; "
+          f"VLLM_CPU_KVCACHE_SPACE={os.environ.get('VLLM_CPU_KVCACHE_SPACE')} GiB")
     print("| engine | pages | seconds | pages/s | tokens/s |")
     print("| --- | ---: | ---: | ---: | ---: |")
     print(f"| transformers generate, one page at a time | {len(hf_pages)} | {hf_s:.1f} | {hf_rate:.3f} | "
@@ -198,10 +219,12 @@ def main() -> None:
     e = sub.add_parser("engine", help="vLLM batched vs transformers one page at a time")
     e.add_argument("--pages", type=int, default=32)
     e.add_argument("--hf-pages", type=int, default=3, help="pages for transformers (it is the slow side)")
-    e.add_argument("--out-tokens", type=int, default=256)
+    e.add_argument("--out-tokens", type=int, default=0,
+                   help="fixed answer length; 0: the median length of the pages' correct answers in this model's tokens")
     e.add_argument("--max-image-tokens", type=int, default=256)
     e.add_argument("--eager", action="store_true", help="vLLM without torch.compile")
     e.add_argument("--dtype", default="float32", help="both engines (CPUs without AVX512-BF16 run bfloat16 slowly)")
+    e.add_argument("--kv-cache-gib", type=int, default=4, help="VLLM_CPU_KVCACHE_SPACE for the CPU engine")
     e.add_argument("--threads", type=int, default=1,
                    help="torch/OpenMP threads for both engines (on a shared machine more threads than free "
                         "cores spin: 2 threads decoded 5x slower than 1 here)")
