@@ -172,6 +172,18 @@ def decoding_schema(schema: dict[str, Any], max_field_chars: int = 0) -> dict[st
     return out
 
 
+class LocalModelTeacher(Teacher):
+    """A teacher that runs a model folder or hub id itself (hf, vllm): its answers depend on the
+    weights, the resolution budget and the dtype, so those are part of its identity."""
+
+    target_help: ClassVar[str] = "MODEL_OR_PATH"
+    gives_logprobs: ClassVar[bool] = True
+
+    def identity(self) -> dict[str, Any]:
+        return {"spec": self.spec, **model_fingerprint(self.target),
+                "max_image_tokens": self.options.max_image_tokens, "dtype": self.options.dtype}
+
+
 def teacher_names() -> list[str]:
     """Registered teacher names: the public modules of this package."""
     return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))

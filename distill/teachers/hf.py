@@ -11,23 +11,16 @@ from typing import Any
 
 from distill.teachers import (
     Answer,
+    LocalModelTeacher,
     Request,
     Sampling,
-    Teacher,
     decoding_schema,
-    model_fingerprint,
     teacher_chat,
 )
 
 
-class HfTeacher(Teacher):
+class HfTeacher(LocalModelTeacher):
     name = "hf"
-    target_help = "MODEL_OR_PATH"
-    gives_logprobs = True
-
-    def identity(self) -> dict[str, Any]:
-        return {"spec": self.spec, **model_fingerprint(self.target),
-                "max_image_tokens": self.options.max_image_tokens, "dtype": self.options.dtype}
 
     @cached_property
     def loaded(self) -> tuple[Any, Any, Any]:

@@ -22,12 +22,11 @@ from typing import Any
 
 from distill.teachers import (
     Answer,
+    LocalModelTeacher,
     Request,
     Sampling,
-    Teacher,
     TeacherUnavailable,
     decoding_schema,
-    model_fingerprint,
     teacher_chat,
 )
 
@@ -117,14 +116,8 @@ def token_logprobs(output: Any) -> list[tuple[str, float]] | None:
     return [(lps[tid].decoded_token or "", float(lps[tid].logprob)) for tid, lps in zip(output.token_ids, output.logprobs)]
 
 
-class VllmTeacher(Teacher):
+class VllmTeacher(LocalModelTeacher):
     name = "vllm"
-    target_help = "MODEL_OR_PATH"
-    gives_logprobs = True
-
-    def identity(self) -> dict[str, Any]:
-        return {"spec": self.spec, **model_fingerprint(self.target),
-                "max_image_tokens": self.options.max_image_tokens, "dtype": self.options.dtype}
 
     @cached_property
     def llm(self) -> Any:
