@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from docfoundry.doctypes import DocType
-from docfoundry.records import flatten
+from docfoundry.records import flatten, list_length
 
 OPS = ("add", "subtract", "sum", "product", "percent", "rate")
 
@@ -70,11 +70,11 @@ def evaluate_checks(doc: DocType, typed: dict[str, Any]) -> list[CheckResult]:
     out = []
     for check in doc.schema.get("x-checks", []):
         op = next(k for k in OPS if k in check)
-        rows = [f"{check['each']}.{i}." for i in range(_count(flat, check["each"]))] if "each" in check else [""]
+        rows = [f"{check['each']}.{i}." for i in range(list_length(flat, check["each"]))] if "each" in check else [""]
         for prefix in rows:
             if op == "sum":
                 base, sub = check["sum"].split("[].")
-                paths = [f"{base}.{i}.{sub}" for i in range(_count(flat, base))]
+                paths = [f"{base}.{i}.{sub}" for i in range(list_length(flat, base))]
             else:
                 paths = [f"{prefix}{p}" for p in check[op]]
             operands = [(p, _num(flat.get(p, p if _num(p) is not None else None))) for p in paths]
@@ -86,10 +86,3 @@ def evaluate_checks(doc: DocType, typed: dict[str, Any]) -> list[CheckResult]:
             name = f"{check['name']} in row {int(prefix.split('.')[-2]) + 1}" if prefix else check["name"]
             out.append(CheckResult(name, op, operands, _apply(op, values), target, stated))
     return out
-
-
-def _count(flat: dict[str, Any], list_path: str) -> int:
-    n = 0
-    while any(k.startswith(f"{list_path}.{n}.") for k in flat):
-        n += 1
-    return n

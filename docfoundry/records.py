@@ -98,3 +98,11 @@ def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
     else:
         out[prefix[:-1]] = obj
     return out
+
+
+def list_length(flat: dict[str, Any], list_path: str) -> int:
+    """Items of list ``list_path`` in a flattened tree (``line_items`` -> how many rows)."""
+    n = 0
+    while any(k.startswith(f"{list_path}.{n}.") for k in flat):
+        n += 1
+    return n

@@ -16,6 +16,7 @@ from typing import Any
 
 from docfoundry.doctypes import DocType, path_pattern
 from docfoundry.errors import UserError
+from docfoundry.records import list_length
 from synth.render import BOLD, Page, Run
 
 PAGE_SIZES: dict[str, tuple[float, float | None]] = {
@@ -63,10 +64,7 @@ class DrawCtx:
 
     def count(self, list_path: str) -> int:
         """Items in a list field (``line_items`` -> how many rows)."""
-        n = 0
-        while any(k.startswith(f"{list_path}.{n}.") for k in self.values):
-            n += 1
-        return n
+        return list_length(self.values, list_path)
 
     def label(self, path: str) -> str:
         """One printed label per field for the whole page, drawn from the schema's x-labels."""
