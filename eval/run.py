@@ -41,6 +41,7 @@ class EvalConfig:
     quantization: str = opt("", "--model quantization of the language model: 4bit or 8bit", choices=["", "4bit", "8bit"])
     max_image_tokens: int = opt(0, "--model image-token budget per page (0: the model's saved setting)")
     max_new_tokens: int = opt(512, "--model generation limit per page")
+    batch: int = opt(32, "--engine vllm: pages per engine call (answers are saved after each call)")
     device: str = opt("", "--model device: cpu, cuda, cuda:1 ... (default: cuda when available, else cpu)")
 
 

