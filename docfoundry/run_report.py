@@ -12,14 +12,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eval.report import Block
+from eval.report import Block, fmt
 
 
 def _pipeline(state: dict[str, Any]) -> list[Block]:
     rows = []
     for name, s in state.get("stages", {}).items():
         summary = s.get("summary") or {}
-        counts = ", ".join(f"{k}={v}" for k, v in summary.items()
+        counts = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items()
                            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "seconds")
         rows.append([name, s.get("status", ""), str(s.get("seconds", "")), counts[:160]])
     return [Block("h2", "Pipeline"), Block("table", headers=["stage", "status", "seconds", "counts"], rows=rows)]
@@ -62,28 +62,61 @@ def _json(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def _section_files(run_dir: Path, stage: str, title: str, files: list[str], missing: str) -> list[Block]:
-    """Embed a stage's PNGs and Markdown summary if the stage wrote them."""
-    folder = run_dir / stage
-    blocks = [Block("h2", title)]
-    found = False
-    for pattern in files:
-        for p in sorted(folder.glob(pattern)):
-            found = True
-            if p.suffix == ".png":
-                blocks.append(Block("image", f"{stage}: {p.stem}", image=p.read_bytes()))
-            elif p.suffix == ".json":
-                blocks.append(Block("pre", json.dumps(json.loads(p.read_text()), indent=1)[:3000]))
-    if not found:
-        blocks.append(Block("warn", missing))
+def _images(folder: Path, stage: str, pattern: str) -> list[Block]:
+    return [Block("image", f"{stage}: {p.stem}", image=p.read_bytes()) for p in sorted(folder.glob(pattern))]
+
+
+def _audit(folder: Path) -> list[Block]:
+    """Per document type: accuracy per confidence bucket, what each threshold keeps, the worst fields."""
+    audit = _json(folder / "audit.json") or {}
+    blocks = _images(folder, "audit", "**/*.png")
+    for doc_type, a in sorted(audit.items()):
+        blocks.append(Block("h3", f"{doc_type}: field accuracy {fmt(100 * a['field_accuracy'])}% over "
+                                  f"{a['truth_fields']} truth fields, calibration error {fmt(a.get('expected_calibration_error'), 3)}"))
+        blocks.append(Block("table", headers=["confidence", "accuracy %", "fields"],
+                            rows=[[b, fmt(100 * v["accuracy"]), str(v["n"])]
+                                  for b, v in a["per_confidence_bucket"].items()]))
+        blocks.append(Block("table", headers=["keep fields with confidence ≥", "share kept %", "accuracy of kept %"],
+                            rows=[[fmt(t["min_confidence"], 2), fmt(100 * t["kept_share"]),
+                                   fmt(None if t["accuracy_kept"] is None else 100 * t["accuracy_kept"])]
+                                  for t in a["thresholds"]]))
+        worst = sorted(a["per_field"].items(), key=lambda kv: (kv[1]["accuracy"], -kv[1]["n"]))[:5]
+        blocks.append(Block("table", headers=["worst fields", "accuracy %", "n"],
+                            rows=[[k, fmt(100 * v["accuracy"]), str(v["n"])] for k, v in worst]))
     return blocks
 
 
+def _train(folder: Path) -> list[Block]:
+    """The loss curves and the run's headline numbers."""
+    summary = (_json(folder / "run.json") or {}).get("summary", {})
+    rows = [[k, fmt(v, 4)] for k, v in summary.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return [*_images(folder, "train", "*.png"), *([Block("table", headers=["measure", "value"], rows=rows)]
+                                                   if rows else [])]
+
+
+def _compare(folder: Path) -> list[Block]:
+    """Headline metrics of base, student and teacher side by side with the change from the baseline."""
+    cmp = _json(folder / "compare.json") or {}
+    runs, base = cmp.get("reports", []), cmp.get("baseline")
+    overall = cmp.get("overall", {})
+    rows = []
+    for metric in (overall.get(base) or {}):
+        cells = [metric]
+        for run in runs:
+            value = (overall.get(run, {}).get(metric) or {}).get("value")
+            ref = (overall.get(base, {}).get(metric) or {}).get("value")
+            delta = f" ({value - ref:+.1f})" if run != base and value is not None and ref is not None else ""
+            cells.append(fmt(value) + delta)
+        rows.append(cells)
+    table = [Block("table", headers=["metric", *runs], rows=rows)] if rows else []
+    return [*table, *_images(folder, "compare", "**/*.png")]
+
+
+# stage folder -> (section title, renderer, what the report says before the stage ran)
 SECTIONS = [
-    ("audit", "Teacher audit (accuracy per confidence bucket)", ["**/*.png", "audit.json"],
-     "the teacher audit has not run yet"),
-    ("train", "Training curves", ["*.png", "loss.json"], "training has not run yet"),
-    ("compare", "Before / after", ["**/*.png", "compare.json"], "the comparison has not run yet"),
+    ("audit", "Teacher audit (accuracy per confidence bucket)", _audit, "the teacher audit has not run yet"),
+    ("train", "Training curves", _train, "training has not run yet"),
+    ("compare", "Before / after", _compare, "the comparison has not run yet"),
 ]
 
 
@@ -93,6 +126,7 @@ def write_run_report(run_dir: Path) -> str:
 
     state = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
     blocks = [Block("h1", f"docfoundry run: {run_dir.name}"), *_pipeline(state), *_samples(run_dir)]
-    for stage, title, files, missing in SECTIONS:
-        blocks += _section_files(run_dir, stage, title, files, missing)
+    for stage, title, render, missing in SECTIONS:
+        found = (run_dir / stage).is_dir() and render(run_dir / stage)
+        blocks += [Block("h2", title), *(found or [Block("warn", missing)])]
     return write_documents(run_dir, blocks, f"docfoundry run {run_dir.name}", "report")["html"]

@@ -9,6 +9,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from browser import assert_renders
 from eval_fixtures import RECEIPTS, dataset_folder, write_jsonl
 from PIL import Image
 
@@ -101,6 +102,11 @@ def test_html_report_is_self_contained(evaluated):
         assert text in page
 
 
+def test_html_report_renders_in_a_browser(evaluated, tmp_path):
+    _, _, out = evaluated
+    assert_renders(out / "report.html", tmp_path / "report.png", min_images=5)
+
+
 def test_markdown_report_links_its_plots(evaluated):
     _, _, out = evaluated
     md = (out / "report.md").read_text()
@@ -151,5 +157,6 @@ def test_compare_reports(evaluated, tmp_path, capsys):
     assert cmp["baseline"] == "student" and set(cmp["overall"]) == {"student", "teacher"}
     page = (out / "compare.html").read_text()
     assert page.count("data:image/png;base64,") >= 4 and "100.0 (+65.0)" in page   # delta to the baseline
+    assert_renders(out / "compare.html", tmp_path / "compare.png", min_images=4)
     code, _, err = _run(capsys, "eval", "compare", str(base), str(tmp_path), "--out", str(out))
     assert code == 2 and "not an eval report (no metrics.json" in err

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from browser import assert_renders
 
 from docfoundry.cli import main
 
@@ -67,6 +68,10 @@ def test_every_stage_completes_and_the_report_renders(reference):
     assert set(audit) == {"receipt", "invoice"} and all("per_confidence_bucket" in a for a in audit.values())
     compare = reference / "compare"
     assert (compare / "compare.json").is_file() and (compare / "compare.html").is_file()
+
+
+def test_the_run_report_renders_in_a_browser(reference, tmp_path):
+    assert_renders(reference / "report.html", tmp_path / "run-report.png", min_images=4)
 
 
 def test_rerun_skips_finished_stages(config, reference):
