@@ -45,7 +45,9 @@ class TeacherArgs:
     ground_threshold: float = opt(0.9, "fuzzy match score (0..1) a value needs to count as grounded")
     ungrounded_penalty: float = opt(0.5, "confidence multiplier for an ungrounded value")
     batch: int = opt(64, "pages per teacher batch (the unit a killed run can lose)")
-    workers: int = opt(1, "OCR worker processes")
+    workers: int = opt(1, "OCR worker processes (with --ray: the CPUs of a local Ray instance)")
+    ray: str | None = opt(None, "run the OCR of each batch as Ray tasks: 'local' starts a local instance, "
+                                "or give a cluster address")
     seed: int = opt(0, "sampling seed (with the page and sample index)")
     max_image_tokens: int | None = opt(None, "image-token budget per page (the family's resolution knob); default: the model's own")
     concurrency: int = opt(8, "requests in flight (openai)")
@@ -201,7 +203,7 @@ class Labeler:
         self.ocr_identity = {"engine": "rapidocr", "version": engine_version(), "params": ENGINE_PARAMS}
         self.counts: Counter[str] = Counter()
         self.pool = None
-        if cfg.workers > 1 and self.need_ocr:
+        if cfg.workers > 1 and self.need_ocr and not cfg.ray:
             import multiprocessing as mp
 
             self.pool = mp.get_context("fork").Pool(cfg.workers)
@@ -245,7 +247,12 @@ class Labeler:
         live = [w for w in works if not w.failed]
         misses = [w for w in live if self.cache.get(self.ocr_key(w)) is None]
         datas = [w.image.data for w in misses]
-        results = self.pool.imap(_ocr_worker, datas) if self.pool else map(_ocr_worker, datas)
+        if self.cfg.ray:
+            from docfoundry.parallel import ordered_map
+
+            results = ordered_map(_ocr_worker, datas, workers=self.cfg.workers, ray=self.cfg.ray)
+        else:
+            results = self.pool.imap(_ocr_worker, datas) if self.pool else map(_ocr_worker, datas)
         for w, lines in zip(misses, results):
             self.cache.put(self.ocr_key(w), lines)
             self.counts["ocr_calls"] += 1
