@@ -49,31 +49,10 @@ def requests_for(pages: Path, n: int) -> list[Any]:
 
 
 def bench_model(cache: str) -> Path:
-    """The registry's ~200M Idefics3 (``small``), with its pixel-shuffle scale made to divide the
-    tile's patch grid (364 px / 14 px = 26 patches; a scale of 3 does not divide it and the
-    connector's reshape fails). Random weights either way; saved once next to the original."""
-    import shutil
-
-    from transformers import AutoConfig, AutoModelForImageTextToText
-
+    """The registry's ~200M Idefics3 (``small``), random weights, built once in ``cache``."""
     from docfoundry.tiny import cached_tiny
 
-    src = cached_tiny("idefics3", "small", cache=cache)
-    config = AutoConfig.from_pretrained(src)
-    patches = config.vision_config.image_size // config.vision_config.patch_size
-    if patches % config.scale_factor == 0:
-        return src
-    dst = src.parent / f"{src.name}-scale2"
-    if (dst / "model.safetensors").is_file():
-        return dst
-    shutil.copytree(src, dst, dirs_exist_ok=True)
-    config.scale_factor = 2
-    model = AutoModelForImageTextToText.from_config(config)
-    processor_config = json.loads((dst / "processor_config.json").read_text())
-    processor_config["image_seq_len"] = (patches // 2) ** 2
-    (dst / "processor_config.json").write_text(json.dumps(processor_config, indent=2))
-    model.save_pretrained(dst)
-    return dst
+    return cached_tiny("idefics3", "small", cache=cache)
 
 
 def answer_tokens(model: Path, pages: Path) -> list[int]:

@@ -367,7 +367,7 @@ def _families() -> dict[str, Family]:
     table = [
         Family("idefics3", "Idefics3 (Idefics3-8B-Llama3)", ("idefics3",), "Idefics3Processor",
                tiny=_idefics_recipe("idefics3", "<|begin_of_text|>", "<|finetune_right_pad_id|>",
-                                    {"micro": (64, 16, 2), "tiny": (128, 16, 2), "small": (364, 14, 3)},
+                                    {"micro": (64, 16, 2), "tiny": (128, 16, 2), "small": (364, 14, 2)},
                                     "Idefics3ImageProcessorPil"), **idefics_like),
         Family("smolvlm", "SmolVLM (SmolVLM-256M/500M/2.2B, SmolDocling)", ("smolvlm",), "SmolVLMProcessor",
                tiny=_idefics_recipe("smolvlm", "<|im_start|>", "<|im_end|>",

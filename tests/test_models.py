@@ -230,3 +230,21 @@ def test_cli_tiny_and_info(tmp_path, capsys):
     assert 0 < info["image_tokens_per_page"] <= 128
     assert info["media_tokens"]["<|image_pad|>"] is not None
     assert info["parameters"] == json.loads((out / "docfoundry_tiny.json").read_text())["parameters"]
+
+
+def test_tiny_tile_geometry_divides_for_every_size():
+    """The pixel-shuffle scale must divide a tile's patch grid, or the connector's reshape fails."""
+    from collections import defaultdict
+
+    from docfoundry.models import FAMILIES
+    from docfoundry.tiny import SIZES
+
+    checked = 0
+    for family in FAMILIES.values():
+        for size in SIZES.values():
+            config = family.tiny.config(size, defaultdict(int))
+            if "scale_factor" in config:
+                vision = config["vision_config"]
+                assert (vision["image_size"] // vision["patch_size"]) % config["scale_factor"] == 0, (family.name, size.name)
+                checked += 1
+    assert checked == 6  # idefics3 and smolvlm, three sizes each
