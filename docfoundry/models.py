@@ -517,6 +517,17 @@ def saved_video_processor(family: Family, processor: Any) -> dict[str, Any] | No
     return {"video_processor_type": family.tiny.video_processor, **geometry}
 
 
+def save_processor(processor: Any, family: Family, out: Path) -> None:
+    """``processor.save_pretrained`` that records the family's real video processor when a stand-in
+    was used (no torchvision here), so a machine with torchvision (vLLM) loads a working one."""
+    processor.save_pretrained(out)
+    video = saved_video_processor(family, processor)
+    config = out / "processor_config.json"
+    if video is not None and config.is_file():
+        saved = json.loads(config.read_text())
+        config.write_text(json.dumps({**saved, "video_processor": video}, indent=2) + "\n")
+
+
 def load_processor(name_or_path: str, family: Family, *, trust_remote_code: bool = False) -> Any:
     """The family's processor, built from its parts so the tokenizer is checked before use."""
     import transformers
@@ -544,7 +555,9 @@ def load_processor(name_or_path: str, family: Family, *, trust_remote_code: bool
 QUANTIZATION = ("4bit", "8bit")
 
 
-def _quantization_config(quantization: str | None, family: Family) -> Any:
+def _quantization_config(quantization: str | None, family: Family, dtype: Any = None) -> Any:
+    """bitsandbytes settings; 4-bit computes in ``dtype`` when one is given, else bfloat16 on a GPU
+    and float32 on a CPU (where bfloat16 is emulated and several times slower on AVX2)."""
     if quantization is None:
         return None
     if quantization not in QUANTIZATION:
@@ -557,7 +570,9 @@ def _quantization_config(quantization: str | None, family: Family) -> Any:
     if quantization == "8bit":
         return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=skip)
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                              bnb_4bit_compute_dtype=torch.bfloat16, llm_int8_skip_modules=skip)
+                              bnb_4bit_compute_dtype=_torch_dtype(dtype) if dtype not in (None, "auto") else
+                              torch.bfloat16 if torch.cuda.is_available() else torch.float32,
+                              llm_int8_skip_modules=skip)
 
 
 def _torch_dtype(dtype: Any) -> Any:
@@ -591,7 +606,7 @@ def load_model(name_or_path: str, *, dtype: Any = "auto", quantization: str | No
         family.set_image_budget(processor, max_image_tokens)
     model = AutoModelForImageTextToText.from_pretrained(
         base, dtype=_torch_dtype(dtype), device_map=device_map, trust_remote_code=trust_remote_code,
-        quantization_config=_quantization_config(quantization, family))
+        quantization_config=_quantization_config(quantization, family, dtype))
     if adapter:
         from peft import PeftModel
 

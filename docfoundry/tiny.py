@@ -158,16 +158,12 @@ def build_tiny(family_name: str, size_name: str = "micro", *, seed: int = 0,
 
 def save_tiny(model: Any, processor: Any, out: str | Path, **provenance: Any) -> Path:
     """Save model and processor with ``save_pretrained``; the marker file is written last."""
-    from docfoundry.models import family_of, saved_video_processor
+    from docfoundry.models import family_of, save_processor
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
-    processor.save_pretrained(out)
-    video = saved_video_processor(family_of(model), processor)
-    if video is not None:
-        saved = json.loads((out / "processor_config.json").read_text())
-        (out / "processor_config.json").write_text(json.dumps({**saved, "video_processor": video}, indent=2) + "\n")
+    save_processor(processor, family_of(model), out)
     parameters = sum(p.numel() for p in model.parameters())
     (out / MARKER).write_text(json.dumps({**provenance, "parameters": parameters}, indent=2) + "\n")
     return out

@@ -16,19 +16,6 @@ from typing import Any
 from docfoundry.errors import UserError
 
 
-def save_processor(processor: Any, family: Any, out: Path) -> None:
-    """``processor.save_pretrained`` that records the family's real video processor when a stand-in
-    was used (no torchvision here), so a machine with torchvision (vLLM) loads a working one."""
-    from docfoundry.models import saved_video_processor
-
-    processor.save_pretrained(out)
-    video = saved_video_processor(family, processor)
-    config = out / "processor_config.json"
-    if video is not None and config.is_file():
-        saved = json.loads(config.read_text())
-        config.write_text(json.dumps({**saved, "video_processor": video}, indent=2) + "\n")
-
-
 def run_config(run_dir: Path) -> dict[str, Any]:
     """The training config saved in a run folder."""
     path = run_dir / "train_config.json"
@@ -41,7 +28,7 @@ def merge(run_dir: Path, out: Path) -> dict[str, Any]:
     """Fold the run's adapter into a bf16 copy of its base and save model + processor to ``out``."""
     import torch
 
-    from docfoundry.models import family_of, load_model
+    from docfoundry.models import family_of, load_model, save_processor
 
     cfg = run_config(run_dir)
     if not (run_dir / "adapter_config.json").is_file():

@@ -329,9 +329,9 @@ def train(cfg: TrainConfig) -> tuple[Any, dict[str, Any]]:
     import torch
     from transformers import EarlyStoppingCallback, set_seed
 
+    from docfoundry.models import save_processor
     from finetune.collate import ChatEncoder, Collator, prepare
     from finetune.data import build_mix
-    from finetune.export import save_processor
 
     check_config(cfg)
     run_dir = Path(cfg.out)
