@@ -59,7 +59,7 @@ def run_docfoundry(a: argparse.Namespace) -> dict[str, Any]:
 
     out = Path(a.work) / "run-docfoundry"
     cfg = TrainConfig(data=[str(Path(a.work) / "mix-train")], student=a.model, out=str(out), method="lora",
-                      r=a.r, alpha=2 * a.r, dropout=0.05, lr=a.lr, warmup=0.1, max_steps=a.steps, batch=a.batch,
+                      rank=a.r, alpha=2 * a.r, dropout=0.05, lr=a.lr, warmup=0.1, max_steps=a.steps, batch=a.batch,
                       grad_accum=1, max_image_tokens=a.max_image_tokens, val_share=0.0, log_every=1,
                       save_every=10**6, seed=a.seed, dtype=a.dtype)
     _, summary = train(cfg)

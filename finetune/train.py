@@ -42,7 +42,7 @@ class TrainConfig:
     out: str = opt("", "required: run folder (adapter, processor, config, data mix, loss curves, checkpoints/)")
     method: str = opt("lora", "lora, qlora (4-bit NF4 double-quant base), dora, or full fine-tuning",
                       choices=list(METHODS))
-    r: int = opt(16, "LoRA rank")
+    rank: int = opt(16, "LoRA rank (r)")
     alpha: int = opt(32, "LoRA alpha")
     dropout: float = opt(0.05, "LoRA dropout")
     lr: float = opt(2e-4, "peak learning rate (linear warmup, then cosine decay)")
@@ -171,7 +171,7 @@ def attach_adapter(model: Any, family: Any, cfg: TrainConfig) -> Any:
         return model
     from peft import LoraConfig, get_peft_model
 
-    lora = LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=family.lora_targets,
+    lora = LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout, target_modules=family.lora_targets,
                       use_dora=cfg.method == "dora", task_type="CAUSAL_LM",
                       modules_to_save=list(family.vision_modules) if cfg.train_vision else None)
     if not family.lora_modules(model):
@@ -372,7 +372,7 @@ def train(cfg: TrainConfig) -> tuple[Any, dict[str, Any]]:
     curves = loss_curves(trainer.state.log_history)
     summary = {
         "out": str(run_dir), "method": cfg.method, "family": family.name,
-        "steps": trainer.state.global_step, "resumed_from": resume_from,
+        "steps": trainer.state.global_step, "resumed_from": resume_from, "processes": trainer.args.world_size,
         "train_samples": len(train_set), "validation_samples": len(val_set), "dropped": dict(dropped),
         "failed_images": collator.failed_images,
         "first_loss": curves["train"][0][1] if curves["train"] else None,
