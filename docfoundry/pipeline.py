@@ -51,11 +51,13 @@ class UnlabeledSection:
 @dataclass(kw_only=True)
 class TeacherSection:
     spec: str = opt("ocr", "teacher: ocr | vllm:MODEL | openai:URL#MODEL | hf:MODEL")
-    samples: int = opt(1, "answers sampled per page for voting")
-    temperature: float = opt(0.7, "sampling temperature when samples > 1")
     min_confidence: float = opt(0.0, "drop fields below this confidence")
-    workers: int = opt(2, "worker processes (ocr teacher)")
-    options: dict[str, Any] = opt({}, "more `docfoundry label` options (max_image_tokens, tensor_parallel_size, ...)")
+    options: dict[str, Any] = opt({}, "any other `docfoundry label` option by its config name (samples, temperature, "
+                                      "workers, ray, max_image_tokens, tensor_parallel_size, ...), checked up front")
+
+
+# label options the run sets when a config does not: both cores for the ocr teacher
+RUN_LABEL_DEFAULTS: dict[str, Any] = {"workers": 2}
 
 
 @dataclass(kw_only=True)
@@ -133,22 +135,32 @@ def stage_evalset(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
     return _synth(cfg, run_dir / "evalset", cfg.eval.n, cfg.seed + 2_000_003, cfg.eval.degrade, {"test": 1.0})
 
 
-def _label_all(cfg: RunConfig, source: Path, out: Path) -> dict[str, Any]:
-    """Label a (mixed-type) dataset folder with the teacher, one schema at a time."""
-    from distill.label import LabelConfig, run
-    from docfoundry.store import subset
+def label_config(cfg: RunConfig, source: Path | str, schema: str, out: Path | str) -> Any:
+    """The ``docfoundry label`` config of a run: ``teacher.options`` read as label keys (an unknown
+    or badly typed one is an error naming it), the spec, threshold, seed and folders from the run."""
+    from distill.label import LabelConfig
 
     t = cfg.teacher
-    options = {"samples": t.samples, "temperature": t.temperature if t.samples > 1 else 0.0,
-               "workers": t.workers, "seed": cfg.seed, **t.options}
+    fixed = {"source": str(source), "schema": schema, "out": str(out), "teacher": t.spec,
+             "min_confidence": t.min_confidence, "seed": cfg.seed}
+    for key in set(fixed) & {k.replace("-", "_") for k in t.options}:
+        raise UserError(f"config key 'teacher.options.{key}': set by the run itself (teacher.spec, "
+                        "teacher.min_confidence, the global seed and the run folder)")
+    return from_dict(LabelConfig, {"progress": True, **RUN_LABEL_DEFAULTS, **t.options, **fixed},
+                     prefix="teacher.options.")
+
+
+def _label_all(cfg: RunConfig, source: Path, out: Path) -> dict[str, Any]:
+    """Label a (mixed-type) dataset folder with the teacher, one schema at a time."""
+    from distill.label import run
+    from docfoundry.store import subset
+
     summaries = {}
     for doc_type in cfg.synth.doc_types:
         view = out / "pages" / doc_type
         if not subset(source, view, lambda row, d=doc_type: row["doc_type"] == d):
             continue
-        summaries[doc_type] = run(LabelConfig(source=str(view), schema=doc_type, teacher=t.spec,
-                                              out=str(out / doc_type), min_confidence=t.min_confidence,
-                                              progress=True, **options))
+        summaries[doc_type] = run(label_config(cfg, view, doc_type, out / doc_type))
     return {"pages": sum(v["pages"] for v in summaries.values()),
             "failed": sum(v["failed"] for v in summaries.values()),
             "fields_kept": sum(v["fields_kept"] for v in summaries.values()),
@@ -158,12 +170,10 @@ def _label_all(cfg: RunConfig, source: Path, out: Path) -> dict[str, Any]:
 def stage_label(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
     """The teacher weak-labels the unlabeled pages (real ones, or the held-out synthetic ones)."""
     if cfg.unlabeled.path:
-        from distill.label import LabelConfig, run
+        from distill.label import run
 
-        t = cfg.teacher
-        return run(LabelConfig(source=cfg.unlabeled.path, schema=cfg.unlabeled.schema, teacher=t.spec,
-                               out=str(run_dir / "label" / cfg.unlabeled.schema), min_confidence=t.min_confidence,
-                               samples=t.samples, workers=t.workers, seed=cfg.seed, **t.options))
+        schema = cfg.unlabeled.schema
+        return run(label_config(cfg, cfg.unlabeled.path, schema, run_dir / "label" / schema))
     return _label_all(cfg, run_dir / "heldout", run_dir / "label")
 
 
@@ -376,12 +386,17 @@ def validate_up_front(cfg: RunConfig) -> None:
         from docfoundry.doctypes import load_doc_type
 
         load_doc_type(cfg.unlabeled.schema)
+    from distill.label import check_args
     from distill.teachers import load_teacher
 
     try:
-        load_teacher(cfg.teacher.spec)  # a spec with a bad name or target fails here, before any work
+        teacher = load_teacher(cfg.teacher.spec)  # a spec with a bad name or target fails here, before any work
     except UserError as e:
         raise UserError(f"config key 'teacher.spec': {e}") from None
+    try:
+        check_args(label_config(cfg, "unused", cfg.unlabeled.schema or s.doc_types[0], "unused"), teacher)
+    except UserError as e:
+        raise UserError(str(e) if str(e).startswith("config key") else f"config section 'teacher': {e}") from None
     try:
         train_config(cfg, Path(cfg.out))
     except UserError as e:

@@ -30,6 +30,11 @@ def test_quickstart_config_loads_and_names_every_stage():
     ("eval:\n  real: [/no/such/truth]\n", "eval.real[0]"),
     ("synth:\n  locales: [xx_XX]\n", "unsupported locale 'xx_XX'"),
     ("synth:\n  doc_types: [passport]\n", "unknown document type 'passport'"),
+    ("teacher:\n  options: {tensor_paralel_size: 2}\n", "unknown config key 'teacher.options.tensor_paralel_size'"),
+    ("teacher:\n  options: {samples: many}\n", "teacher.options.samples"),
+    ("teacher:\n  options: {seed: 4}\n", "config key 'teacher.options.seed': set by the run itself"),
+    ("teacher:\n  options: {samples: 3}\n", "config section 'teacher': the ocr teacher gives the same answer"),
+    ("teacher:\n  spec: vllm\n", "config key 'teacher.spec': --teacher vllm: say which model"),
 ])
 def test_bad_config_exits_2_naming_the_key(tmp_path, capsys, text, needle):
     code = main(["run", write(tmp_path, text), "--out", str(tmp_path / "r")])

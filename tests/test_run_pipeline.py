@@ -18,7 +18,7 @@ MINI = """
 seed: 3
 synth: {doc_types: [receipt, invoice], n: 12, locales: [en_US, de_DE], degrade: "clean=0.5,light=0.5", workers: 1}
 unlabeled: {n: 4, degrade: light}
-teacher: {spec: ocr, workers: 1}
+teacher: {spec: ocr, options: {workers: 1}}
 instruct: {per_page: 2}
 student:
   model: tiny:idefics3
