@@ -517,6 +517,19 @@ def saved_video_processor(family: Family, processor: Any) -> dict[str, Any] | No
     return {"video_processor_type": family.tiny.video_processor, **geometry}
 
 
+def release(holder: Any, attribute: str) -> None:
+    """Drop the model (or engine) ``holder`` keeps in ``attribute`` and give its memory back,
+    the CUDA cache too, so the next model of a run finds the device free."""
+    import gc
+
+    holder.__dict__.pop(attribute, None)
+    gc.collect()
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 def save_processor(processor: Any, family: Family, out: Path) -> None:
     """``processor.save_pretrained`` that records the family's real video processor when a stand-in
     was used (no torchvision here), so a machine with torchvision (vLLM) loads a working one."""

@@ -102,6 +102,12 @@ class HFEngine:
     def peak_memory(self) -> dict[str, Any]:
         return peak_memory(self.device)
 
+    def close(self) -> None:
+        """Drop the model so that the next model of a run finds the memory free."""
+        from docfoundry.models import release
+
+        release(self, "model")
+
 
 # vLLM accepts only these LoRA ranks as the engine's maximum
 VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
@@ -158,6 +164,12 @@ class VLLMEngine:
     def peak_memory(self) -> dict[str, Any]:
         return peak_memory(self.device)
 
+    def close(self) -> None:
+        """Shut the engine down so that the next model of a run (base, then student) finds the GPU free."""
+        from docfoundry.models import release
+
+        release(self, "llm")
+
 
 # Engine name -> class taking the eval config (``--engine``)
 ENGINES: dict[str, Callable[[Any], Any]] = {"hf": HFEngine, "vllm": VLLMEngine}
@@ -207,21 +219,26 @@ def predict(cfg: Any, records: list[TruthRecord], out_file: Path) -> tuple[dict[
     load_s = time.perf_counter() - t0
     size = engine.batch_size if engine is not None else 1
     batches = [todo[i:i + size] for i in range(0, len(todo), size)]
-    with out_file.open("a", encoding="utf-8") as fh:
-        for batch in track(batches, len(todo), f"eval {Path(cfg.model).name}", unit="pages", weight=len):
-            images = [r.open_image() for r in batch]
-            start = time.perf_counter()
-            answers = engine.answer(images, [prompt_for(r) for r in batch])
-            each = (time.perf_counter() - start) / len(batch)  # a batch's pages share its time
-            for record, raw in zip(batch, answers):
-                row = {"id": record.id, "prediction": raw, "latency_s": round(each, 4)}
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-                done[record.id] = prediction_from_row(row, str(out_file))
-            fh.flush()
+    memory: dict[str, Any] = {}
+    try:
+        with out_file.open("a", encoding="utf-8") as fh:
+            for batch in track(batches, len(todo), f"eval {Path(cfg.model).name}", unit="pages", weight=len):
+                images = [r.open_image() for r in batch]
+                start = time.perf_counter()
+                answers = engine.answer(images, [prompt_for(r) for r in batch])
+                each = (time.perf_counter() - start) / len(batch)  # a batch's pages share its time
+                for record, raw in zip(batch, answers):
+                    row = {"id": record.id, "prediction": raw, "latency_s": round(each, 4)}
+                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    done[record.id] = prediction_from_row(row, str(out_file))
+                fh.flush()
+        memory = engine.peak_memory() if engine is not None else {}
+    finally:
+        if engine is not None:
+            engine.close()
     if not todo:
         print(f"eval: all {len(records)} pages already answered in {out_file}", file=sys.stderr)
     wanted = {r.id for r in records}
     latencies = [p.latency_s for i, p in done.items() if i in wanted and p.latency_s is not None]
-    memory = engine.peak_memory() if engine is not None else {}
     # with batches, a page's latency is its batch's time split over the batch's pages
     return done, speed_summary(latencies, load_s, {**memory, "engine": cfg.engine, "pages_per_call": size})

@@ -85,7 +85,9 @@ class HfTeacher(LocalModelTeacher):
             yield i, self.generate(req, sampling)
 
     def close(self) -> None:
-        self.__dict__.pop("loaded", None)
+        from docfoundry.models import release
+
+        release(self, "loaded")
 
 
 TEACHER = HfTeacher

@@ -135,12 +135,9 @@ class VllmTeacher(LocalModelTeacher):
             yield i, Answer(o.text, tokens=token_logprobs(o), seconds=each)
 
     def close(self) -> None:
-        llm = self.__dict__.pop("llm", None)
-        if llm is not None:
-            del llm
-            import gc
+        from docfoundry.models import release
 
-            gc.collect()
+        release(self, "llm")
 
 
 TEACHER = VllmTeacher
