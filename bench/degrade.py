@@ -114,18 +114,10 @@ def readability(preset: str, pages: list, fields_per_page: int) -> dict[str, flo
 
 def fidelity(preset: str, pages: list) -> dict[str, float]:
     """Share of field boxes that hold their text after the preset (coverage and box/pixel agreement)."""
-    import numpy as np
+    from synth.boxcheck import pages_fidelity
+    from synth.degrade import load_preset
 
-    from synth.boxcheck import box_fidelity
-    from synth.degrade import degrade_array, load_preset
-
-    p = load_preset(preset)
-    fits = []
-    for i, r in enumerate(pages):
-        page = np.asarray(r.image)
-        words, fields = r.sample.words, r.sample.field_boxes
-        boxes = np.array([w.box for w in words] + [f.box for f in fields], float)
-        fits += box_fidelity(page, fields, degrade_array(page, boxes, p, 3000 + i), len(words))
+    fits = pages_fidelity(pages, load_preset(preset), seed=3000)
     n = len(fits)
     return {"pages": len(pages), "fields": n, "ok": sum(f.ok for f in fits) / n,
             "coverage_ok": sum(f.coverage >= 0.98 for f in fits) / n,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from docfoundry.records import FieldBox
-from synth.degrade import Degraded
+from synth.degrade import Degraded, Preset, degrade_array
 
 MIN_COVERAGE = 0.98
 MIN_IOU = 0.9
@@ -119,6 +119,18 @@ def box_fidelity(page: np.ndarray, fields: list[FieldBox], degraded: Degraded,
             coverage = 1.0
         edge_error = float(np.abs(box - region_boxes[i]).max())
         fits.append(FieldFit(fb.path, coverage, _iou(box, region_boxes[i]), edge_error))
+    return fits
+
+
+def pages_fidelity(pages: list, preset: Preset, seed: int) -> list[FieldFit]:
+    """Degrade each rendered page (``render_sample`` output) with ``preset``, page i with seed
+    ``seed + i``, and return the fit of every field box on every page."""
+    fits = []
+    for i, r in enumerate(pages):
+        page = np.asarray(r.image)
+        words, fields = r.sample.words, r.sample.field_boxes
+        boxes = np.array([w.box for w in words] + [f.box for f in fields], float)
+        fits += box_fidelity(page, fields, degrade_array(page, boxes, preset, seed + i), len(words))
     return fits
 
 

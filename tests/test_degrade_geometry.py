@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from synth import effects as fx
-from synth.boxcheck import box_fidelity, draw_boxes
+from synth.boxcheck import box_fidelity, draw_boxes, pages_fidelity
 from synth.degrade import PRESET_NAMES, degrade_array, degrade_sample, load_preset
 from synth.specimen import specimen_page
 
@@ -101,12 +101,7 @@ def synthetic_pages():
 @pytest.mark.parametrize("name", PRESET_NAMES)
 def test_preset_keeps_boxes_on_text_and_writes_a_visual_check(name, synthetic_pages):
     preset = load_preset(name)
-    fits = []
-    for i, r in enumerate(synthetic_pages):
-        page = np.asarray(r.image)
-        words, fields = r.sample.words, r.sample.field_boxes
-        boxes = np.array([w.box for w in words] + [f.box for f in fields], float)
-        fits += box_fidelity(page, fields, degrade_array(page, boxes, preset, 100 + i), len(words))
+    fits = pages_fidelity(synthetic_pages, preset, seed=100)
     share = sum(f.ok for f in fits) / len(fits)
     assert share >= 0.99, (name, share, [f for f in fits if not f.ok][:5])
     # The visual check: one page per preset, degraded through the public API, boxes drawn.
