@@ -96,19 +96,11 @@ def _train(folder: Path) -> list[Block]:
 
 def _compare(folder: Path) -> list[Block]:
     """Headline metrics of base, student and teacher side by side with the change from the baseline."""
-    cmp = _json(folder / "compare.json") or {}
-    runs, base = cmp.get("reports", []), cmp.get("baseline")
-    overall = cmp.get("overall", {})
-    rows = []
-    for metric in (overall.get(base) or {}):
-        cells = [metric]
-        for run in runs:
-            value = (overall.get(run, {}).get(metric) or {}).get("value")
-            ref = (overall.get(base, {}).get(metric) or {}).get("value")
-            delta = f" ({value - ref:+.1f})" if run != base and value is not None and ref is not None else ""
-            cells.append(fmt(value) + delta)
-        rows.append(cells)
-    table = [Block("table", headers=["metric", *runs], rows=rows)] if rows else []
+    from eval.compare import headline_rows
+
+    overall = (_json(folder / "compare.json") or {}).get("overall", {})
+    _, rows = headline_rows(overall) if overall else ([], [])
+    table = [Block("table", headers=["metric", *overall], rows=rows)] if rows else []
     return [*table, *_images(folder, "compare", "**/*.png")]
 
 

@@ -50,11 +50,28 @@ def _field_changes(runs: list[dict[str, Any]]) -> list[list[str]]:
     return [[t, f, fmt(base[(t, f)]), fmt(last[(t, f)]), f"{d:+.1f}"] for d, (t, f) in moved[:MAX_FIELD_CHANGES]]
 
 
+def headline_rows(overall: dict[str, dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """The compared metrics some run has, and a row per metric: the baseline's value, then each other
+    run's with its change from the baseline, each with its 95% interval. ``overall``: run name -> the
+    ``overall`` of its metrics.json, the baseline first."""
+    runs = list(overall.values())
+    metrics = [m for m in COMPARED if any((o.get(m) or {}).get("value") is not None for o in runs)]
+    rows = []
+    for m in metrics:
+        base = (runs[0].get(m) or {}).get("value")
+        cells = []
+        for i, o in enumerate(runs):
+            entry = o.get(m) or {}
+            text = fmt(entry.get("value")) if i == 0 else _delta(entry.get("value"), base)
+            cells.append(f"{text} [{fmt_ci(entry.get('ci95'))}]")
+        rows.append([m, *cells])
+    return metrics, rows
+
+
 def compare_blocks(runs: list[dict[str, Any]], labels: list[str]) -> list[Block]:
     """The comparison report: headline table and chart, categories with deltas, field changes."""
     from eval.plots import grouped_bars
 
-    base = runs[0]["overall"]
     blocks = [Block("h1", f"docfoundry eval compare: {' vs '.join(labels)}"),
               Block("p", f"Baseline: {labels[0]}. Numbers are 0-100; brackets hold the change from the "
                          "baseline; intervals are 95% bootstrap intervals over pages.")]
@@ -62,16 +79,7 @@ def compare_blocks(runs: list[dict[str, Any]], labels: list[str]) -> list[Block]
     if len(set(pages.values())) > 1:
         blocks.append(Block("warn", "the runs were scored on different numbers of pages: "
                                     + ", ".join(f"{k}: {v}" for k, v in pages.items())))
-    metrics = [m for m in COMPARED if any(r["overall"].get(m, {}).get("value") is not None for r in runs)]
-    rows = []
-    for m in metrics:
-        cells = []
-        for i, r in enumerate(runs):
-            entry = r["overall"].get(m, {})
-            value = entry.get("value")
-            text = fmt(value) if i == 0 else _delta(value, base.get(m, {}).get("value"))
-            cells.append(f"{text} [{fmt_ci(entry.get('ci95'))}]")
-        rows.append([m, *cells])
+    metrics, rows = headline_rows({lab: r["overall"] for lab, r in zip(labels, runs)})
     series = {lab: [r["overall"].get(m, {}).get("value") for m in metrics] for lab, r in zip(labels, runs)}
     errors = {lab: [tuple(r["overall"][m]["ci95"]) if r["overall"].get(m, {}).get("ci95") else None
                     for m in metrics] for lab, r in zip(labels, runs)}
