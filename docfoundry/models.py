@@ -522,10 +522,10 @@ def release(holder: Any, attribute: str) -> None:
     the CUDA cache too, so the next model of a run finds the device free."""
     import gc
 
-    holder.__dict__.pop(attribute, None)
-    gc.collect()
     import torch
 
+    holder.__dict__.pop(attribute, None)
+    gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
 
@@ -582,10 +582,11 @@ def _quantization_config(quantization: str | None, family: Family, dtype: Any = 
     skip = [rf"(?:.*\.)?{name}" for name in (*family.vision_modules, "lm_head")]
     if quantization == "8bit":
         return BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=skip)
+    compute = torch.bfloat16 if torch.cuda.is_available() else torch.float32
+    if dtype not in (None, "auto"):
+        compute = _torch_dtype(dtype)
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                              bnb_4bit_compute_dtype=_torch_dtype(dtype) if dtype not in (None, "auto") else
-                              torch.bfloat16 if torch.cuda.is_available() else torch.float32,
-                              llm_int8_skip_modules=skip)
+                              bnb_4bit_compute_dtype=compute, llm_int8_skip_modules=skip)
 
 
 def _torch_dtype(dtype: Any) -> Any:

@@ -143,8 +143,9 @@ def label_config(cfg: RunConfig, source: Path | str, schema: str, out: Path | st
     t = cfg.teacher
     fixed = {"source": str(source), "schema": schema, "out": str(out), "teacher": t.spec,
              "min_confidence": t.min_confidence, "seed": cfg.seed}
-    for key in set(fixed) & {k.replace("-", "_") for k in t.options}:
-        raise UserError(f"config key 'teacher.options.{key}': set by the run itself (teacher.spec, "
+    clash = sorted(set(fixed) & {k.replace("-", "_") for k in t.options})
+    if clash:
+        raise UserError(f"config key 'teacher.options.{clash[0]}': set by the run itself (teacher.spec, "
                         "teacher.min_confidence, the global seed and the run folder)")
     return from_dict(LabelConfig, {"progress": True, **RUN_LABEL_DEFAULTS, **t.options, **fixed},
                      prefix="teacher.options.")
