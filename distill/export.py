@@ -13,8 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from distill.instruct import ROWS
 from docfoundry.errors import UserError
-from docfoundry.store import iter_rows
+from docfoundry.store import _atomic_write, iter_rows
 
 
 def _image_ref(folder: Path, rel: str, prefix: str) -> str:
@@ -51,17 +52,61 @@ FORMATS: dict[str, Callable[[dict[str, Any], list[str]], dict[str, Any]]] = {
 }
 
 
+def _checked_row(row: Any, where: str) -> list[str]:
+    """The row's image paths after checking its shape (each format reads messages[0])."""
+    if not isinstance(row, dict):
+        raise UserError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    messages = row.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise UserError(f"{where}: 'messages' must be a non-empty list of {{role, content}} turns, got {messages!r:.60}")
+    for i, m in enumerate(messages):
+        if not (isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)):
+            raise UserError(f"{where}: messages[{i}] must have a string 'role' and 'content', got {m!r:.60}")
+    images = row.get("images", [])
+    if not isinstance(images, list) or not all(isinstance(x, str) for x in images):
+        raise UserError(f"{where}: 'images' must be a list of paths, got {images!r:.60}")
+    return images
+
+
+def _refuse_overwriting_inputs(out: Path, inputs: list[Path]) -> None:
+    """``out`` must not be (a link to) a file the export reads: replacing it would lose the input."""
+    if out.is_dir():
+        raise UserError(f"--out {out}: is a folder; give the path of the JSONL file to write")
+    if not out.exists():
+        return
+    target = out.stat()
+    for p in inputs:
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (target.st_dev, target.st_ino):
+            raise UserError(f"--out {out}: is an input of the export ({p}); write the export elsewhere")
+
+
 def export(folder: Path, fmt: str, out: Path, prefix: str = "") -> int:
-    """Write ``out`` in format ``fmt``; returns the number of rows."""
-    if not (folder / "conversations.jsonl").is_file():
-        raise UserError(f"{folder}: not an instruction folder (no conversations.jsonl)")
+    """Write ``out`` in format ``fmt``; returns the number of rows.
+
+    Every row is converted before anything is written, and ``out`` is replaced in one rename: a
+    bad row leaves an existing ``out`` as it was, and ``out`` may never be one of the inputs.
+    """
+    src = folder / ROWS
+    if not src.is_file():
+        raise UserError(f"{folder}: not an instruction folder (no {ROWS})")
     if fmt not in FORMATS:
         raise UserError(f"unknown export format '{fmt}' (known: {', '.join(FORMATS)})")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    n = 0
-    with out.open("w", encoding="utf-8") as fh:
-        for row in iter_rows(folder, "conversations.jsonl"):
-            images = [_image_ref(folder, rel, prefix) for rel in row["images"]]
-            fh.write(json.dumps(FORMATS[fmt](row, images), ensure_ascii=False) + "\n")
-            n += 1
-    return n
+    _refuse_overwriting_inputs(out, [src])
+    lines, inputs = [], [src]
+    for n, row in enumerate(iter_rows(folder, ROWS), 1):
+        where = f"{src}: row {n}" + (f" (id {row['id']!r})" if isinstance(row, dict) and "id" in row else "")
+        rels = _checked_row(row, where)
+        inputs += [folder / rel for rel in rels]
+        images = [_image_ref(folder, rel, prefix) for rel in rels]
+        lines.append(json.dumps(FORMATS[fmt](row, images), ensure_ascii=False) + "\n")
+    _refuse_overwriting_inputs(out, inputs)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(out, "".join(lines).encode("utf-8"))
+    except OSError as e:
+        raise UserError(f"--out {out}: cannot write ({e.strerror or e})") from None
+    return len(lines)
