@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -61,23 +62,42 @@ def _cell(value: Any) -> str:
 
 # Rendering.
 
+_MD_SPECIAL = re.compile(r"([\\`\[\]])")
+
+
+def md_text(text: str) -> str:
+    """``text`` as Markdown shows it literally: no raw HTML, links, images or code spans from the data.
+
+    Report text holds values read from predictions and datasets; like ``report.html`` (which
+    escapes every value) the Markdown must not let them inject tags or fetch remote images.
+    """
+    return html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=False)
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any backtick run in ``text``, so the text cannot close it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
 def render_markdown(blocks: list[Block], image_names: dict[int, str]) -> str:
     """Markdown; images are links to files (``image_names`` maps block index -> relative path)."""
     out = []
     for i, b in enumerate(blocks):
         if b.kind in ("h1", "h2", "h3"):
-            out.append(f"{'#' * int(b.kind[1])} {b.text}")
+            out.append(f"{'#' * int(b.kind[1])} {md_text(' '.join(b.text.splitlines()))}")
         elif b.kind == "p":
-            out.append(b.text)
+            out.append(md_text(b.text))
         elif b.kind == "warn":
-            out.append(f"> **Note:** {b.text}")
+            out.append(f"> **Note:** {md_text(b.text)}")
         elif b.kind == "pre":
-            out.append("```\n" + b.text + "\n```")
+            fence = _fence(b.text)
+            out.append(f"{fence}\n{b.text}\n{fence}")
         elif b.kind == "image":
-            out.append(f"![{b.text}]({image_names[i]})")
+            out.append(f"![{md_text(b.text)}]({image_names[i]})")
         elif b.kind == "table":
             def row(cells: list[str]) -> str:
-                return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+                return "| " + " | ".join(md_text(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
             out.append("\n".join([row(b.headers), row(["---"] * len(b.headers)), *map(row, b.rows)]))
     return "\n\n".join(out) + "\n"
 
