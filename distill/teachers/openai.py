@@ -15,6 +15,7 @@ import json
 import os
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -37,6 +38,33 @@ MIME = {"jpg": "image/jpeg", "png": "image/png"}
 
 class ServerDown(Exception):
     """The server could not be reached (or kept failing) after every retry."""
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, the port spelled out when it is the scheme's default."""
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(scheme)
+
+
+class KeepKeyOnOrigin(urllib.request.HTTPRedirectHandler):
+    """Follows redirects like urllib, but the API key goes only to the origin it was meant for.
+
+    urllib copies every header of a request onto the redirected one; a server (or anyone who
+    can make it answer 302) could then read the Bearer key at a host of its choosing.
+    """
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
+                         headers: Any, newurl: str) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(new.full_url) != _origin(req.full_url):
+            for name in [k for k in new.headers if k.lower() == "authorization"]:
+                del new.headers[name]
+            new.unredirected_hdrs = {k: v for k, v in new.unredirected_hdrs.items() if k.lower() != "authorization"}
+        return new
+
+
+_OPENER = urllib.request.build_opener(KeepKeyOnOrigin)
 
 
 class OpenAITeacher(Teacher):
@@ -86,7 +114,7 @@ class OpenAITeacher(Teacher):
                 time.sleep(min(30.0, 0.5 * 2 ** (attempt - 1)))
             request = urllib.request.Request(f"{self.url}/chat/completions", data=data, headers=headers)
             try:
-                with urllib.request.urlopen(request, timeout=self.options.timeout) as resp:
+                with _OPENER.open(request, timeout=self.options.timeout) as resp:
                     return json.loads(resp.read())
             except urllib.error.HTTPError as e:
                 if e.code not in RETRY_STATUS:
