@@ -60,11 +60,25 @@ def check_locales(locales: list[str]) -> None:
         raise UserError(f"unsupported locale '{bad[0]}' (supported: {', '.join(SUPPORTED)})")
 
 
+# Faker provider data built from a set, as (provider module, attribute): its order follows
+# PYTHONHASHSEED, so a seeded draw from it would differ between processes. ``_faker`` sorts these;
+# tests/test_hashseed_determinism.py compares every provider's data across hash seeds to find new ones.
+SET_BUILT: tuple[tuple[str, str], ...] = (
+    ("faker.providers.address.it_IT", "cities"),
+)
+
+
 @cache
 def _faker(locale: str) -> Any:
+    """The process's Faker for ``locale``, its set-built data put in a fixed (sorted) order."""
     from faker import Faker
 
-    return Faker(locale)
+    fake = Faker(locale)
+    for provider in fake.providers:
+        for module, attr in SET_BUILT:
+            if type(provider).__module__ == module:
+                setattr(provider, attr, sorted(getattr(provider, attr)))
+    return fake
 
 
 @dataclass
