@@ -53,20 +53,69 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def iter_rows(folder: str | Path, name: str = METADATA) -> Iterator[dict[str, Any]]:
-    """Rows of ``metadata.jsonl`` (or another JSONL file); a torn last line (a crash mid-write) is skipped."""
+def _parse_row(raw: bytes) -> Any:
+    """One JSONL line as a value; ``ValueError`` when it is not UTF-8 JSON."""
+    return json.loads(raw.decode("utf-8"))
+
+
+def _warn(problem: str, problems: list[str] | None = None) -> None:
+    # A caller that keeps a problem list records it; otherwise the user reads it on stderr.
+    if problems is not None:
+        problems.append(problem)
+    else:
+        print(f"warning: {problem}", file=sys.stderr)
+
+
+def iter_rows(folder: str | Path, name: str = METADATA, problems: list[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Rows of ``metadata.jsonl`` (or another JSONL file).
+
+    A line that parses is a row, with or without its final newline. A last line without a newline
+    that does not parse is torn (a write cut short): it is skipped and reported as ``file:line``
+    (appended to ``problems`` when given, else a warning on stderr). Any other line that is not a
+    JSON object is a ``UserError`` naming the file and line.
+    """
     p = Path(folder) / name
     if not p.is_file():
         return
-    with p.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.endswith("\n"):
-                return  # torn write at the end: that sample is redone on resume
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise UserError(f"{p}:{lineno}: not valid JSON ({e.msg})") from None
+    with p.open("rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            try:
+                row = _parse_row(raw)
+            except ValueError as e:
+                if not raw.endswith(b"\n"):  # only the last line can lack it: a torn write
+                    _warn(f"{p}:{lineno}: torn last line (a write cut short), skipped", problems)
+                    return
+                why = e.msg if isinstance(e, json.JSONDecodeError) else "not UTF-8"
+                raise UserError(f"{p}:{lineno}: not valid JSON ({why})") from None
+            if not isinstance(row, dict):
+                raise UserError(f"{p}:{lineno}: a row must be a JSON object, got {type(row).__name__}")
+            yield row
+
+
+def repair_tail(path: str | Path) -> None:
+    """Make a JSONL file that a writer resumes end on a newline: a last line without one that
+    parses is a complete row and gets it; one that does not parse is torn (a crash mid-write) and
+    is cut, reported as ``file:line``, so appends start on a fresh line and that item is redone."""
+    p = Path(path)
+    if not p.is_file():
+        return
+    data = p.read_bytes()
+    if not data or data.endswith(b"\n"):
+        return
+    start = data.rfind(b"\n") + 1
+    try:
+        if data[start:].strip():
+            _parse_row(data[start:])
+    except ValueError:
+        with p.open("r+b") as fh:
+            fh.truncate(start)
+        line = data.count(b"\n") + 1
+        _warn(f"{p}:{line}: torn last line (a write cut short) removed; that item is redone")
+        return
+    with p.open("ab") as fh:
+        fh.write(b"\n")
 
 
 def read_samples(folder: str | Path, split: str | None = None) -> Iterator[Sample]:
@@ -120,14 +169,8 @@ class DatasetWriter:
         self._meta = (self.folder / rows_file).open("a", encoding="utf-8")
 
     def _repair_tail(self) -> None:
-        """Cut a torn last line left by a crash so appends start on a fresh line."""
-        p = self.folder / self.rows_file
-        if not p.is_file():
-            return
-        data = p.read_bytes()
-        if data and not data.endswith(b"\n"):
-            with p.open("r+b") as fh:
-                fh.truncate(data.rfind(b"\n") + 1)
+        """Resume on a clean line: see ``repair_tail``."""
+        repair_tail(self.folder / self.rows_file)
 
     def write_file(self, rel: str, data: bytes) -> None:
         """Write a side file (image, PDF) atomically under the folder."""

@@ -189,9 +189,9 @@ def _open_output(out_file: Path, cfg: Any) -> dict[str, Prediction]:
     info_file.write_text(json.dumps(fingerprint, indent=2))
     if not out_file.is_file():
         return {}
-    data = out_file.read_bytes()
-    if data and not data.endswith(b"\n"):  # a row torn by a crash: cut it, that page is redone
-        out_file.write_bytes(data[:data.rfind(b"\n") + 1])
+    from docfoundry.store import repair_tail
+
+    repair_tail(out_file)  # a complete last row is kept; a torn one (a crash) is cut and that page redone
     return read_predictions(out_file)
 
 
