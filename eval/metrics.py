@@ -186,6 +186,64 @@ def document_anls(truth: dict[str, Any], pred: dict[str, Any] | None) -> tuple[f
     return sum(anls(p.get(k), [v]) for k, v in t.items()), len(t)
 
 
+# 6. Key-value pair F1 (FUNSD entity linking scored on text: question -> answer pairs).
+
+def fold_pair_text(text: Any) -> str:
+    """Case-folded, whitespace-collapsed text without a trailing colon (``"Date :"`` -> ``"date"``)."""
+    return " ".join(_text(text).split()).casefold().rstrip(": ")
+
+
+@dataclass
+class PairCounts:
+    """Matched, predicted and truth pair counts (sum them over documents, then call ``prf``)."""
+
+    matched: int = 0
+    predicted: int = 0
+    truth: int = 0
+    questions_found: int = 0   # truth questions some predicted question matches, whatever its answer
+
+    def merge(self, other: PairCounts) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def prf(self) -> dict[str, float | None]:
+        """Micro precision, recall and F1 over the summed counts."""
+        return {"precision": _ratio(self.matched, self.predicted), "recall": _ratio(self.matched, self.truth),
+                "f1": _ratio(2 * self.matched, self.predicted + self.truth)}
+
+
+def _max_matching(edges: list[list[int]], n_right: int) -> int:
+    """Size of a maximum bipartite matching (Kuhn's augmenting paths; forms have tens of pairs)."""
+    owner = [-1] * n_right
+
+    def augment(u: int, seen: list[bool]) -> bool:
+        for v in edges[u]:
+            if not seen[v]:
+                seen[v] = True
+                if owner[v] < 0 or augment(owner[v], seen):
+                    owner[v] = u
+                    return True
+        return False
+
+    return sum(augment(u, [False] * n_right) for u in range(len(edges)))
+
+
+def pair_counts(truth: list[tuple[str, str]], pred: list[tuple[str, str]], threshold: float = 80) -> PairCounts:
+    """One document's question -> answer pairs matched one to one.
+
+    A predicted pair can match a truth pair when both its question and its answer have
+    ``fuzz.ratio >= threshold`` against the truth's after ``fold_pair_text``; the matched count is
+    the largest one-to-one assignment of such pairs.
+    """
+    t = [(fold_pair_text(q), fold_pair_text(a)) for q, a in truth]
+    p = [(fold_pair_text(q), fold_pair_text(a)) for q, a in pred]
+    q_close = [[fuzz.ratio(pq, tq) >= threshold for tq, _ in t] for pq, _ in p]
+    edges = [[j for j, (_, ta) in enumerate(t) if q_close[i][j] and fuzz.ratio(pa, ta) >= threshold]
+             for i, (_, pa) in enumerate(p)]
+    found = sum(any(q_close[i][j] for i in range(len(p))) for j in range(len(t)))
+    return PairCounts(_max_matching(edges, len(t)), len(p), len(t), found)
+
+
 # 7. Validity.
 
 def missing_and_hallucinated(truth: dict[str, Any], pred: dict[str, Any] | None) -> tuple[int, int]:

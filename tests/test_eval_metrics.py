@@ -297,3 +297,34 @@ def test_bootstrap_ci():
     assert lo < point < hi and 0.05 < hi - lo < 0.12                  # ~ +-1.96 * sqrt(.8*.2/400) = +-0.039
     assert bootstrap_ci(cols, lambda s: s["ok"] / s["n"], 500, seed=3) == (lo, hi)   # seeded
     assert bootstrap_ci({"x": []}, lambda s: s["x"], 10) is None
+
+
+# --- key-value pair F1 (FUNSD) ------------------------------------------------------------------
+
+def test_pair_counts_fold_and_threshold():
+    from eval.metrics import fold_pair_text, pair_counts
+
+    assert fold_pair_text("  DATE :  ") == "date" and fold_pair_text("Fax  No.") == "fax no."
+    truth = [("DATE:", "12 /10 /98"), ("TO:", "George Baroody"), ("Name", "Ann Lee")]
+    pred = [("Date", "12/10/98"),            # colon, case and spaces folded: both sides >= 80
+            ("To:", "George"),               # question right, answer too short (ratio 60)
+            ("Remarks:", "Ann Lee")]         # answer right, question wrong
+    c = pair_counts(truth, pred)
+    assert (c.matched, c.predicted, c.truth, c.questions_found) == (1, 3, 3, 2)
+    assert c.prf() == {"precision": 1 / 3, "recall": 1 / 3, "f1": 1 / 3}
+
+
+def test_pair_counts_one_to_one_is_a_maximum_matching():
+    from eval.metrics import PairCounts, pair_counts
+
+    # the first prediction fits both truth pairs, the second only the first: a greedy pick of the
+    # first truth for the first prediction would match one pair, the best assignment matches two
+    truth = [("Date:", "abcdefghij"), ("Date:", "abcdefghXYZ")]
+    pred = [("Date", "abcdefgh"), ("Date", "abcdefghij")]   # ratios 89 / 84, and 100 / 76
+    assert pair_counts(truth, pred).matched == 2
+    assert pair_counts(truth, pred[1:] * 3).matched == 1      # a pair predicted three times matches once
+    assert pair_counts([], pred).prf()["recall"] is None
+    total = PairCounts()
+    total.merge(pair_counts(truth, pred))
+    total.merge(pair_counts(truth, []))
+    assert (total.matched, total.predicted, total.truth) == (2, 2, 4) and total.prf()["f1"] == 4 / 6
