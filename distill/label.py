@@ -3,6 +3,7 @@
     docfoundry label --in scans/ --schema invoice --teacher ocr --out data/labeled
     docfoundry label --in scans/ --schema receipt --teacher vllm:models/teacher --samples 5 --temperature 0.7 --min-confidence 0.8 --out data/labeled
     docfoundry label audit --teacher ocr --schema receipt --n 200 --out reports/ocr-receipt
+    docfoundry label audit --teacher ocr --schema receipt --n 200 --truth my_receipts/ --field-map shop=store_name --out reports/real
 
 Every teacher call (and every page's OCR) is cached in ``OUT/cache/calls.jsonl`` by (image hash,
 prompt, schema, teacher, sampling parameters, sample, attempt): a killed run resumes where it
@@ -24,9 +25,11 @@ from typing import Any
 from docfoundry.cli import Command
 from docfoundry.config import opt, to_dict
 from docfoundry.errors import UserError
+from eval.datasets import ADAPTERS
 
 FAILED_FILE = "failed.jsonl"
 AUDIT_THRESHOLDS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+TARGET_ACCURACY = 0.9  # what the recommended --min-confidence aims for on the fields it keeps
 
 
 @dataclass(kw_only=True)
@@ -83,6 +86,15 @@ class AuditConfig(TeacherArgs):
     synth_seed: int = opt(1, "seed of the synthetic pages")
     locales: list[str] = opt([], "locales of the synthetic pages (default: synth's)")
     progress: bool = opt(True, "show progress bars")
+    truth: str = opt("", "labeled real pages (labels.jsonl, SROIE, FUNSD, CORD or a dataset folder): the teacher "
+                         "is scored on them too, side by side with the synthetic pages (real/ in --out)")
+    truth_format: str = opt("auto", "layout of --truth", choices=["auto", *ADAPTERS])
+    field_map: dict[str, str] = opt({}, "truth field=schema field, comma-separated (company=store_name,"
+                                        "address=store_address); the schema's x-aliases map without it")
+    limit: int = opt(0, "score only the first N pages of --truth (0 = all)")
+    target_accuracy: float = opt(TARGET_ACCURACY, "accuracy of the kept fields the recommended --min-confidence "
+                                                  "aims for (from the real pages when --truth is given)")
+    cache: str = opt("", "call cache folder (default OUT/cache); a label run's cache reuses its OCR and answers")
 
 
 # --- settings -----------------------------------------------------------------------------------
@@ -464,19 +476,33 @@ def run(cfg: LabelConfig, teacher: Any = None) -> dict[str, Any]:
     return summary
 
 
-# --- audit: the teacher on synthetic pages with exact truth -------------------------------------
+# --- audit: the teacher on synthetic pages with exact truth, and on labeled real pages -----------
 
 def _bucket(c: float) -> str:
     lo = min(int(c * 10), 9) / 10
     return f"{lo:.1f}-{lo + 0.1:.1f}"
 
 
+def recommend_min_confidence(thresholds: list[dict[str, Any]], target: float = TARGET_ACCURACY) -> dict[str, Any]:
+    """The ``--min-confidence`` to label with: the lowest threshold whose kept fields reach ``target``
+    accuracy (it keeps the most); when none does, the one with the most accurate kept fields."""
+    usable = [t for t in thresholds if t["accuracy_kept"] is not None]
+    if not usable:
+        return {"min_confidence": None, "kept_share": None, "accuracy_kept": None, "target": target,
+                "reaches_target": False}
+    reaching = [t for t in usable if t["accuracy_kept"] >= target]
+    best = reaching[0] if reaching else max(usable, key=lambda t: (t["accuracy_kept"], -t["min_confidence"]))
+    return {**best, "target": target, "reaches_target": bool(reaching)}
+
+
 def audit_scores(doc: Any, truth_rows: dict[str, dict[str, Any]], labeled: dict[str, dict[str, Any]],
-                 failed: set[str]) -> dict[str, Any]:
+                 failed: set[str], fields: set[str] | None = None,
+                 target: float = TARGET_ACCURACY) -> dict[str, Any]:
     """Per-field accuracy and accuracy per confidence bucket of labeled pages against exact truth.
 
     ``truth_rows``: id -> flat truth; ``labeled``: id -> the row's ``meta["fields"]`` report.
-    A failed page counts every truth field as wrong.
+    A failed page counts every truth field as wrong. ``fields``: score only these schema patterns
+    (real truth labels some fields only: the teacher's other fields cannot be judged).
     """
     from docfoundry.doctypes import path_pattern
     from eval.normalize import normalized_equal
@@ -487,6 +513,8 @@ def audit_scores(doc: Any, truth_rows: dict[str, dict[str, Any]], labeled: dict[
     for pid, truth in truth_rows.items():
         report = labeled.get(pid, {})
         for path in sorted(set(truth) | set(report)):
+            if fields is not None and path_pattern(path) not in fields:
+                continue
             leaf = doc.leaf(path)
             kind = leaf.kind if leaf else "text"
             pred = report.get(path, {}).get("value") if path in report else None
@@ -517,57 +545,223 @@ def audit_scores(doc: Any, truth_rows: dict[str, dict[str, Any]], labeled: dict[
         "per_confidence_bucket": {b: {"accuracy": round(c / n, 4), "n": n} for b, (c, n) in sorted(buckets.items())},
         "thresholds": thresholds,
         "expected_calibration_error": round(ece, 4) if ece is not None else None,
+        "recommended_min_confidence": recommend_min_confidence(thresholds, target),
     }
 
 
-def _audit_markdown(cfg: AuditConfig, scores: dict[str, Any], summary: dict[str, Any]) -> str:
+def _one_line(value: Any) -> str:
+    return " ".join(("" if value is None else str(value)).split("\n"))
+
+
+def seed_fuzzy(truth_rows: dict[str, dict[str, Any]], labeled: dict[str, dict[str, Any]],
+               failed: set[str]) -> dict[str, Any]:
+    """The seed receipts metric: per page the mean ``rapidfuzz.fuzz.ratio`` over its truth fields
+    (newlines read as spaces; a missing value is empty), then the mean over pages (0-100)."""
+    from rapidfuzz import fuzz
+
+    from docfoundry.doctypes import path_pattern
+
+    per_page: list[float] = []
+    per_field: dict[str, list[float]] = {}
+    for pid, truth in truth_rows.items():
+        report = {} if pid in failed else labeled.get(pid, {})
+        ratios = []
+        for path, value in truth.items():
+            r = fuzz.ratio(_one_line(value), _one_line(report.get(path, {}).get("value")))
+            ratios.append(r)
+            per_field.setdefault(path_pattern(path), []).append(r)
+        if ratios:
+            per_page.append(sum(ratios) / len(ratios))
+    return {"fuzzy": round(sum(per_page) / len(per_page), 2) if per_page else None,
+            "per_field": {p: round(sum(v) / len(v), 2) for p, v in sorted(per_field.items())}}
+
+
+def gap_table(synthetic: dict[str, Any], synthetic_same: dict[str, Any], real: dict[str, Any]) -> dict[str, Any]:
+    """Per field the teacher scores on synthetic and on real pages, and the gap (synthetic - real,
+    accuracy 0..1: positive when the synthetic audit is too hopeful); ``overall`` over the same fields."""
+    def gap(a: float | None, b: float | None) -> float | None:
+        return None if a is None or b is None else round(a - b, 4)
+
+    rows = {}
+    for p, r in real["per_field"].items():
+        syn = synthetic["per_field"].get(p, {})
+        rows[p] = {"synthetic_accuracy": syn.get("accuracy"), "real_accuracy": r["accuracy"],
+                   "gap": gap(syn.get("accuracy"), r["accuracy"]), "real_fuzzy": real["per_field_fuzzy"].get(p),
+                   "n_synthetic": syn.get("n", 0), "n_real": r["n"]}
+    return {"fields": rows,
+            "overall": {"synthetic_accuracy": synthetic_same["field_accuracy"],
+                        "real_accuracy": real["field_accuracy"],
+                        "gap": gap(synthetic_same["field_accuracy"], real["field_accuracy"])}}
+
+
+def _pct(x: float | None, digits: int = 1) -> str:
+    return "n/a" if x is None else f"{100 * x:.{digits}f}"
+
+
+def _score_tables(scores: dict[str, Any]) -> list[str]:
+    lines = ["| confidence | accuracy | fields |", "| --- | ---: | ---: |"]
+    lines += [f"| {b} | {v['accuracy']:.3f} | {v['n']} |" for b, v in scores["per_confidence_bucket"].items()]
+    lines += ["", "| --min-confidence | fields kept | accuracy of kept |", "| ---: | ---: | ---: |"]
+    lines += [f"| {t['min_confidence']} | {t['kept_share']} | {t['accuracy_kept']} |" for t in scores["thresholds"]]
+    return lines
+
+
+def _recommendation_line(rec: dict[str, Any], where: str) -> str:
+    if rec["min_confidence"] is None:
+        return f"No --min-confidence to recommend: no field was scored on the {where}."
+    reach = (f"the lowest that keeps {_pct(rec['target'], 0)}% accuracy" if rec["reaches_target"] else
+             f"no threshold reaches {_pct(rec['target'], 0)}%; this one keeps the most accurate fields")
+    return (f"Recommended `--min-confidence {rec['min_confidence']}` ({reach}, on the {where}): keeps "
+            f"{_pct(rec['kept_share'])}% of the fields at {_pct(rec['accuracy_kept'])}% accuracy.")
+
+
+def _audit_markdown(cfg: AuditConfig, scores: dict[str, Any], summary: dict[str, Any],
+                    real: dict[str, Any] | None = None, gaps: dict[str, Any] | None = None) -> str:
     lines = [f"# Teacher audit: {cfg.teacher} on {cfg.n} synthetic {cfg.schema} pages ({cfg.degrade})", "",
              f"Field accuracy (normalized exact match): **{scores['field_accuracy']}** over "
              f"{scores['truth_fields']} truth fields; pages failed: {summary['failed']}; "
              f"expected calibration error: {scores['expected_calibration_error']}", "",
              "| field | accuracy | n |", "| --- | ---: | ---: |"]
     lines += [f"| {p} | {v['accuracy']:.3f} | {v['n']} |" for p, v in scores["per_field"].items()]
-    lines += ["", "| confidence | accuracy | fields |", "| --- | ---: | ---: |"]
-    lines += [f"| {b} | {v['accuracy']:.3f} | {v['n']} |" for b, v in scores["per_confidence_bucket"].items()]
-    lines += ["", "| --min-confidence | fields kept | accuracy of kept |", "| ---: | ---: | ---: |"]
-    lines += [f"| {t['min_confidence']} | {t['kept_share']} | {t['accuracy_kept']} |" for t in scores["thresholds"]]
+    lines += ["", *_score_tables(scores)]
+    if real is None or gaps is None:
+        return "\n".join([*lines, "", _recommendation_line(scores["recommended_min_confidence"], "synthetic pages")]) + "\n"
+    mapped = ", ".join(f"{t}→{s}" for t, s in real["field_map"]["map"].items())
+    lines += ["", f"## Real pages: {real['pages']} from {real['truth']} ({real['adapter']})", "",
+              f"Field map (truth→schema): {mapped}"
+              + (f"; not scored (no schema field): {', '.join(real['field_map']['unmapped'])}"
+                 if real["field_map"]["unmapped"] else ""), "",
+              f"Field accuracy (normalized exact match): **{real['field_accuracy']}** over {real['truth_fields']} "
+              f"truth fields (synthetic pages, same fields: {gaps['overall']['synthetic_accuracy']}; gap "
+              f"{_pct(gaps['overall']['gap'])} points); seed fuzzy score: **{real['fuzzy']}**; pages failed: "
+              f"{real['label']['failed']}; expected calibration error: {real['expected_calibration_error']}", "",
+              "### Synthetic vs real, per field", "",
+              "| field | synthetic accuracy % | real accuracy % | gap (points) | real fuzzy | n real |",
+              "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines += [f"| {p} | {_pct(g['synthetic_accuracy'])} | {_pct(g['real_accuracy'])} | {_pct(g['gap'])} | "
+              f"{g['real_fuzzy']} | {g['n_real']} |" for p, g in gaps["fields"].items()]
+    lines += ["", "### Real pages: accuracy per confidence bucket and per threshold", "", *_score_tables(real), "",
+              _recommendation_line(real["recommended_min_confidence"], "real pages")]
     return "\n".join(lines) + "\n"
 
 
+def load_real_truth(schema: str, truth: str, truth_format: str = "auto", field_map: dict[str, str] | None = None,
+                    limit: int = 0, flag: str = "--field-map") -> tuple[Any, Any]:
+    """Real truth for an audit and its map onto ``schema``: ``(TruthSet, FieldMap)``.
+
+    A bad map entry, or truth with no field that maps onto the schema, is a ``UserError``: it is
+    found before any page is read.
+    """
+    from docfoundry.doctypes import load_doc_type
+    from eval.datasets import load_truth
+    from eval.fieldmap import resolve_field_map, truth_patterns
+
+    doc = load_doc_type(schema)
+    records = load_truth(truth, truth_format, limit=limit)
+    fmap = resolve_field_map(doc, truth_patterns(records.records), field_map or {}, source=records.source, flag=flag)
+    if not fmap.covered:
+        raise UserError(f"{records.source}: none of its fields ({', '.join(fmap.unmapped)}) is a {doc.name} field "
+                        f"or one of its x-aliases; map them with {flag} truth_field=schema_field")
+    return records, fmap
+
+
+def _read_labels(folder: Path) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    from docfoundry.store import read_samples
+
+    labeled = {s.id: s.meta["fields"] for s in read_samples(folder)} if (folder / "metadata.jsonl").is_file() else {}
+    failed_file = folder / FAILED_FILE
+    failed = {json.loads(line)["id"] for line in failed_file.read_text().splitlines() if line} \
+        if failed_file.is_file() else set()
+    return labeled, failed
+
+
+def real_audit(cfg: AuditConfig, doc: Any, truth: Any, fmap: Any, out: Path) -> dict[str, Any]:
+    """Label the real pages of ``truth`` with the teacher into ``out/labels`` and score them on the
+    fields ``fmap`` covers: the synthetic audit's numbers plus the seed fuzzy score."""
+    from docfoundry.records import flatten
+
+    source = Path(cfg.truth)
+    if source.is_file() and source.name in ("labels.jsonl", "metadata.jsonl"):
+        source = source.parent  # the pages are listed from the folder
+    shared = {f: getattr(cfg, f) for f in TeacherArgs.__dataclass_fields__}
+    summary = run(LabelConfig(source=str(source), schema=cfg.schema, out=str(out / "labels"), limit=cfg.limit,
+                              cache=cfg.cache or str(Path(cfg.out) / "cache"), progress=cfg.progress, **shared))
+    labeled, failed = _read_labels(out / "labels")
+    rows = {r.id: flatten(fmap.apply(r.fields)) for r in truth.records}
+    if not any(i in labeled or i in failed for i in rows):
+        raise UserError(f"{cfg.truth}: the pages labeled from it have none of its truth ids "
+                        f"(e.g. truth '{next(iter(rows))}'); is --truth-format the folder's layout?")
+    scores = audit_scores(doc, rows, labeled, failed, fmap.covered, cfg.target_accuracy)
+    fuzzy = seed_fuzzy(rows, labeled, failed)
+    return {"truth": cfg.truth, "adapter": truth.adapter, "pages": len(rows), "field_map": fmap.to_json(),
+            "label": summary, **scores, "fuzzy": fuzzy["fuzzy"], "per_field_fuzzy": fuzzy["per_field"]}
+
+
+def validate_audit(cfg: AuditConfig) -> None:
+    if cfg.n < 1:
+        raise UserError("--n must be at least 1 (the synthetic pages the real ones are compared with)")
+    if cfg.limit < 0:
+        raise UserError("--limit must be 0 (all) or more")
+    if not 0 <= cfg.target_accuracy <= 1:
+        raise UserError("--target-accuracy must be between 0 and 1")
+    if (cfg.field_map or cfg.limit) and not cfg.truth:
+        raise UserError("--field-map and --limit apply to --truth (labeled real pages); give --truth DIR")
+
+
 def run_audit(cfg: AuditConfig) -> dict[str, Any]:
-    """Generate ``cfg.n`` synthetic pages, label them with the teacher, score against the exact truth."""
+    """Generate ``cfg.n`` synthetic pages, label them with the teacher, score against the exact truth;
+    with ``cfg.truth``, also label and score the real pages and put both side by side per field."""
+    from docfoundry.doctypes import load_doc_type
     from docfoundry.records import flatten
     from docfoundry.store import read_samples
     from synth.generate import SynthConfig
     from synth.generate import run as synth_run
 
+    validate_audit(cfg)
+    doc = load_doc_type(cfg.schema)
+    truth = fmap = None
+    if cfg.truth:  # a bad map fails here, before any page is made or read
+        truth, fmap = load_real_truth(cfg.schema, cfg.truth, cfg.truth_format, cfg.field_map, cfg.limit)
     out = Path(cfg.out)
     synth_kwargs: dict[str, Any] = {"locales": cfg.locales} if cfg.locales else {}
     synth_run(SynthConfig(out=str(out / "pages"), doc_types=[cfg.schema], n=cfg.n, seed=cfg.synth_seed,
                           degrade=cfg.degrade, workers=cfg.workers, splits={"test": 1.0}, **synth_kwargs))
     shared = {f: getattr(cfg, f) for f in TeacherArgs.__dataclass_fields__}
     summary = run(LabelConfig(source=str(out / "pages"), schema=cfg.schema, out=str(out / "labels"),
-                              cache=str(out / "cache"), progress=cfg.progress, **shared))
-    from docfoundry.doctypes import load_doc_type
-
-    doc = load_doc_type(cfg.schema)
-    truth = {s.id: flatten(s.gt_parse) for s in read_samples(out / "pages")}
-    labeled = {s.id: s.meta["fields"] for s in read_samples(out / "labels")}
-    failed = {json.loads(line)["id"] for line in (out / "labels" / FAILED_FILE).read_text().splitlines() if line}
-    scores = audit_scores(doc, truth, labeled, failed)
-    report = {"teacher": cfg.teacher, "schema": cfg.schema, "n": cfg.n, "degrade": cfg.degrade,
-              "synth_seed": cfg.synth_seed, "label": summary, **scores}
+                              cache=cfg.cache or str(out / "cache"), progress=cfg.progress, **shared))
+    synth_truth = {s.id: flatten(s.gt_parse) for s in read_samples(out / "pages")}
+    labeled, failed = _read_labels(out / "labels")
+    scores = audit_scores(doc, synth_truth, labeled, failed, target=cfg.target_accuracy)
+    report: dict[str, Any] = {"teacher": cfg.teacher, "schema": cfg.schema, "n": cfg.n, "degrade": cfg.degrade,
+                              "synth_seed": cfg.synth_seed, "label": summary, **scores}
+    real = gaps = None
+    if truth is not None:
+        real = real_audit(cfg, doc, truth, fmap, out / "real")
+        same = audit_scores(doc, synth_truth, labeled, failed, fmap.covered, cfg.target_accuracy)
+        gaps = gap_table(scores, same, real)
+        report.update(real=real, synthetic_same_fields=same, gap=gaps)
+        report["recommended_min_confidence"] = {**real["recommended_min_confidence"], "from": "real"}
+    else:
+        report["recommended_min_confidence"] = {**scores["recommended_min_confidence"], "from": "synthetic"}
     (out / "audit.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    (out / "audit.md").write_text(_audit_markdown(cfg, scores, summary))
-    return {"out": cfg.out, "field_accuracy": scores["field_accuracy"], "truth_fields": scores["truth_fields"],
-            "failed_pages": summary["failed"], "pages_per_s": summary["pages_per_s"],
-            "per_confidence_bucket": scores["per_confidence_bucket"], "report": str(out / "audit.md")}
+    (out / "audit.md").write_text(_audit_markdown(cfg, scores, summary, real, gaps))
+    result = {"out": cfg.out, "field_accuracy": scores["field_accuracy"], "truth_fields": scores["truth_fields"],
+              "failed_pages": summary["failed"], "pages_per_s": summary["pages_per_s"],
+              "per_confidence_bucket": scores["per_confidence_bucket"],
+              "recommended_min_confidence": report["recommended_min_confidence"]["min_confidence"],
+              "report": str(out / "audit.md")}
+    if real is not None and gaps is not None:
+        result.update(real_field_accuracy=real["field_accuracy"], real_fuzzy=real["fuzzy"],
+                      real_pages=real["pages"], gap=gaps["overall"]["gap"],
+                      gap_per_field={p: g["gap"] for p, g in gaps["fields"].items()})
+    return result
 
 
 COMMANDS = [
     Command("label", "weak-label pages with a teacher (vLLM, OpenAI server, transformers or OCR): "
             "fields with confidence and grounding, cached and resumable", LabelConfig, run,
             usage=__doc__.split("\n\n")[1]),
-    Command("label audit", "run a teacher on synthetic pages with exact truth: per-field accuracy "
-            "and accuracy per confidence bucket", AuditConfig, run_audit, usage=__doc__.split("\n\n")[1]),
+    Command("label audit", "run a teacher on synthetic pages with exact truth (and on labeled real pages "
+            "with --truth): per-field accuracy, accuracy per confidence bucket, the synthetic-real gap and "
+            "the --min-confidence to use", AuditConfig, run_audit, usage=__doc__.split("\n\n")[1]),
 ]

@@ -6,6 +6,8 @@ text as printed) annotated with:
   ``x-kind``      text | amount | number | percent | date | time | id | code | check
                   (how eval normalizes it, how the OCR teacher finds it, how a typed value is made)
   ``x-labels``    label variants printed next to the value (layouts and the OCR teacher use them)
+  ``x-aliases``   names other datasets give the field (SROIE ``company``, CORD ``menu[].nm``): truth
+                  named so is scored against this field (``eval.fieldmap``)
   ``description`` what the field means (prompts use it)
 """
 
@@ -50,6 +52,7 @@ class Leaf:
     kind: str
     description: str
     labels: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
 
 
 def path_pattern(path: str) -> str:
@@ -71,7 +74,7 @@ def _walk(node: dict[str, Any], prefix: str, file: Path, out: list[Leaf]) -> Non
         if "x-category" not in node:
             raise UserError(f"{file}: field '{prefix}' has no x-category")
         out.append(Leaf(prefix, node["x-category"], kind, node.get("description", ""),
-                        tuple(node.get("x-labels", []))))
+                        tuple(node.get("x-labels", [])), tuple(node.get("x-aliases", []))))
 
 
 @dataclass(eq=False)  # identity hash: loaded once per process (load_doc_type is cached)

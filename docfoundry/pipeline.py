@@ -46,6 +46,10 @@ class UnlabeledSection:
     n: int = opt(24, "held-out synthetic pages labeled as if unlabeled (when path is empty)")
     degrade: str = opt("medium", "degradation of the held-out pages")
     schema: str = opt("", "document type of the pages in path (required with path)")
+    truth: str = opt("", "labeled real pages for the pages in path (labels.jsonl, SROIE, FUNSD, CORD or a dataset "
+                         "folder): the audit scores the teacher on them, next to synthetic pages")
+    field_map: dict[str, str] = opt({}, "truth field -> schema field for truth (company: store_name); the "
+                                        "schema's x-aliases map without it")
 
 
 @dataclass(kw_only=True)
@@ -186,10 +190,7 @@ def stage_audit(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
     from docfoundry.store import read_samples
 
     if cfg.unlabeled.path:
-        from distill.label import AuditConfig, run_audit
-
-        return run_audit(AuditConfig(schema=cfg.unlabeled.schema, out=str(run_dir / "audit"), n=cfg.unlabeled.n,
-                                     degrade=cfg.unlabeled.degrade, teacher=cfg.teacher.spec))
+        return _audit_real(cfg, run_dir)
     out = run_dir / "audit"
     out.mkdir(parents=True, exist_ok=True)
     truth = {s.id: s for s in read_samples(run_dir / "heldout")}
@@ -203,6 +204,23 @@ def stage_audit(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
     (out / "audit.json").write_text(json.dumps(report, indent=2))
     (out / "confidence_buckets.png").write_bytes(_bucket_plot(report))
     return {t: r["field_accuracy"] for t, r in report.items()}
+
+
+def _audit_real(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
+    """The audit of a run on real pages: synthetic pages of their type, and with ``unlabeled.truth``
+    the real pages too (scored side by side; their OCR and answers come from the label stage's cache)."""
+    from distill.label import AuditConfig, TeacherArgs, run_audit
+
+    u = cfg.unlabeled
+    label_cfg = label_config(cfg, u.path, u.schema, run_dir / "label" / u.schema)
+    teacher = {f: getattr(label_cfg, f) for f in TeacherArgs.__dataclass_fields__}
+    summary = run_audit(AuditConfig(schema=u.schema, out=str(run_dir / "audit" / u.schema), n=u.n,
+                                    degrade=u.degrade, truth=u.truth, field_map=u.field_map,
+                                    cache=str(run_dir / "label" / u.schema / "cache"), **teacher))
+    report = {u.schema: json.loads((run_dir / "audit" / u.schema / "audit.json").read_text())}
+    (run_dir / "audit" / "audit.json").write_text(json.dumps(report, indent=2))  # {type: audit}, as below
+    (run_dir / "audit" / "confidence_buckets.png").write_bytes(_bucket_plot(report))
+    return summary
 
 
 def _bucket_plot(report: dict[str, Any]) -> bytes:
@@ -383,6 +401,8 @@ def validate_up_front(cfg: RunConfig) -> None:
             raise UserError(f"config key '{key}': path not found: {path}")
     if cfg.unlabeled.path and not cfg.unlabeled.schema:
         raise UserError("config key 'unlabeled.schema': say which document type the pages in unlabeled.path are")
+    if cfg.unlabeled.truth:
+        _check_real_truth(cfg)
     if cfg.unlabeled.schema:
         from docfoundry.doctypes import load_doc_type
 
@@ -402,6 +422,21 @@ def validate_up_front(cfg: RunConfig) -> None:
         train_config(cfg, Path(cfg.out))
     except UserError as e:
         raise UserError(f"config section 'student.train': {e}") from None
+
+
+def _check_real_truth(cfg: RunConfig) -> None:
+    """``unlabeled.truth`` is readable and its fields map onto the schema (a bad map fails before any work)."""
+    from distill.label import load_real_truth
+
+    u = cfg.unlabeled
+    if not u.path:
+        raise UserError("config key 'unlabeled.truth': give unlabeled.path too (the real pages the truth is for)")
+    if not Path(u.truth).exists():
+        raise UserError(f"config key 'unlabeled.truth': path not found: {u.truth}")
+    try:
+        load_real_truth(u.schema, u.truth, field_map=u.field_map, flag="config key 'unlabeled.field_map':")
+    except UserError as e:
+        raise UserError(str(e) if str(e).startswith("config key") else f"config key 'unlabeled.truth': {e}") from None
 
 
 def _read_state(run_dir: Path) -> dict[str, Any]:

@@ -66,23 +66,59 @@ def _images(folder: Path, stage: str, pattern: str) -> list[Block]:
     return [Block("image", f"{stage}: {p.stem}", image=p.read_bytes()) for p in sorted(folder.glob(pattern))]
 
 
+def _pct(x: float | None) -> str:
+    return fmt(None if x is None else 100 * x)
+
+
+def _confidence_tables(a: dict[str, Any], pages: str) -> list[Block]:
+    """Accuracy per confidence bucket and what each --min-confidence keeps, on ``pages``."""
+    return [Block("table", headers=[f"confidence ({pages})", "accuracy %", "fields"],
+                  rows=[[b, _pct(v["accuracy"]), str(v["n"])] for b, v in a["per_confidence_bucket"].items()]),
+            Block("table", headers=[f"keep fields with confidence ≥ ({pages})", "share kept %", "accuracy of kept %"],
+                  rows=[[fmt(t["min_confidence"], 2), _pct(t["kept_share"]), _pct(t["accuracy_kept"])]
+                        for t in a["thresholds"]])]
+
+
+def _recommended(rec: dict[str, Any] | None, pages: str) -> list[Block]:
+    if not rec or rec.get("min_confidence") is None:
+        return []
+    how = "the lowest that reaches" if rec["reaches_target"] else "none reaches"
+    return [Block("p", f"Recommended --min-confidence {rec['min_confidence']} (from the {pages}; {how} "
+                       f"{_pct(rec['target'])}% accuracy of kept fields): keeps {_pct(rec['kept_share'])}% of the "
+                       f"fields at {_pct(rec['accuracy_kept'])}% accuracy.")]
+
+
+def _real_audit(doc_type: str, a: dict[str, Any]) -> list[Block]:
+    """The teacher on labeled real pages: per field next to the synthetic pages, with the gap."""
+    real, gap = a["real"], a["gap"]
+    rows = [[p, _pct(g["synthetic_accuracy"]), _pct(g["real_accuracy"]), _pct(g["gap"]), fmt(g["real_fuzzy"]),
+             str(g["n_real"])] for p, g in gap["fields"].items()]
+    rows.append(["(all these fields)", _pct(gap["overall"]["synthetic_accuracy"]),
+                 _pct(gap["overall"]["real_accuracy"]), _pct(gap["overall"]["gap"]), fmt(real["fuzzy"]),
+                 str(real["truth_fields"])])
+    return [Block("h3", f"{doc_type} on {real['pages']} real pages ({real['truth']}): field accuracy "
+                        f"{_pct(real['field_accuracy'])}% over {real['truth_fields']} truth fields, seed fuzzy score "
+                        f"{fmt(real['fuzzy'])}, calibration error {fmt(real.get('expected_calibration_error'), 3)}"),
+            Block("table", headers=["field", "synthetic accuracy %", "real accuracy %", "gap (points)", "real fuzzy",
+                                    "n real"], rows=rows),
+            *_confidence_tables(real, "real pages")]
+
+
 def _audit(folder: Path) -> list[Block]:
-    """Per document type: accuracy per confidence bucket, what each threshold keeps, the worst fields."""
+    """Per document type: accuracy per confidence bucket, what each threshold keeps, the worst fields;
+    with labeled real pages, their audit and the synthetic-real gap, and the threshold to use."""
     audit = _json(folder / "audit.json") or {}
     blocks = _images(folder, "audit", "**/*.png")
     for doc_type, a in sorted(audit.items()):
         blocks.append(Block("h3", f"{doc_type}: field accuracy {fmt(100 * a['field_accuracy'])}% over "
                                   f"{a['truth_fields']} truth fields, calibration error {fmt(a.get('expected_calibration_error'), 3)}"))
-        blocks.append(Block("table", headers=["confidence", "accuracy %", "fields"],
-                            rows=[[b, fmt(100 * v["accuracy"]), str(v["n"])]
-                                  for b, v in a["per_confidence_bucket"].items()]))
-        blocks.append(Block("table", headers=["keep fields with confidence ≥", "share kept %", "accuracy of kept %"],
-                            rows=[[fmt(t["min_confidence"], 2), fmt(100 * t["kept_share"]),
-                                   fmt(None if t["accuracy_kept"] is None else 100 * t["accuracy_kept"])]
-                                  for t in a["thresholds"]]))
+        blocks += _confidence_tables(a, "synthetic pages")
         worst = sorted(a["per_field"].items(), key=lambda kv: (kv[1]["accuracy"], -kv[1]["n"]))[:5]
         blocks.append(Block("table", headers=["worst fields", "accuracy %", "n"],
                             rows=[[k, fmt(100 * v["accuracy"]), str(v["n"])] for k, v in worst]))
+        if "real" in a:
+            blocks += _real_audit(doc_type, a)
+        blocks += _recommended(a.get("recommended_min_confidence"), "real pages" if "real" in a else "synthetic pages")
     return blocks
 
 

@@ -32,6 +32,9 @@ class EvalConfig:
     schema: str = opt("", "document type (or schema.json path) for every page (default: each page's own type)")
     split: str = opt("", "score only this split (train, validation, test)")
     truth_format: str = opt("auto", "truth layout", choices=["auto", *ADAPTERS])
+    field_map: dict[str, str] = opt({}, "truth field=schema field, comma-separated (company=store_name,"
+                                        "address=store_address), applied to the truth before scoring; the "
+                                        "schema's x-aliases map without it (needs --schema for SROIE/CORD/FUNSD)")
     limit: int = opt(0, "score only the first N truth pages (0: all)")
     label: str = opt("", "this run's name in the report and in `eval compare` (default: model or file name)")
     bootstrap: int = opt(1000, "bootstrap resamples for the 95% intervals (0: none)")
@@ -68,15 +71,17 @@ def run(cfg: EvalConfig) -> dict[str, Any]:
     """Score, write the report, return the headline numbers."""
     from docfoundry.doctypes import load_doc_type
     from eval.datasets import load_truth
+    from eval.fieldmap import map_truth
     from eval.parse import read_predictions
     from eval.report import write_report
-    from eval.score import score_all, summarize
+    from eval.score import schema_for, score_all, summarize
 
     if bool(cfg.pred) == bool(cfg.model):
         raise UserError("give either --pred FILE or --model NAME_OR_PATH (exactly one)")
     if cfg.schema:
         load_doc_type(cfg.schema)  # an unknown type fails here, naming the known ones
     truth = load_truth(cfg.truth, cfg.truth_format, cfg.split or None, cfg.schema or None, cfg.limit)
+    field_maps = map_truth(truth, cfg.field_map, schema_for)  # truth named as the schema names it
     speed = None
     if cfg.pred:
         predictions = read_predictions(cfg.pred)
@@ -85,9 +90,12 @@ def run(cfg: EvalConfig) -> dict[str, Any]:
         from eval.predict import predict
 
         predictions, speed = predict(cfg, truth.records, Path(cfg.out) / "predictions.jsonl")
-    scored = score_all(truth.records, predictions, truth.hints, known_ids=truth.all_ids)
+    # mapped truth labels some fields only: predictions are scored on those (plus unmapped truth keys)
+    scored = score_all(truth.records, predictions, truth.hints, known_ids=truth.all_ids,
+                       only={t: fm.covered | set(fm.unmapped) for t, fm in field_maps.items()})
     metrics = summarize(scored, cfg.bootstrap, cfg.seed)
     metrics["truth_problems"] = truth.problems
+    metrics["field_map"] = {t: fm.to_json() for t, fm in field_maps.items()}
     if speed:
         metrics["speed"] = speed
     label = cfg.label or (Path(cfg.model.rstrip("/")).name if cfg.model else Path(cfg.pred).stem)
@@ -102,7 +110,9 @@ def run(cfg: EvalConfig) -> dict[str, Any]:
                  f"predictions whose id is not in the truth: {m['predictions_for_unknown_ids']} (ignored)"
                  if m["predictions_for_unknown_ids"] else "",
                  f"unreadable truth items skipped: {len(truth.problems)} (first: {truth.problems[0]})"
-                 if truth.problems else ""):
+                 if truth.problems else "",
+                 *(f"{t} truth fields with no {fm.schema} field, scored under their own names: "
+                   f"{', '.join(fm.unmapped)}" for t, fm in field_maps.items() if fm.unmapped)):
         if note:
             print(f"warning: {note}", file=sys.stderr)
     overall = metrics["overall"]

@@ -1,0 +1,211 @@
+"""Truth field names -> schema fields: an explicit map plus the aliases a schema declares.
+
+    docfoundry label audit --teacher ocr --schema receipt --truth ../shared/datasets/sroie-dev --n 50 --out reports/real
+    docfoundry eval --truth my_labels/ --schema receipt --pred preds.jsonl --field-map shop=store_name --out reports/x
+
+Real truth rarely names its fields like a schema does (SROIE's ``company`` is the receipt's
+``store_name``). A schema leaf lists the names datasets give it with ``"x-aliases": ["company"]``
+(a nested name is a path pattern: ``"menu[].nm"``, ``"total.total_price"``), and ``--field-map
+truth=schema`` entries add or override. A truth key that already is a schema field maps to itself;
+one that maps to nothing is reported (the audit leaves it unscored; eval scores it under its own
+name). ``label audit --truth`` and ``eval`` both map truth through :func:`resolve_field_map`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from docfoundry.doctypes import DocType, path_pattern
+from docfoundry.errors import UserError
+from docfoundry.records import flatten
+
+_INDEX = re.compile(r"\.(\d+)(?=\.|$)")
+
+
+@dataclass
+class FieldMap:
+    """How one truth set lines up with one schema: ``rules`` maps a truth path pattern to a schema
+    leaf pattern (identity entries included); ``unmapped`` truth patterns have no schema field."""
+
+    schema: str
+    rules: dict[str, str]
+    unmapped: list[str] = field(default_factory=list)
+    explicit: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def covered(self) -> set[str]:
+        """The schema leaf patterns the truth has values for: the only ones that can be scored."""
+        return set(self.rules.values())
+
+    @property
+    def renames(self) -> bool:
+        """Whether the map renames any truth field (an identity map is left unapplied)."""
+        return any(t != s for t, s in self.rules.items())
+
+    def apply(self, fields: Mapping[str, Any], keep_unmapped: bool = False) -> dict[str, Any]:
+        """Nested truth ``fields`` renamed to schema paths; keys that map to nothing are left out,
+        or kept under their own names with ``keep_unmapped``."""
+        out: dict[str, Any] = {}
+        for path, value in flatten(dict(fields)).items():
+            target = self.rules.get(path_pattern(path))
+            if target is not None:
+                out[_fill_indices(target, _INDEX.findall(path))] = value
+            elif keep_unmapped:
+                out[path] = value
+        return unflatten(out)
+
+    def to_json(self) -> dict[str, Any]:
+        """What a report records: truth pattern -> schema field, and the truth fields left unscored."""
+        return {"schema": self.schema, "map": dict(sorted(self.rules.items())), "unmapped": self.unmapped,
+                "explicit": self.explicit}
+
+
+def _fill_indices(pattern: str, indices: list[str]) -> str:
+    """``items[].amount`` with indices ``["2"]`` -> ``items.2.amount``; missing list levels are item 0
+    (CORD writes a one-item list as an object)."""
+    it = iter(indices)
+    return re.sub(r"\[\]", lambda _: f".{next(it, '0')}", pattern)
+
+
+def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted leaf paths back to nested JSON (the inverse of ``records.flatten``): an object whose
+    keys are all digits becomes a list, in index order."""
+    tree: dict[str, Any] = {}
+    for path, value in flat.items():
+        parts = path.split(".")
+        node = tree
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return {k: _as_lists(v) for k, v in tree.items()}
+
+
+def _as_lists(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    out = {k: _as_lists(v) for k, v in node.items()}
+    if out and all(k.isdigit() for k in out):
+        return [out[k] for k in sorted(out, key=int)]
+    return out
+
+
+def _loose(pattern: str) -> str:
+    """A pattern without list levels, case-folded: how names are matched (CORD writes a one-item
+    list as an object, a user's labels may say ``Date`` for ``date``)."""
+    return pattern.replace("[]", "").casefold()
+
+
+def schema_aliases(doc: DocType) -> dict[str, str]:
+    """Loose alias -> the leaf pattern that declares it; an alias on two leaves is a schema error."""
+    out: dict[str, str] = {}
+    for leaf in doc.leaves:
+        for alias in leaf.aliases:
+            if not isinstance(alias, str) or not alias.strip():
+                raise UserError(f"{doc.folder / 'schema.json'}: field '{leaf.pattern}' has an x-aliases entry "
+                                f"that is not a name ({alias!r})")
+            key = _loose(path_pattern(alias.strip()))
+            if key in out and out[key] != leaf.pattern:
+                raise UserError(f"{doc.folder / 'schema.json'}: x-aliases '{alias}' is declared by both "
+                                f"'{out[key]}' and '{leaf.pattern}'")
+            out[key] = leaf.pattern
+    return out
+
+
+def _depth(pattern: str) -> int:
+    return pattern.count("[]")
+
+
+def resolve_field_map(doc: DocType, truth_patterns: Iterable[str], explicit: Mapping[str, str] | None = None,
+                      *, source: str = "the truth", flag: str = "--field-map") -> FieldMap:
+    """Line the truth's field patterns up with ``doc``'s leaves: ``explicit`` (truth=schema) first,
+    then truth keys named like a schema field, then the schema's ``x-aliases``. Names match without
+    case and list levels (``menu.nm`` is ``menu[].nm``).
+
+    A map entry naming a schema field that does not exist, or a truth field the truth does not
+    have, is a ``UserError`` naming it. A schema field claimed twice keeps the first claim in that
+    order; the other truth key is reported as unmapped.
+    """
+    groups: dict[str, list[str]] = {}  # loose name -> the truth patterns spelled so
+    for p in sorted({path_pattern(p) for p in truth_patterns}):
+        groups.setdefault(_loose(p), []).append(p)
+    leaves = doc.leaf_map
+    rules: dict[str, str] = {}
+    taken: dict[str, str] = {}  # schema leaf -> loose truth name mapped onto it
+    explicit_rules: dict[str, str] = {}
+
+    def claim(name: str, target: str) -> list[str]:
+        fits = [p for p in groups[name] if _depth(p) <= _depth(target)]  # a list never fills a single field
+        for p in fits:
+            rules[p] = target
+        if fits:
+            taken[target] = name
+        return fits
+
+    for raw_truth, raw_target in (explicit or {}).items():
+        name, target = _loose(path_pattern(str(raw_truth).strip())), path_pattern(str(raw_target).strip())
+        entry = f"{flag} {raw_truth}={raw_target}"
+        if target not in leaves:
+            raise UserError(f"{entry}: the {doc.name} schema has no field '{raw_target}' "
+                            f"(fields: {', '.join(leaves)})")
+        if name not in groups:
+            known = ", ".join(p for ps in groups.values() for p in ps) or "none"
+            raise UserError(f"{entry}: {source} has no field '{raw_truth}' (truth fields: {known})")
+        if target in taken:
+            raise UserError(f"{entry}: '{raw_target}' is already mapped from '{taken[target]}'")
+        if not claim(name, target):
+            raise UserError(f"{entry}: '{raw_truth}' is a list field and '{raw_target}' is not one")
+        explicit_rules.update({p: target for p in groups[name]})
+    by_name = {_loose(leaf): leaf for leaf in leaves}
+    aliases = schema_aliases(doc)
+    for lookup in (by_name, aliases):  # truth keys named like a field first, then aliases
+        for name in groups:
+            target = lookup.get(name)
+            if target is not None and target not in taken and not any(p in rules for p in groups[name]):
+                claim(name, target)
+    unmapped = [p for ps in groups.values() for p in ps if p not in rules]
+    return FieldMap(doc.name, rules, unmapped, explicit_rules)
+
+
+def truth_patterns(records: Iterable[Any]) -> set[str]:
+    """Every field pattern in some truth record (``TruthRecord``-like objects with ``fields``)."""
+    return {path_pattern(p) for r in records for p in flatten(r.fields)}
+
+
+def restrict(fields: Mapping[str, Any] | None, patterns: set[str]) -> dict[str, Any] | None:
+    """Only the leaves of nested ``fields`` whose pattern is in ``patterns`` (``None`` stays ``None``)."""
+    if fields is None:
+        return None
+    return unflatten({p: v for p, v in flatten(dict(fields)).items() if path_pattern(p) in patterns})
+
+
+def map_truth(truth: Any, explicit: Mapping[str, str] | None,
+              schema_of: Callable[[str], DocType | None]) -> dict[str, FieldMap]:
+    """Rename the fields of every record of ``truth`` (an ``eval.datasets.TruthSet``) in place,
+    per document type, to its schema's fields; returns the maps that renamed something, by type.
+
+    Truth fields that map to nothing keep their names (eval scores all truth). Types without a
+    schema are left as they are (an explicit map for them is an error: it needs ``--schema``).
+    """
+    by_type: dict[str, list[Any]] = {}
+    for r in truth.records:
+        by_type.setdefault(r.doc_type, []).append(r)
+    if explicit and len(by_type) > 1:
+        raise UserError(f"--field-map: {truth.source} holds several document types ({', '.join(sorted(by_type))}); "
+                        "give --schema so one map fits them all")
+    maps: dict[str, FieldMap] = {}
+    for doc_type, records in by_type.items():
+        doc = schema_of(doc_type)
+        if doc is None:
+            if explicit:
+                raise UserError(f"--field-map: the pages of {truth.source} are of type '{doc_type}', which has "
+                                "no schema to map onto; give --schema (e.g. --schema receipt)")
+            continue
+        fm = resolve_field_map(doc, truth_patterns(records), explicit, source=truth.source)
+        if fm.renames:
+            for r in records:
+                r.fields = fm.apply(r.fields, keep_unmapped=True)
+            maps[doc_type] = fm
+    return maps
