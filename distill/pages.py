@@ -13,15 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from docfoundry.errors import UserError
+from docfoundry.errors import BadItem, UserError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
 KEPT_FORMATS = {"JPEG": "jpg", "PNG": "png"}  # other formats are re-encoded as PNG
 PDF_DPI = 150
 
 
-class PageError(Exception):
-    """A page that cannot be read (corrupt image, broken PDF page); the run records it and goes on."""
+# A page that cannot be read (corrupt or oversized image, broken PDF page, path leading out of its
+# folder); the run records it and goes on. The core's image and path helpers raise it.
+PageError = BadItem
 
 
 @dataclass
@@ -44,16 +45,11 @@ class Page:
 
 
 def decode_image(data: bytes, where: str) -> PageImage:
-    """Check and open encoded image bytes; JPEG and PNG are kept as they are."""
-    from PIL import Image, UnidentifiedImageError
+    """Check and open encoded image bytes (``docfoundry.images``: broken or oversized is a
+    ``PageError``); JPEG and PNG are kept as they are."""
+    from docfoundry.images import decode_image as decode
 
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-        fmt = image.format
-        image = image.convert("RGB")
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as e:
-        raise PageError(f"{where}: cannot read the image ({e})") from None
+    image, fmt = decode(data, where)
     if fmt in KEPT_FORMATS:
         return PageImage(data, KEPT_FORMATS[fmt], image)
     buf = io.BytesIO()
@@ -85,11 +81,13 @@ def _read_pdf_page(path: Path, index: int) -> Callable[[], PageImage]:
     def read() -> PageImage:
         import pypdfium2 as pdfium
 
+        from docfoundry.images import render_pdf_page
+
         where = f"{path} page {index + 1}"
         try:
             pdf = pdfium.PdfDocument(str(path))
             try:
-                image = pdf[index].render(scale=PDF_DPI / 72).to_pil().convert("RGB")
+                image = render_pdf_page(pdf[index], PDF_DPI, where)  # a huge page is refused unrendered
             finally:
                 pdf.close()
         except (pdfium.PdfiumError, OSError, IndexError) as e:
@@ -125,11 +123,21 @@ def _pdf_pages(path: Path, base: str) -> list[Page]:
 
 
 def folder_pages(folder: Path) -> list[Page]:
-    """Every image and PDF page under ``folder`` (recursive, sorted by path)."""
+    """Every image and PDF page under ``folder`` (recursive, sorted by path); a file that is a
+    symbolic link leading out of ``folder`` is a failed page, not read."""
+    from docfoundry.paths import inside
+
     pages: list[Page] = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         suffix = path.suffix.lower()
         base = page_id(path.relative_to(folder))
+        if suffix not in (".pdf", *IMAGE_SUFFIXES):
+            continue
+        try:
+            inside(folder, path.relative_to(folder), "file")
+        except BadItem as e:
+            pages.append(Page(base, str(path), "train", _unreadable(str(e))))
+            continue
         if suffix == ".pdf":
             pages += _pdf_pages(path, base)
         elif suffix in IMAGE_SUFFIXES:
@@ -146,8 +154,8 @@ def adapter_pages(folder: Path) -> list[Page] | None:
     truth = load_truth(folder)
     pages = []
     for r in truth.records:
-        if r.image_bytes is not None:
-            read = _read_embedded(r.image_bytes, f"{truth.source} {r.id}")
+        if r.image_bytes is not None or r.image_problem:
+            read = _read_embedded(r.read_image_bytes, f"{truth.source} {r.id}")  # a refused path fails here
         elif r.image:
             read = _read_file(Path(r.image))
         else:

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from docfoundry.errors import BadItem
 from eval.report import Block, fmt
 
 
@@ -26,11 +27,13 @@ def _pipeline(state: dict[str, Any]) -> list[Block]:
 
 
 def page_with_boxes(image_path: Path, field_boxes: list[dict[str, Any]], max_side: int = 520) -> bytes:
-    """A page thumbnail with its field boxes drawn in red (PNG bytes)."""
-    from PIL import Image, ImageDraw
+    """A page thumbnail with its field boxes drawn in red (PNG bytes); a broken or oversized image
+    is a ``BadItem``."""
+    from PIL import ImageDraw
 
-    with Image.open(image_path) as im:
-        page = im.convert("RGB")
+    from docfoundry.images import open_image
+
+    page = open_image(image_path, str(image_path), "page image")
     draw = ImageDraw.Draw(page)
     for f in field_boxes:
         draw.rectangle(f["box"], outline=(220, 30, 30), width=2)
@@ -41,6 +44,7 @@ def page_with_boxes(image_path: Path, field_boxes: list[dict[str, Any]], max_sid
 
 
 def _samples(run_dir: Path) -> list[Block]:
+    from docfoundry.paths import inside
     from docfoundry.store import iter_rows
 
     folder = run_dir / "synth"
@@ -53,8 +57,12 @@ def _samples(run_dir: Path) -> list[Block]:
     blocks = [Block("h2", "Sample pages"),
               Block("p", "One page per document type and degradation preset, field boxes in red.")]
     for (doc_type, preset), row in sorted(seen.items()):
-        blocks.append(Block("image", f"{doc_type} / {preset} ({row['id']})",
-                            image=page_with_boxes(folder / row["file_name"], row["field_boxes"])))
+        title = f"{doc_type} / {preset} ({row['id']})"
+        try:
+            image = inside(folder, row["file_name"], f"{folder / 'metadata.jsonl'} row {row['id']}: file_name")
+            blocks.append(Block("image", title, image=page_with_boxes(image, row["field_boxes"])))
+        except BadItem as e:  # one unreadable page costs its thumbnail, not the report
+            blocks.append(Block("warn", f"{title}: no thumbnail: {e}"))
     return blocks
 
 

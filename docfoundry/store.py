@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from docfoundry.errors import UserError
+from docfoundry.paths import inside, safe_name
 from docfoundry.records import Sample
 
 METADATA = "metadata.jsonl"
@@ -173,14 +174,17 @@ class DatasetWriter:
         repair_tail(self.folder / self.rows_file)
 
     def write_file(self, rel: str, data: bytes) -> None:
-        """Write a side file (image, PDF) atomically under the folder."""
-        path = self.folder / rel
+        """Write a side file (image, PDF) atomically under the folder (a path leading out of it is refused)."""
+        path = inside(self.folder, rel, "file")
         path.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(path, data)
 
     def add(self, sample: Sample, image_bytes: bytes, ext: str = "jpg") -> None:
-        """Write the page image, then append its row (a crash in between redoes the sample)."""
-        sample.file_name = f"images/{sample.id}.{ext}"
+        """Write the page image, then append its row (a crash in between redoes the sample).
+
+        The image is named after the id made safe as a file name (``paths.safe_name``): an id from
+        the input (``../x``, ``a/b``) never picks where the file goes."""
+        sample.file_name = f"images/{safe_name(sample.id)}.{safe_name(ext)}"
         self.write_file(sample.file_name, image_bytes)
         self.append(sample.to_row())
 
@@ -213,11 +217,12 @@ def subset(src: str | Path, dst: str | Path, keep: Callable[[dict[str, Any]], bo
     rows = [row for row in iter_rows(src) if keep(row)]
     (dst / "images").mkdir(parents=True, exist_ok=True)
     for row in rows:
-        target = dst / row["file_name"]
+        source = inside(src, row["file_name"], f"{src / METADATA} file_name")
+        target = inside(dst, row["file_name"], f"{src / METADATA} file_name")
         if not target.exists():
             try:
-                os.link(src / row["file_name"], target)
+                os.link(source, target)
             except OSError:
-                shutil.copyfile(src / row["file_name"], target)
+                shutil.copyfile(source, target)
     _atomic_write(dst / METADATA, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode())
     return len(rows)

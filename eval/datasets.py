@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from docfoundry.errors import UserError
+from docfoundry.errors import BadItem, UserError
 
 # Folder names that say which split a native layout's files belong to.
 SPLIT_NAMES = {"train": "train", "training_data": "train", "training": "train",
@@ -36,7 +36,8 @@ FieldHint = Callable[[str], "tuple[str, str] | None"]
 @dataclass
 class TruthRecord:
     """One page of truth. ``image`` is a file path, or empty when ``image_bytes`` reads it from a
-    dataset file (CORD)."""
+    dataset file (CORD). ``image_problem`` says why the page's image may not be read (its path
+    leads out of the truth folder); its truth is still scored against predictions."""
 
     id: str
     image: str
@@ -44,19 +45,34 @@ class TruthRecord:
     doc_type: str
     fields: dict[str, Any]
     image_bytes: Callable[[], bytes] | None = None
+    image_problem: str = ""
+
+    def read_image_bytes(self) -> bytes:
+        """The page's encoded image; a missing or refused image is a ``BadItem``."""
+        if self.image_problem:
+            raise BadItem(self.image_problem)
+        try:
+            return self.image_bytes() if self.image_bytes else Path(self.image).read_bytes()
+        except OSError as e:
+            raise BadItem(f"{self.image or self.id}: cannot read the page image ({e.strerror or e})") from None
 
     def open_image(self) -> Any:
-        """The page as an RGB ``PIL.Image``; a missing or broken image is a ``UserError``."""
-        import io
+        """The page as an RGB ``PIL.Image``; a missing, broken or oversized image is a ``BadItem``
+        (a ``UserError``)."""
+        from docfoundry.images import open_image
 
-        from PIL import Image, UnidentifiedImageError
+        return open_image(self.read_image_bytes(), self.image or f"{self.id} (embedded image)", "page image")
 
-        where = self.image or f"{self.id} (embedded image)"
-        try:
-            data = self.image_bytes() if self.image_bytes else Path(self.image).read_bytes()
-            return Image.open(io.BytesIO(data)).convert("RGB")
-        except (OSError, UnidentifiedImageError) as e:
-            raise UserError(f"{where}: cannot read the page image ({e})") from None
+
+def _image_at(folder: Path, rel: str | Path, what: str) -> tuple[str, str]:
+    """(path, problem) of an image a truth file names relative to ``folder``; a path leading out of
+    the folder is kept as a problem of that page, not read."""
+    from docfoundry.paths import inside
+
+    try:
+        return str(inside(folder, rel, what)), ""
+    except BadItem as e:
+        return "", str(e)
 
 
 @dataclass
@@ -102,8 +118,10 @@ def _detect_dataset(folder: Path) -> bool:
 def _load_dataset(folder: Path) -> TruthSet:
     from docfoundry.store import read_samples
 
-    records = [TruthRecord(s.id, str(folder / s.file_name), s.split, s.doc_type, s.gt_parse)
-               for s in read_samples(folder)]
+    records = []
+    for s in read_samples(folder):
+        image, problem = _image_at(folder, s.file_name, f"{folder / 'metadata.jsonl'} row {s.id}: file_name")
+        records.append(TruthRecord(s.id, image, s.split, s.doc_type, s.gt_parse, image_problem=problem))
     return TruthSet(str(folder), "dataset", records)
 
 
@@ -126,9 +144,9 @@ def _load_labels(folder: Path) -> TruthSet:
             raise UserError(f"{where}: not valid JSON ({e.msg})") from None
         if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("fields"), dict):
             raise UserError(f"{where}: a labels row needs 'id' and a 'fields' object")
-        image = str(folder / row["image"]) if row.get("image") else ""
+        image, problem = _image_at(folder, str(row["image"]), f"{where}: image") if row.get("image") else ("", "")
         records.append(TruthRecord(str(row["id"]), image, row.get("split") or "test",
-                                   row.get("doc_type") or folder.name, row["fields"]))
+                                   row.get("doc_type") or folder.name, row["fields"], image_problem=problem))
     return TruthSet(str(folder), "labels", records)
 
 
@@ -277,8 +295,9 @@ def _load_sroie(folder: Path) -> TruthSet:
             except ValueError as e:
                 problems.append(str(e))
                 continue
-            records.append(TruthRecord(txt.stem, str(image), split, "sroie",
-                                       {k: str(v) for k, v in fields.items()}))
+            path, problem = _image_at(folder, image.relative_to(folder), "image")  # a symlink may lead out
+            records.append(TruthRecord(txt.stem, path, split, "sroie",
+                                       {k: str(v) for k, v in fields.items()}, image_problem=problem))
     return TruthSet(str(folder), "sroie", records, hints={"sroie": SROIE_FIELDS.get}, problems=problems)
 
 
@@ -326,7 +345,8 @@ def _load_funsd(folder: Path) -> TruthSet:
             except (ValueError, KeyError, TypeError) as e:
                 problems.append(str(e) if isinstance(e, ValueError) else f"{ann}: malformed entity ({e!r})")
                 continue
-            records.append(TruthRecord(ann.stem, str(image), split, "funsd", fields))
+            path, problem = _image_at(folder, image.relative_to(folder), "image")  # a symlink may lead out
+            records.append(TruthRecord(ann.stem, path, split, "funsd", fields, image_problem=problem))
     return TruthSet(str(folder), "funsd", records, problems=problems)
 
 

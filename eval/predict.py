@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from docfoundry.errors import UserError
+from docfoundry.errors import BadItem, UserError
 from eval.datasets import TruthRecord
 from eval.parse import Prediction, prediction_from_row, read_predictions
 
@@ -207,8 +207,11 @@ def speed_summary(latencies: list[float], load_s: float, memory: dict[str, Any])
             "model_load_s": round(load_s, 3), **memory}
 
 
-def predict(cfg: Any, records: list[TruthRecord], out_file: Path) -> tuple[dict[str, Prediction], dict[str, Any]]:
-    """Answers for every record (resuming ``out_file``) and the speed of this run."""
+def predict(cfg: Any, records: list[TruthRecord],
+            out_file: Path) -> tuple[dict[str, Prediction], dict[str, Any], dict[str, str]]:
+    """Answers for every record (resuming ``out_file``), the speed of this run, and the pages whose
+    image cannot be read (id -> why): those are skipped, listed in ``failed.jsonl`` next to
+    ``out_file``, and tried again on a re-run."""
     from docfoundry.progress import track
 
     check_settings(cfg)
@@ -220,10 +223,19 @@ def predict(cfg: Any, records: list[TruthRecord], out_file: Path) -> tuple[dict[
     size = engine.batch_size if engine is not None else 1
     batches = [todo[i:i + size] for i in range(0, len(todo), size)]
     memory: dict[str, Any] = {}
+    unreadable: dict[str, str] = {}
     try:
         with out_file.open("a", encoding="utf-8") as fh:
-            for batch in track(batches, len(todo), f"eval {Path(cfg.model).name}", unit="pages", weight=len):
-                images = [r.open_image() for r in batch]
+            for pages in track(batches, len(todo), f"eval {Path(cfg.model).name}", unit="pages", weight=len):
+                batch, images = [], []
+                for r in pages:
+                    try:
+                        images.append(r.open_image())
+                        batch.append(r)
+                    except BadItem as e:  # a broken or oversized page fails alone
+                        unreadable[r.id] = str(e)
+                if not batch:
+                    continue
                 start = time.perf_counter()
                 answers = engine.answer(images, [prompt_for(r) for r in batch])
                 each = (time.perf_counter() - start) / len(batch)  # a batch's pages share its time
@@ -236,9 +248,12 @@ def predict(cfg: Any, records: list[TruthRecord], out_file: Path) -> tuple[dict[
     finally:
         if engine is not None:
             engine.close()
+        (out_file.parent / "failed.jsonl").write_text(
+            "".join(json.dumps({"id": i, "reason": why}, ensure_ascii=False) + "\n" for i, why in unreadable.items()),
+            encoding="utf-8")
     if not todo:
         print(f"eval: all {len(records)} pages already answered in {out_file}", file=sys.stderr)
     wanted = {r.id for r in records}
     latencies = [p.latency_s for i, p in done.items() if i in wanted and p.latency_s is not None]
     # with batches, a page's latency is its batch's time split over the batch's pages
-    return done, speed_summary(latencies, load_s, {**memory, "engine": cfg.engine, "pages_per_call": size})
+    return done, speed_summary(latencies, load_s, {**memory, "engine": cfg.engine, "pages_per_call": size}), unreadable

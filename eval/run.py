@@ -89,7 +89,13 @@ def run(cfg: EvalConfig) -> dict[str, Any]:
     else:
         from eval.predict import predict
 
-        predictions, speed = predict(cfg, truth.records, Path(cfg.out) / "predictions.jsonl")
+        predictions, speed, unreadable = predict(cfg, truth.records, Path(cfg.out) / "predictions.jsonl")
+        # a page the model could not be shown is a truth problem (skipped), not a miss of the model
+        truth.records = [r for r in truth.records if r.id not in unreadable]
+        truth.problems += list(unreadable.values())
+        if not truth.records:
+            raise UserError(f"{cfg.truth}: no page image could be read (first: {next(iter(unreadable.values()))}); "
+                            f"see {Path(cfg.out) / 'failed.jsonl'}")
     # mapped truth labels some fields only: predictions are scored on those (plus unmapped truth keys)
     scored = score_all(truth.records, predictions, truth.hints, known_ids=truth.all_ids,
                        only={t: fm.covered | set(fm.unmapped) for t, fm in field_maps.items()})

@@ -18,7 +18,7 @@ from typing import Any
 
 from docfoundry.cli import Command
 from docfoundry.config import opt, to_dict
-from docfoundry.errors import UserError
+from docfoundry.errors import BadItem, UserError
 from docfoundry.records import Sample
 
 
@@ -41,18 +41,17 @@ def page_seed(seed: int, sample_id: str) -> int:
 
 def degrade_one(job: tuple[DegradeConfig, str, Sample]) -> tuple[Sample, bytes | None, str]:
     """Degrade one page of the input folder; returns (record, JPEG bytes, error or '')."""
-    from PIL import Image, UnidentifiedImageError
-
+    from docfoundry.images import open_image
+    from docfoundry.paths import inside
     from synth.degrade import degrade_sample
     from synth.raster import encode
 
     cfg, folder, sample = job
-    path = Path(folder) / sample.file_name
     try:
-        with Image.open(path) as im:
-            page = im.convert("RGB")
-    except (OSError, UnidentifiedImageError) as e:
-        return sample, None, f"{path}: cannot read the page image ({e.__class__.__name__}: {e})"
+        path = inside(folder, sample.file_name, f"{Path(folder) / 'metadata.jsonl'} row {sample.id}: file_name")
+        page = open_image(path, str(path), "page image")
+    except BadItem as e:  # a broken, oversized or misplaced page fails alone
+        return sample, None, str(e)
     image, sample.words, sample.field_boxes, record = degrade_sample(
         page, sample.words, sample.field_boxes, cfg.preset, page_seed(cfg.seed, sample.id), cfg.max_cer)
     before = sample.meta.get("degradation")

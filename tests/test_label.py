@@ -146,6 +146,48 @@ def test_bad_pages_are_recorded_and_skipped(audit, tmp_path):
     assert s["ocr_calls"] == 1  # good.jpg is the audit's page: its OCR came from the shared cache
 
 
+def test_bombs_and_huge_pdf_pages_are_failed_pages(audit, tmp_path):
+    from bad_pages import bomb_png, huge_page_pdf
+
+    out, _ = audit
+    src = tmp_path / "in"
+    src.mkdir()
+    bomb_png(src / "a_bomb.png")                         # sorted first: the good pages come after it
+    huge_page_pdf(src / "b_poster.pdf")                  # 200 inches square: 900 million pixels at 150 DPI
+    shutil.copy(out / "pages" / "images" / "receipt_000000.jpg", src / "good.jpg")
+    cfg = LabelConfig(source=str(src), schema="receipt", out=str(tmp_path / "out"), progress=False,
+                      cache=str(out / "cache"))
+    for _ in range(2):                                   # a re-run meets them again and goes on again
+        s = run(cfg)
+        assert s["failed"] == 2 and s["pages"] == 1
+        failed = {json.loads(line)["id"]: json.loads(line)["reason"] for line in
+                  (tmp_path / "out" / "failed.jsonl").read_text().splitlines()}
+        assert set(failed) == {"a_bomb", "b_poster_p001"}
+        assert "too large" in failed["a_bomb"] and "200x200 inches" in failed["b_poster_p001"]
+        assert [x.id for x in read_samples(tmp_path / "out")] == ["good"]
+
+
+def test_label_reads_and_writes_only_inside_its_folders(audit, tmp_path):
+    out, _ = audit
+    src = tmp_path / "a" / "in"
+    (src / "images").mkdir(parents=True)
+    page = out / "pages" / "images" / "receipt_000000.jpg"
+    shutil.copy(page, src / "images" / "ok.jpg")
+    shutil.copy(page, tmp_path / "outside.jpg")          # exists: only the confinement keeps it unread
+    rows = [{"id": "../../evil_id", "image": "images/ok.jpg", "fields": {}},
+            {"id": "up", "image": "../../outside.jpg", "fields": {}}]
+    (src / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    dest = tmp_path / "a" / "out"
+    before = {p for p in tmp_path.rglob("*") if p.is_file()}
+    s = run(LabelConfig(source=str(src), schema="receipt", out=str(dest), progress=False, cache=str(out / "cache")))
+    assert s["pages"] == 1 and s["failed"] == 1
+    assert {p for p in tmp_path.rglob("*") if p.is_file()} - before == {p for p in dest.rglob("*") if p.is_file()}
+    (sample,) = read_samples(dest)
+    assert sample.id == "../../evil_id" and sample.file_name.startswith("images/evil_id-")
+    (failed,) = [json.loads(line) for line in (dest / "failed.jsonl").read_text().splitlines()]
+    assert failed["id"] == "up" and "'../../outside.jpg': must be a path inside" in failed["reason"]
+
+
 def test_invalid_schema_exits_2_naming_the_file(tmp_path, capsys, audit):
     out, _ = audit
     bad = tmp_path / "schema.json"
