@@ -174,11 +174,17 @@ def truth_patterns(records: Iterable[Any]) -> set[str]:
     return {path_pattern(p) for r in records for p in flatten(r.fields)}
 
 
-def restrict(fields: Mapping[str, Any] | None, patterns: set[str]) -> dict[str, Any] | None:
-    """Only the leaves of nested ``fields`` whose pattern is in ``patterns`` (``None`` stays ``None``)."""
+def without(fields: Mapping[str, Any] | None, patterns: set[str]) -> dict[str, Any] | None:
+    """Nested ``fields`` less the leaves whose pattern is in ``patterns`` (``None`` stays ``None``)."""
     if fields is None:
         return None
-    return unflatten({p: v for p, v in flatten(dict(fields)).items() if path_pattern(p) in patterns})
+    return unflatten({p: v for p, v in flatten(dict(fields)).items() if path_pattern(p) not in patterns})
+
+
+def unlabeled_fields(doc: DocType, records: Iterable[Any]) -> set[str]:
+    """The schema leaves no truth record has a value for: real truth labels a few fields, and a
+    prediction of the others cannot be judged (on full synthetic truth this is empty)."""
+    return set(doc.leaf_map) - truth_patterns(records)
 
 
 def map_truth(truth: Any, explicit: Mapping[str, str] | None,
@@ -209,3 +215,17 @@ def map_truth(truth: Any, explicit: Mapping[str, str] | None,
                 r.fields = fm.apply(r.fields, keep_unmapped=True)
             maps[doc_type] = fm
     return maps
+
+
+def unlabeled_by_type(records: Iterable[Any], schema_of: Callable[[str], DocType | None]) -> dict[str, set[str]]:
+    """Per document type with a schema, its leaves that no record of that type labels (none: left out)."""
+    by_type: dict[str, list[Any]] = {}
+    for r in records:
+        by_type.setdefault(r.doc_type, []).append(r)
+    out = {}
+    for doc_type, recs in by_type.items():
+        doc = schema_of(doc_type)
+        missing = unlabeled_fields(doc, recs) if doc is not None else set()
+        if missing:
+            out[doc_type] = missing
+    return out

@@ -71,7 +71,7 @@ def run(cfg: EvalConfig) -> dict[str, Any]:
     """Score, write the report, return the headline numbers."""
     from docfoundry.doctypes import load_doc_type
     from eval.datasets import load_truth
-    from eval.fieldmap import map_truth
+    from eval.fieldmap import map_truth, unlabeled_by_type
     from eval.parse import read_predictions
     from eval.report import write_report
     from eval.score import schema_for, score_all, summarize
@@ -96,12 +96,14 @@ def run(cfg: EvalConfig) -> dict[str, Any]:
         if not truth.records:
             raise UserError(f"{cfg.truth}: no page image could be read (first: {next(iter(unreadable.values()))}); "
                             f"see {Path(cfg.out) / 'failed.jsonl'}")
-    # mapped truth labels some fields only: predictions are scored on those (plus unmapped truth keys)
-    scored = score_all(truth.records, predictions, truth.hints, known_ids=truth.all_ids,
-                       only={t: fm.covered | set(fm.unmapped) for t, fm in field_maps.items()})
+    # labeled real pages name a few fields: a field none of them labels cannot be judged (a dataset
+    # folder's truth is complete: a value it lacks is one the page does not print)
+    unjudged = unlabeled_by_type(truth.records, schema_for) if truth.adapter != "dataset" else {}
+    scored = score_all(truth.records, predictions, truth.hints, known_ids=truth.all_ids, unjudged=unjudged)
     metrics = summarize(scored, cfg.bootstrap, cfg.seed)
     metrics["truth_problems"] = truth.problems
     metrics["field_map"] = {t: fm.to_json() for t, fm in field_maps.items()}
+    metrics["unscored_schema_fields"] = {t: sorted(f) for t, f in unjudged.items()}
     if speed:
         metrics["speed"] = speed
     label = cfg.label or (Path(cfg.model.rstrip("/")).name if cfg.model else Path(cfg.pred).stem)
@@ -118,7 +120,9 @@ def run(cfg: EvalConfig) -> dict[str, Any]:
                  f"unreadable truth items skipped: {len(truth.problems)} (first: {truth.problems[0]})"
                  if truth.problems else "",
                  *(f"{t} truth fields with no {fm.schema} field, scored under their own names: "
-                   f"{', '.join(fm.unmapped)}" for t, fm in field_maps.items() if fm.unmapped)):
+                   f"{', '.join(fm.unmapped)}" for t, fm in field_maps.items() if fm.unmapped),
+                 *(f"{t} fields no truth page labels, predictions of them not scored: {', '.join(sorted(f))}"
+                   for t, f in unjudged.items())):
         if note:
             print(f"warning: {note}", file=sys.stderr)
     overall = metrics["overall"]

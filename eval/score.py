@@ -17,7 +17,7 @@ from typing import Any
 from docfoundry.doctypes import DocType, available, load_doc_type, path_pattern
 from docfoundry.records import flatten
 from eval.datasets import FieldHint, TruthRecord
-from eval.fieldmap import restrict
+from eval.fieldmap import without
 from eval.metrics import (
     OutcomeCounts,
     anls,
@@ -177,14 +177,14 @@ def _tally(tallies: dict[tuple[str, str], FieldTally], doc_type: str, pattern: s
 
 def score_document(truth: TruthRecord, pred: Prediction | None, catalog: FieldCatalog,
                    tallies: dict[tuple[str, str], FieldTally], *, schema_check: bool = True,
-                   only: set[str] | None = None) -> DocScore:
+                   unjudged: set[str] | None = None) -> DocScore:
     """All metrics of one page; adds its per-field sums to ``tallies[(doc_type, pattern)]``.
 
-    ``only``: the field patterns the truth labels (mapped real truth); predicted fields outside
-    them are not scored (schema validity still sees the whole prediction).
+    ``unjudged``: schema field patterns the truth set never labels (real truth labels some fields
+    only); predicted values of those are not scored (schema validity still sees the whole prediction).
     """
     fields = pred.fields if pred is not None else None
-    scored_fields = restrict(fields, only) if only is not None else fields
+    scored_fields = without(fields, unjudged) if unjudged else fields
     t, p = flatten(truth.fields), flatten(scored_fields or {})
     doc_type = truth.doc_type
     outcomes = OutcomeCounts()
@@ -363,17 +363,17 @@ class Scored:
 
 def score_all(records: list[TruthRecord], predictions: dict[str, Prediction],
               hints: dict[str, FieldHint] | None = None, *, known_ids: set[str] | None = None,
-              schema_check: bool = True, only: dict[str, set[str]] | None = None) -> Scored:
+              schema_check: bool = True, unjudged: dict[str, set[str]] | None = None) -> Scored:
     """Score every truth record; a truth id without a prediction is scored as an empty one.
 
     ``known_ids`` are all truth ids before a split or limit was applied: predictions for those are
-    outside the selection, not unknown. ``only``: per document type, the field patterns to score
-    predictions on (``eval.fieldmap``: a mapped real truth set labels some fields only).
+    outside the selection, not unknown. ``unjudged``: per document type, the schema fields no truth
+    record labels (``eval.fieldmap.unlabeled_fields``): predictions of them are not scored.
     """
     catalog = FieldCatalog(hints)
     tallies: dict[tuple[str, str], FieldTally] = {}
     docs = [score_document(r, predictions.get(r.id), catalog, tallies, schema_check=schema_check,
-                           only=(only or {}).get(r.doc_type))
+                           unjudged=(unjudged or {}).get(r.doc_type))
             for r in records]
     selected = {r.id for r in records}
     known = selected | (known_ids or set())

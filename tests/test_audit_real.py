@@ -183,10 +183,13 @@ def test_eval_maps_truth_like_the_audit(audit, tmp_path, capsys):
         assert fields[path]["exact_match"] == pytest.approx(100 * report["real"]["per_field"][path]["accuracy"],
                                                             abs=1e-2)
     assert mapped["field_map"]["receipt"]["map"] == {"shop": "store_name", "when": "date"}
+    # the teacher's other fields are not judged: no truth page labels them (they are not false alarms)
+    assert {"phone", "total", "items[].amount"} <= set(mapped["unscored_schema_fields"]["receipt"])
+    assert mapped["doc_types"]["receipt"]["fields"]["date"]["outcomes"]["false_alarm"] == 0
     # without the map those names match no field: they are scored under their own names
     capsys.readouterr()
     unmapped = _eval(own, preds, tmp_path / "mine-raw")["doc_types"]["receipt"]["fields"]
-    assert {"shop", "when"} <= set(unmapped) and unmapped["shop"]["exact_match"] == 0
+    assert set(unmapped) == {"shop", "when"} and unmapped["shop"]["exact_match"] == 0
     assert unmapped["shop"]["category"] == "(not in schema)"
 
 
