@@ -3,6 +3,8 @@
 Writing is crash-safe and resumable: an image is written to a temporary name and renamed, then
 its row is appended in one write; a reopened folder knows which ids are done. ``finish`` sorts
 rows into a fixed order so the same inputs give byte-identical metadata whatever the worker count.
+One writer at a time: ``DatasetWriter`` holds an ``OutputLock`` on its folder, so a second run
+on the same ``--out`` stops with one line naming the first.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import platform
 import sys
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,8 @@ from docfoundry.records import Sample
 
 METADATA = "metadata.jsonl"
 RUN_INFO = "run.json"
+LOCK_FILE = ".docfoundry.lock"  # OS-locked while a writer holds its folder; empty, left in place
+LOCK_INFO = ".docfoundry.lock.json"  # who holds the lock (pid, host, command, since); removed on release
 
 
 def versions(*packages: str) -> dict[str, str]:
@@ -129,6 +134,75 @@ def read_samples(folder: str | Path, split: str | None = None) -> Iterator[Sampl
             yield Sample.from_row(row)
 
 
+def _command() -> str:
+    return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
+def lock_holder(folder: str | Path) -> str:
+    """Who holds ``folder``'s writer lock, as ``LOCK_INFO`` tells (for the refusal message)."""
+    try:
+        info = json.loads((Path(folder) / LOCK_INFO).read_text())
+        command = str(info.get("command", "?"))
+        command = command if len(command) <= 160 else command[:157] + "..."
+        return f"pid {info.get('pid', '?')} on {info.get('host', '?')} since {info.get('since', '?')}: {command}"
+    except (OSError, ValueError, AttributeError):
+        return "holder not recorded yet"
+
+
+def _unlock(lock: Any, info: Path) -> None:
+    info.unlink(missing_ok=True)  # while still locked: a new holder's info is never deleted
+    lock.release()
+
+
+class OutputLock:
+    """One writer per output folder, across processes: an OS file lock (``filelock``) on
+    ``LOCK_FILE`` inside the folder, its holder named in ``LOCK_INFO``. A second writer gets a
+    ``UserError`` naming the holder. The kernel drops the lock when its process dies (kill -9
+    included), so a crashed run never blocks its own resume. In one process a new lock on the same
+    folder takes over from an earlier holder: stages run one after another there, so an unreleased
+    earlier lock belongs to a writer that an error abandoned."""
+
+    _held: weakref.WeakValueDictionary[str, OutputLock] = weakref.WeakValueDictionary()
+
+    def __init__(self, folder: str | Path, flag: str = "--out") -> None:
+        from filelock import FileLock, Timeout
+
+        self.folder = Path(folder)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise UserError(f"{self.folder}: is a file, not a folder; choose another {flag}")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        key = str(self.folder.resolve())
+        earlier = OutputLock._held.get(key)
+        if earlier is not None:
+            earlier.release()
+        lock = FileLock(str(self.folder / LOCK_FILE), timeout=0, thread_local=False)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise UserError(f"{self.folder}: in use by another writer ({lock_holder(self.folder)}); "
+                            f"wait for it to finish or choose another {flag}") from None
+        info = self.folder / LOCK_INFO
+        self._release = weakref.finalize(self, _unlock, lock, info)
+        OutputLock._held[key] = self
+        holder = {"pid": os.getpid(), "host": platform.node(), "command": _command(),
+                  "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+        _atomic_write(info, json.dumps(holder).encode())
+
+    def release(self) -> None:
+        """Let the next writer in (again: no effect)."""
+        self._release()
+
+    def __enter__(self) -> OutputLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _has_files(folder: Path) -> bool:
+    return any(p.name not in (LOCK_FILE, LOCK_INFO) for p in folder.iterdir())
+
+
 class DatasetWriter:
     """Appends samples to a dataset folder and records provenance in ``run.json``.
 
@@ -142,7 +216,18 @@ class DatasetWriter:
         self.rows_file = rows_file
         self.stage = stage
         self.fingerprint = fingerprint
-        prev = read_run_info(self.folder)
+        if self.folder.is_dir() and not (self.folder / RUN_INFO).is_file() and _has_files(self.folder):
+            raise UserError(f"{self.folder}: exists, is not empty and has no {RUN_INFO}; "
+                            "choose another --out")
+        self.lock = OutputLock(self.folder)  # before reading run.json: a second writer stops here
+        try:
+            self._open(prev=read_run_info(self.folder), config=config, packages=packages)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _open(self, prev: dict[str, Any], config: dict[str, Any], packages: tuple[str, ...]) -> None:
+        stage, fingerprint = self.stage, self.fingerprint
         if prev:
             if prev.get("stage") != stage or prev.get("fingerprint") != fingerprint:
                 diff = sorted(k for k in set(prev.get("fingerprint", {})) | set(fingerprint)
@@ -150,24 +235,21 @@ class DatasetWriter:
                 raise UserError(
                     f"{self.folder}: holds a different run ({prev.get('stage')}; differs in "
                     f"{', '.join(diff) or 'stage'}); choose another --out or delete it")
-        elif self.folder.exists() and any(self.folder.iterdir()):
-            raise UserError(f"{self.folder}: exists, is not empty and has no {RUN_INFO}; "
-                            "choose another --out")
         (self.folder / "images").mkdir(parents=True, exist_ok=True)
         self._repair_tail()
-        self.done: set[str] = {row["id"] for row in iter_rows(self.folder, rows_file)}
+        self.done: set[str] = {row["id"] for row in iter_rows(self.folder, self.rows_file)}
         self.started = time.time()
         self.info = {
             "stage": stage,
             "status": "running",
-            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+            "command": _command(),
             "fingerprint": fingerprint,
             "config": config,
             "versions": versions(*packages),
             "counts": prev.get("counts", {}),
         }
         _atomic_write(self.folder / RUN_INFO, json.dumps(self.info, indent=2, default=str).encode())
-        self._meta = (self.folder / rows_file).open("a", encoding="utf-8")
+        self._meta = (self.folder / self.rows_file).open("a", encoding="utf-8")
 
     def _repair_tail(self) -> None:
         """Resume on a clean line: see ``repair_tail``."""
@@ -205,6 +287,7 @@ class DatasetWriter:
             _atomic_write(self.folder / self.rows_file, data.encode("utf-8"))
         self.info.update(status=status, counts=counts, seconds=round(time.time() - self.started, 2))
         _atomic_write(self.folder / RUN_INFO, json.dumps(self.info, indent=2, default=str).encode())
+        self.lock.release()
         return self.info
 
 
