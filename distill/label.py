@@ -654,14 +654,14 @@ def load_real_truth(schema: str, truth: str, truth_format: str = "auto", field_m
     """
     from docfoundry.doctypes import load_doc_type
     from eval.datasets import load_truth
-    from eval.fieldmap import resolve_field_map, truth_patterns
+    from eval.fieldmap import resolve_field_map, some_names, truth_patterns
 
     doc = load_doc_type(schema)
     records = load_truth(truth, truth_format, limit=limit)
     fmap = resolve_field_map(doc, truth_patterns(records.records), field_map or {}, source=records.source, flag=flag)
     if not fmap.covered:
-        raise UserError(f"{records.source}: none of its fields ({', '.join(fmap.unmapped)}) is a {doc.name} field "
-                        f"or one of its x-aliases; map them with {flag} truth_field=schema_field")
+        raise UserError(f"{records.source}: none of its fields ({some_names(fmap.unmapped)}) is a {doc.name} "
+                        f"field or one of its x-aliases; map them with {flag} truth_field=schema_field")
     return records, fmap
 
 

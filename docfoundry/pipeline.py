@@ -452,7 +452,7 @@ def _write_state(run_dir: Path, state: dict[str, Any]) -> None:
 
 def run_pipeline(cfg: RunConfig, from_stage: str = "", until: str = "") -> dict[str, Any]:
     """Run the stages in order (or a slice), skipping finished ones; returns per-stage status."""
-    from docfoundry.store import versions
+    from docfoundry.store import OutputLock, versions
 
     names = stage_names()
     for flag, name in (("--from", from_stage), ("--until", until)):
@@ -463,6 +463,7 @@ def run_pipeline(cfg: RunConfig, from_stage: str = "", until: str = "") -> dict[
     validate_up_front(cfg)
     run_dir = Path(cfg.out)
     run_dir.mkdir(parents=True, exist_ok=True)
+    lock = OutputLock(run_dir)  # one run per folder: a second `docfoundry run` on it gets one line
     state = _read_state(run_dir)
     hashes = stage_hashes(cfg)
     for name in names[:first]:
@@ -488,6 +489,7 @@ def run_pipeline(cfg: RunConfig, from_stage: str = "", until: str = "") -> dict[
     from docfoundry.run_report import write_run_report
 
     report = write_run_report(run_dir)
+    lock.release()
     return {"out": str(run_dir), "report": report,
             "stages": {k: v.get("status") for k, v in state["stages"].items()}}
 

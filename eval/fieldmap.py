@@ -114,6 +114,13 @@ def schema_aliases(doc: DocType) -> dict[str, str]:
     return out
 
 
+def some_names(names: list[str], shown: int = 12) -> str:
+    """A readable list for a one-line error: the first ``shown`` names and how many more (FUNSD
+    truth has a field per printed question)."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return (", ".join(names[:shown]) + more) or "none"
+
+
 def _depth(pattern: str) -> int:
     return pattern.count("[]")
 
@@ -151,7 +158,7 @@ def resolve_field_map(doc: DocType, truth_patterns: Iterable[str], explicit: Map
             raise UserError(f"{entry}: the {doc.name} schema has no field '{raw_target}' "
                             f"(fields: {', '.join(leaves)})")
         if name not in groups:
-            known = ", ".join(p for ps in groups.values() for p in ps) or "none"
+            known = some_names([p for ps in groups.values() for p in ps])
             raise UserError(f"{entry}: {source} has no field '{raw_truth}' (truth fields: {known})")
         if target in taken:
             raise UserError(f"{entry}: '{raw_target}' is already mapped from '{taken[target]}'")

@@ -82,6 +82,9 @@ def run(cfg: EvalConfig) -> dict[str, Any]:
         load_doc_type(cfg.schema)  # an unknown type fails here, naming the known ones
     truth = load_truth(cfg.truth, cfg.truth_format, cfg.split or None, cfg.schema or None, cfg.limit)
     field_maps = map_truth(truth, cfg.field_map, schema_for)  # truth named as the schema names it
+    from docfoundry.store import OutputLock
+
+    lock = OutputLock(cfg.out)  # one eval writes a report folder at a time (a second gets one line)
     speed = None
     if cfg.pred:
         predictions = read_predictions(cfg.pred)
@@ -125,6 +128,7 @@ def run(cfg: EvalConfig) -> dict[str, Any]:
                    for t, f in unjudged.items())):
         if note:
             print(f"warning: {note}", file=sys.stderr)
+    lock.release()
     overall = metrics["overall"]
     return {"label": label, "pages": len(truth.records),
             **{k: overall[k]["value"] for k in ("field_accuracy", "fuzzy", "f1", "exact_match",

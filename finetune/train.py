@@ -356,6 +356,10 @@ def train(cfg: TrainConfig) -> tuple[Any, dict[str, Any]]:
                                    data_collator=collator, callbacks=callbacks,
                                    lengths=[ex.length for ex in train_set])
     run_dir.mkdir(parents=True, exist_ok=True)
+    from docfoundry.store import OutputLock
+
+    # one training run per folder; DDP ranks run under rank 0's lock (only rank 0 writes the run files)
+    lock = OutputLock(run_dir) if int(os.environ.get("RANK", "0")) == 0 else None
     data_mix = {"sources": mix.sources, "train_samples": len(train_set), "validation_samples": len(val_set),
                 "dropped": dict(dropped), "validation_dropped": dict(val_dropped),
                 "max_length": cfg.max_length, "image_budget": family.budget.describe(processor)}
@@ -391,6 +395,8 @@ def train(cfg: TrainConfig) -> tuple[Any, dict[str, Any]]:
         write_json(run_dir / "run.json", {"command": "train", "config": to_dict(cfg), "summary": summary,
                                           "data_mix": data_mix, "versions": versions(),
                                           "padding_per_batch": [round(1 - r / p, 4) for r, p, _ in stats]})
+    if lock is not None:
+        lock.release()
     return trainer, summary
 
 

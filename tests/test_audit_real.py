@@ -217,3 +217,15 @@ teacher: {{spec: ocr, options: {{workers: 1}}}}
     assert "receipt on 2 real pages" in md and "| field | synthetic accuracy % | real accuracy % |" in md
     rec = audit["recommended_min_confidence"]
     assert f"Recommended --min-confidence {rec['min_confidence']} (from the real pages" in md
+
+
+def test_truth_with_no_field_of_the_schema_exits_2_in_one_short_line(tmp_path, capsys):
+    """FUNSD's fields are its printed questions: none is a form-schema field, and the error says so
+    briefly (a list of every question would be hundreds of names) before any page is read."""
+    funsd = SROIE.parent / "funsd"
+    out = tmp_path / "audit"
+    code = main(["label", "audit", "--schema", "form", "--n", "2", "--truth", str(funsd), "--limit", "3",
+                 "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "is a form field or one of its x-aliases" in err and " more)" in err, err
+    assert len(err.strip().splitlines()) == 1 and len(err) < 600 and not out.exists()
