@@ -16,6 +16,7 @@ import json
 import os
 import random
 import shutil
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 
 from docfoundry.cli import Command
 from docfoundry.config import opt, to_dict
-from docfoundry.errors import UserError
+from docfoundry.errors import BadItem, UserError
 
 ROWS = "conversations.jsonl"
 
@@ -132,10 +133,10 @@ def summarize(folder: Path, skipped: dict[str, int]) -> dict[str, Any]:
 
 def run_truth(cfg: InstructConfig) -> dict[str, Any]:
     """Tasks from the ground truth of a dataset folder (synthetic pages)."""
-    from PIL import Image
-
     from distill.truth_tasks import Page
     from docfoundry.doctypes import load_doc_type
+    from docfoundry.images import image_size
+    from docfoundry.paths import inside
     from docfoundry.progress import track
     from docfoundry.store import DatasetWriter, read_samples
 
@@ -149,15 +150,24 @@ def run_truth(cfg: InstructConfig) -> dict[str, Any]:
     for sample in track(samples, len(samples), "instruct", unit="pages"):
         if sample.id in writer.done:
             continue
-        image = src / sample.file_name
+        try:
+            image = inside(src, sample.file_name, f"{src / 'metadata.jsonl'} row {sample.id}: file_name")
+        except BadItem as e:
+            print(f"warning: {e}; skipped", file=sys.stderr)
+            skipped["image_outside_folder"] += 1
+            continue
         if not image.is_file():
             skipped["missing_image"] += 1
             continue
         if not sample.gt_parse:
             skipped["no_truth"] += 1
             continue
-        with Image.open(image) as im:
-            width, height = im.size
+        try:
+            width, height = image_size(image, str(image), "page image")
+        except BadItem as e:  # a broken or oversized page is skipped, the others go on
+            print(f"warning: {e}; skipped", file=sys.stderr)
+            skipped["unreadable_image"] += 1
+            continue
         page = Page(sample, load_doc_type(sample.doc_type), width, height)
         turns = conversation(page, cfg, chosen, page_rng(cfg.seed, sample.id))
         if not turns:

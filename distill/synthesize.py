@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from docfoundry.errors import UserError
+from docfoundry.errors import BadItem, UserError
 
 _TRIPLET = re.compile(r"##\s*Question:\s*(?P<q>.+?)\s*##\s*Informative Answer:\s*(?P<i>.+?)\s*"
                       r"##\s*Precise Answer:\s*(?P<p>.+?)\s*(?=##\s*Question:|\Z)", re.S | re.I)
@@ -43,6 +44,8 @@ def read_pairs(folder: Path) -> Iterator[Pair]:
     caption column; a docfoundry dataset folder without one gets its caption from the truth."""
     from distill.truth_tasks import Page, caption
     from docfoundry.doctypes import load_doc_type
+    from docfoundry.images import image_size
+    from docfoundry.paths import inside
     from docfoundry.records import Sample
     from docfoundry.store import iter_rows
 
@@ -50,16 +53,21 @@ def read_pairs(folder: Path) -> Iterator[Pair]:
         raise UserError(f"{folder}: no metadata.jsonl with image-caption pairs (imagefolder layout: "
                         "file_name + caption columns)")
     for i, row in enumerate(iter_rows(folder)):
-        image = folder / row.get("file_name", "")
+        rel = str(row.get("file_name") or "")
+        try:  # a file_name leading out of the folder is not read; none at all counts as a missing image
+            image = inside(folder, rel, f"{folder / 'metadata.jsonl'} row {i + 1}: file_name") if rel else folder
+        except BadItem as e:
+            print(f"warning: {e}; skipped", file=sys.stderr)
+            continue
         text = next((row[k] for k in CAPTION_KEYS if isinstance(row.get(k), str)), None)
         if text is None and row.get("ground_truth"):
             sample = Sample.from_row(row)
             size = (1, 1)
             if image.is_file():
-                from PIL import Image
-
-                with Image.open(image) as im:
-                    size = im.size
+                try:
+                    size = image_size(image, str(image))
+                except BadItem:
+                    pass  # the page itself fails when it is read for the teacher
             text = caption(Page(sample, load_doc_type(sample.doc_type), *size), detailed=False)
         yield Pair(str(row.get("id", i)), image, (text or "").strip())
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from docfoundry.errors import UserError
+from docfoundry.errors import BadItem, UserError
 
 log = logging.getLogger("docfoundry.train")
 
@@ -119,13 +119,12 @@ class ChatEncoder:
 
 
 def image_size(path: Path) -> tuple[int, int] | None:
-    """The image's size from its header, or None when it is not a readable image."""
-    from PIL import Image, UnidentifiedImageError
+    """The image's size from its header, or None when it is not a readable image (or is oversized)."""
+    from docfoundry.images import image_size as header_size
 
     try:
-        with Image.open(path) as im:
-            return im.size
-    except (OSError, UnidentifiedImageError, ValueError):
+        return header_size(path, str(path))
+    except BadItem:
         return None
 
 
@@ -183,12 +182,11 @@ class Collator:
         self.failed_images = 0
 
     def _load(self, ex: Example) -> Any:
-        from PIL import Image
+        from docfoundry.images import open_image
 
         try:
-            with Image.open(ex.image) as im:
-                return im.convert("RGB")
-        except (OSError, ValueError):
+            return open_image(ex.image, str(ex.image))
+        except BadItem:
             self.failed_images += 1
             log.warning("%s: cannot read the image; sample %s skipped", ex.image, ex.id)
             return None

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from docfoundry.errors import UserError
+from docfoundry.errors import BadItem, UserError
 
 ROWS = "conversations.jsonl"
 ROLES = ("system", "user", "assistant")
@@ -80,6 +80,7 @@ def _message_error(row: dict[str, Any]) -> str | None:
 
 def read_folder(folder: Path) -> tuple[list[Conversation], Counter[str]]:
     """The usable conversations of one folder, and counts of the rows skipped (by reason)."""
+    from docfoundry.paths import inside
     from docfoundry.store import iter_rows
 
     rows_file = folder / ROWS
@@ -95,7 +96,11 @@ def read_folder(folder: Path) -> tuple[list[Conversation], Counter[str]]:
         if problem is not None:
             skipped[problem] += 1
             continue
-        image = folder / images[0]
+        try:
+            image = inside(folder, str(images[0]), f"{rows_file} row {row.get('id', '')}: image")
+        except BadItem:
+            skipped["image path outside the folder"] += 1
+            continue
         if not image.is_file():
             skipped["missing image"] += 1
             continue

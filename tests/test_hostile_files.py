@@ -192,3 +192,45 @@ def test_run_report_shows_a_bomb_page_as_a_warning(tmp_path):
     blocks = _samples(tmp_path)
     assert [b.kind for b in blocks][-1] == "warn" and "too large" in blocks[-1].text
 
+
+# --- the other readers of a row's image path -----------------------------------------------------
+
+def test_instruct_and_train_read_only_inside_their_folders(clean_folder, tmp_path, capsys):
+    from distill.instruct import InstructConfig
+    from distill.instruct import run as instruct
+    from finetune.data import read_folder
+
+    src, ids = _hostile_copy(clean_folder, tmp_path)
+    bomb_png(src / next(s for s in read_samples(src) if s.id == ids[2]).file_name)
+    out = tmp_path / "a" / "instr"
+    before = files_under(tmp_path)
+    s = instruct(InstructConfig(input=str(src), out=str(out)))
+    assert s["conversations"] == 1                             # the evil id's page; the other two are skipped
+    assert s["skipped"] == {"image_outside_folder": 1, "unreadable_image": 1}
+    assert files_under(tmp_path) - before == files_under(out)
+    assert "outside.jpg" in capsys.readouterr().err
+
+    rows = [json.loads(line) for line in (out / "conversations.jsonl").read_text().splitlines()]
+    write_jsonl(out / "conversations.jsonl", [rows[0], {**rows[0], "id": "up", "images": ["../../outside.jpg"]}])
+    convs, skipped = read_folder(out)
+    assert [c.id for c in convs] == [rows[0]["id"]] and skipped == {"image path outside the folder": 1}
+
+
+def test_train_skips_a_bomb_image(tmp_path):
+    from finetune.collate import image_size
+
+    assert image_size(bomb_png(tmp_path / "bomb.png")) is None
+    assert image_size(tmp_path / "missing.png") is None
+
+
+def test_caption_pairs_stay_inside_their_folder(tmp_path, capsys):
+    from distill.synthesize import read_pairs
+
+    folder = tmp_path / "a" / "pairs"
+    (folder / "images").mkdir(parents=True)
+    (folder / "images" / "ok.png").write_bytes(png_bytes())
+    (tmp_path / "outside.png").write_bytes(png_bytes())
+    write_jsonl(folder / "metadata.jsonl", [{"file_name": "images/ok.png", "id": "ok", "caption": "a page"},
+                                            {"file_name": "../../outside.png", "id": "up", "caption": "a page"}])
+    assert [p.id for p in read_pairs(folder)] == ["ok"]
+    assert "'../../outside.png': must be a path inside" in capsys.readouterr().err
