@@ -101,3 +101,45 @@ def test_out_that_is_a_file_is_one_line(tmp_path):
     path.write_text("x")
     with pytest.raises(UserError, match="is a file, not a folder"):
         OutputLock(path)
+
+
+MINI_RUN = """
+seed: 3
+synth: {doc_types: [receipt], n: 4, locales: [en_US]}
+unlabeled: {n: 2}
+teacher: {spec: ocr}
+student: {model: tiny:idefics3, tiny_size: micro, train: {max_steps: 1}}
+eval: {n: 2}
+"""
+
+
+def test_eval_and_run_outputs_are_locked_too(tmp_path, capsys):
+    """The writers that do not go through DatasetWriter (an eval report, a `docfoundry run` folder)
+    take the same lock: refused with one line while another process holds the folder."""
+    from eval_fixtures import RECEIPTS, dataset_folder
+
+    from docfoundry.cli import main
+
+    truth = dataset_folder(tmp_path / "truth", {k: RECEIPTS[k] for k in ("r1", "r2")})
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text("".join(json.dumps({"id": k, "fields": RECEIPTS[k]}) + "\n" for k in ("r1", "r2")))
+    config = tmp_path / "mini.yaml"
+    config.write_text(MINI_RUN)
+    report, run_dir = tmp_path / "report", tmp_path / "run"
+    holders = [_holder(report), _holder(run_dir)]
+    try:
+        for argv, folder, holder in (
+                (["eval", "--truth", str(truth), "--pred", str(preds), "--bootstrap", "0", "--out", str(report)],
+                 report, holders[0]),
+                (["run", str(config), "--out", str(run_dir)], run_dir, holders[1])):
+            capsys.readouterr()
+            assert main(argv) == 2, argv[0]
+            err = capsys.readouterr().err
+            assert err.startswith(f"error: {folder}: in use by another writer (pid {holder.pid} on ") and err.count("\n") == 1
+        assert not (report / "metrics.json").exists() and not (run_dir / "run.json").exists()
+    finally:
+        for h in holders:
+            h.kill()
+            h.wait()
+    assert main(["eval", "--truth", str(truth), "--pred", str(preds), "--bootstrap", "0", "--out", str(report)]) == 0
+    assert (report / "metrics.json").is_file() and not (report / LOCK_INFO).exists()
