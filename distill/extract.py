@@ -1,16 +1,25 @@
 """Schema-guided field extraction from OCR lines: the OCR teacher's reading of a page.
 
 Everything it looks for comes from the document type's schema, never from a field list in code:
-  - each leaf's ``x-labels`` are the printed labels it searches for (longest match wins a line);
-    the value is the rest of the label's line, the cell to its right, or the line below;
-  - each leaf's ``x-kind`` (amount, date, id, ...) checks a candidate value, and when a label
-    appears more than once, amounts take the biggest (the total next to a "Total" label);
+  - each leaf's ``x-labels`` (and ``x-read-labels``: real-world variants the layouts do not print)
+    are the printed labels it searches for (longest match wins a line); the value is the rest of
+    the label's line, the cells to its right, or the line below; ``x-label-excludes`` are words
+    that make a line another field's ("Total Qty" is not the total);
+  - each leaf's ``x-kind`` (amount, date, id, ...) checks a candidate value and cuts it to the
+    value as printed (``distill.spans``: the date of "25/12/2018 8:13 PM", the number of "RM 9.00");
+    a date or time printed without its label is the first one on the page;
+  - when a label appears more than once, the last one wins that is not below a later field's label
+    (a receipt's rounded total, not the one before rounding nor a tax summary's total row);
   - an array of objects is a table: its header row is the row naming most of the item leaves'
     labels, columns come from the header cells, rows run down to the next labelled line; without a
     header, the longest run of rows ending in an amount is read with the item leaves in order;
   - unlabelled text leaves are read from position: the lines below the value of the leaf before
-    them, the block above the leaf after them, or the page's first line (a document's name);
-  - lines naming the schema's ``title`` (a banner such as "INVOICE") are headings, never values.
+    them, the block above the leaf after them, or the page's first line (a document's name); a leaf
+    marked ``"x-header": true`` is the page's header name (the business): a top line that is a name,
+    one with a company's legal form first; ``x-not-lines`` names the classes of line a field never
+    holds (an address has no id, phone, e-mail or date line); multi-line values join with spaces;
+  - lines naming the schema's ``title`` or one of its ``x-titles`` (a banner such as "INVOICE")
+    are headings, never values.
 
 ``extract(doc, lines)`` returns the nested fields (every schema key present, "" when not found)
 and a score per dotted path (OCR confidence times how the value was found).
@@ -20,9 +29,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from functools import cache
 from typing import Any
 
+from distill.spans import legal_form, line_classes, value_span
 from docfoundry.doctypes import DocType, Leaf
 
 # How much a way of finding a value is trusted (times the OCR score of the value's line).
@@ -30,6 +40,7 @@ SCORE_LABEL_EXACT = 0.95
 SCORE_TABLE_HEADER = 0.9
 SCORE_TABLE_HEADERLESS = 0.7
 SCORE_POSITION = 0.6
+SCORE_UNLABELLED_KIND = 0.7
 SCORE_WRONG_KIND = 0.4
 SCORE_NOT_FOUND = 0.3
 
@@ -44,17 +55,26 @@ def _is_amount(v: str) -> bool:
     from eval.normalize import as_decimal
 
     letters = sum(c.isalpha() for c in v)
+    if re.search(r"\d\s?[/:]\s?\d", v):
+        return False  # a date or a time, not an amount
+    if letters and not re.search(r"\d[.,]\d", v):
+        return False  # "FT8303" is a code; an amount with a currency glued to it has decimals
+    digits = re.sub(r"\D", "", v.split(".")[0].split(",")[0])
+    if re.fullmatch(r"0\d{2,}", digits) or len(digits) > 9:
+        return False  # "001032994816" is an id
     return _has_digit(v) and letters <= 3 and as_decimal(v) is not None
 
 
 def _is_date(v: str) -> bool:
+    from distill.spans import compact_date
     from eval.normalize import as_dates
 
-    return _has_digit(v) and as_dates(v) is not None
+    return _has_digit(v) and (as_dates(v) is not None or (v.strip().isdigit() and len(v.strip()) == 8
+                                                          and compact_date(v.strip())))
 
 
 KIND_CHECKS = {
-    "amount": _is_amount,
+    "amount": lambda v: _is_amount(v) and "%" not in v,
     "number": lambda v: _is_amount(v) and sum(c.isalpha() for c in v) == 0,
     "percent": lambda v: _is_amount(v) and ("%" in v or len(v) <= 6),
     "date": _is_date,
@@ -69,6 +89,64 @@ KIND_CHECKS = {
 def kind_ok(kind: str, value: str) -> bool:
     """Does ``value`` look like a value of ``kind``?"""
     return bool(value.strip()) and KIND_CHECKS.get(kind, KIND_CHECKS["text"])(value)
+
+
+def as_kind(kind: str, value: str) -> str | None:
+    """``value`` cut to the ``kind`` value printed in it, or ``None`` when it holds none."""
+    span = value_span(kind, value)
+    return span if span is not None and kind_ok(kind, span) else None
+
+
+# --- what the schema says beyond labels and kinds -----------------------------------------------
+
+@dataclass(frozen=True)
+class Hints:
+    """A leaf's reading hints from its schema node (``x-read-labels``, ``x-label-excludes``,
+    ``x-not-lines``, ``x-header``)."""
+
+    labels: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    not_lines: frozenset[str] = frozenset()
+    header: bool = False
+
+
+@cache
+def _hints(doc: DocType) -> dict[str, Hints]:
+    out: dict[str, Hints] = {}
+
+    def walk(node: dict[str, Any], pattern: str) -> None:
+        t = node.get("type")
+        if t == "object":
+            for k, child in node.get("properties", {}).items():
+                walk(child, f"{pattern}.{k}" if pattern else k)
+        elif t == "array":
+            walk(node.get("items", {}), f"{pattern}[]")
+        else:
+            out[pattern] = Hints(tuple(node.get("x-labels", [])) + tuple(node.get("x-read-labels", [])),
+                                 tuple(fold(w) for w in node.get("x-label-excludes", [])),
+                                 frozenset(node.get("x-not-lines", [])), bool(node.get("x-header", False)))
+
+    walk(doc.schema, "")
+    return out
+
+
+def hints(doc: DocType, leaf: Leaf) -> Hints:
+    """The reading hints of ``leaf`` (labels: the printed ones first, then the read-only ones)."""
+    return _hints(doc).get(leaf.pattern) or Hints(leaf.labels)
+
+
+def _with_read_labels(doc: DocType, leaf: Leaf) -> Leaf:
+    """``leaf`` with its ``x-read-labels`` among its labels (what every reader here matches)."""
+    from dataclasses import replace
+
+    labels = hints(doc, leaf).labels
+    return leaf if labels == leaf.labels else replace(leaf, labels=labels)
+
+
+def titles(doc: DocType) -> list[str]:
+    """Banner words of the type: its name, its schema title and ``x-titles``."""
+    names = {doc.name, str(doc.schema.get("title", "")), *doc.schema.get("x-titles", [])}
+    return sorted(fold(t) for t in names if t)
 
 
 # --- page geometry ------------------------------------------------------------------------------
@@ -134,6 +212,7 @@ def match_label(text: str, label: str) -> tuple[float, str] | None:
     """If ``text`` starts with ``label``: (match score, the text after it), else ``None``."""
     from rapidfuzz import fuzz
 
+    text = text.lstrip("(*[#•- ")  # "(GST Reg No: 123)", "*Total": the label is inside
     t, lab = fold(text), fold(label).rstrip(":")
     if not lab:
         return None
@@ -195,12 +274,19 @@ class Page:
         return best
 
 
-def _label_matches(page: Page, leaves: list[Leaf]) -> dict[int, tuple[Leaf, float, str]]:
+def _excluded(rest: str, excludes: tuple[str, ...]) -> bool:
+    """Do the words after a label, before any digit, start with one of ``excludes``?"""
+    head = re.split(r"\d", rest, maxsplit=1)[0]
+    return any(w.startswith(x) for w in re.findall(r"[^\W\d_]+", head.casefold()) for x in excludes)
+
+
+def _label_matches(page: Page, leaves: list[Leaf], doc: DocType | None = None) -> dict[int, tuple[Leaf, float, str]]:
     """For each unclaimed segment, the leaf whose label matches it best (exact before fuzzy, then
     the longest label: "Tax ID: 12" is the tax id, not the tax)."""
     out: dict[int, tuple[Leaf, float, str]] = {}
     rank: dict[int, tuple[float, int]] = {}
     for leaf in leaves:
+        h = hints(doc, leaf) if doc is not None else Hints(leaf.labels)
         for label in leaf.labels:
             for i, s in enumerate(page.segs):
                 if s.claimed:
@@ -209,7 +295,9 @@ def _label_matches(page: Page, leaves: list[Leaf]) -> dict[int, tuple[Leaf, floa
                 if m is not None and (m[0], len(label)) > rank.get(i, (0.0, -1)):
                     rank[i] = (m[0], len(label))
                     out[i] = (leaf, m[0], m[1])
-    return out
+                    if h.excludes and _excluded(m[1], h.excludes):
+                        out[i] = (leaf, -1.0, m[1])  # claimed by the label, but not this leaf's value
+    return {i: v for i, v in out.items() if v[1] >= 0}
 
 
 # --- tables (arrays of objects) -----------------------------------------------------------------
@@ -279,11 +367,16 @@ def _header_row(rows: list[list[Seg]], items: list[Leaf]) -> tuple[int, list[tup
 
 
 def _starts_with_other_label(s: Seg, other: list[Leaf]) -> bool:
-    return any(match_label(s.text, lab) for leaf in other for lab in leaf.labels)
+    return _label_leaf(s, other) is not None
+
+
+def _label_leaf(s: Seg, other: list[Leaf]) -> Leaf | None:
+    """The first of ``other`` whose label starts ``s``."""
+    return next((leaf for leaf in other for lab in leaf.labels if match_label(s.text, lab)), None)
 
 
 def _is_number(text: str) -> bool:
-    return kind_ok("amount", text) and not any(c.isalpha() for c in text)
+    return _is_amount(text) and not any(c.isalpha() for c in text)
 
 
 def _fill(item: dict[Leaf, Found], leaf: Leaf, words: list[Seg], trust: float) -> None:
@@ -386,18 +479,35 @@ def _read_table_headerless(page: Page, rows: list[list[Seg]], items_leaves: list
 
 # --- labelled key-value fields ------------------------------------------------------------------
 
-def _candidates(page: Page, s: Seg, rest: str) -> list[tuple[str, list[Seg], float]]:
-    """Where the value of a label segment may be: after the label, to its right, or below it."""
+def _candidates(page: Page, s: Seg, rest: str, kind: str, labels: set[int]) -> list[tuple[str, list[Seg], float]]:
+    """Where the value of a label segment may be: after the label, to its right (for numbers and
+    dates every cell up to the next label: "Total | RM | 9.00"), or below it."""
     out = []
     if rest:
         out.append((rest, [s], 1.0))
-    right = page.right_of(s)
-    if right is not None:
-        out.append((right.text, [right], 0.95))
+    row = page.rows[s.row] if 0 <= s.row < len(page.rows) else []
+    right: list[Seg] = []
+    for o in row:
+        if o.box[0] < s.box[2] - 2 or o.claimed:
+            continue
+        if right and (kind == "text" or id(o) in labels):
+            break
+        right.append(o)
+        if id(o) in labels:
+            break
+    if right:
+        out.append((" ".join(o.text for o in right), right, 0.95))
     down = page.below(s)
     if down is not None:
         out.append((down.text, [down], 0.9))
     return out
+
+
+def _later_label_bottom(leaf: Leaf, leaves: list[Leaf], by_leaf: dict[str, list[tuple[Seg, float, str]]]) -> float:
+    """The lowest label of a field after ``leaf`` in schema order (inf when none is printed)."""
+    later = leaves[leaves.index(leaf) + 1:]
+    ys = [s.box[3] for other in later for s, _, _ in by_leaf.get(other.pattern, [])]
+    return max(ys) if ys else float("inf")
 
 
 def _read_labelled(page: Page, leaves: list[Leaf], matches: dict[int, tuple[Leaf, float, str]]) -> None:
@@ -406,23 +516,31 @@ def _read_labelled(page: Page, leaves: list[Leaf], matches: dict[int, tuple[Leaf
         by_leaf.setdefault(leaf.pattern, []).append((page.segs[i], score, rest))
     label_segs = {id(page.segs[i]) for i in matches}
     for leaf in leaves:
-        options = []
+        per_label = []
         for s, label_score, rest in by_leaf.get(leaf.pattern, []):
             if s.claimed:
                 continue  # taken as another field's value
-            for value, segs, where in _candidates(page, s, rest):
+            options = []
+            for text, segs, where in _candidates(page, s, rest, leaf.kind, label_segs):
                 if any(id(v) in label_segs for v in segs if v is not s):
                     where *= 0.5  # the neighbour is also a label: a value only if nothing better
-                good = kind_ok(leaf.kind, value)
+                value = as_kind(leaf.kind, text)
+                good = value is not None
                 score = label_score * where * min(v.score for v in segs) * (SCORE_LABEL_EXACT if good else SCORE_WRONG_KIND)
-                options.append((good, score, value, segs, s))
-        if not options:
+                options.append((good, score, value if good else " ".join(text.split()), segs, s))
+            if options:
+                per_label.append(max(options, key=lambda o: (o[0], o[1])))
+        if not per_label:
             continue
-        good_ones = [o for o in options if o[0]] or options
-        if leaf.kind == "amount" and len({o[4].row for o in good_ones}) > 1:
-            from eval.normalize import as_decimal
-
-            good, score, value, segs, s = max(good_ones, key=lambda o: (as_decimal(o[2]) or Decimal(0), o[1]))
+        good_ones = [o for o in per_label if o[0]] or per_label
+        if leaf.kind in ("amount", "number") and len({o[4].row for o in good_ones}) > 1:
+            # printed in schema order: the last one above the later fields' labels (a rounded
+            # total after the unrounded one; a tax summary's "Total" row after the change is not it)
+            limit = _later_label_bottom(leaf, leaves, by_leaf)
+            above = [o for o in good_ones if o[4].box[1] < limit] or good_ones
+            # a row of several amounts is a table's ("Total: 10.94 0.66" under a tax summary)
+            above = [o for o in above if len(re.findall(r"\d[.,]\d\d\b", " ".join(v.text for v in o[3]))) <= 1] or above
+            good, score, value, segs, s = max(above, key=lambda o: (o[4].row, o[4].box[0]))
         else:
             good, score, value, segs, s = max(good_ones, key=lambda o: o[1])
         page.found[leaf.pattern] = Found(value, score, segs)
@@ -432,11 +550,33 @@ def _read_labelled(page: Page, leaves: list[Leaf], matches: dict[int, tuple[Leaf
             v.claimed = True
 
 
+def _read_unlabelled_kinds(page: Page, leaves: list[Leaf]) -> None:
+    """Dates and times printed without their label: the first one on the page (top to bottom)."""
+    for leaf in leaves:
+        if leaf.kind not in ("date", "time"):
+            continue
+        current = page.found.get(leaf.pattern)
+        if current is not None and as_kind(leaf.kind, current.value) is not None:
+            continue
+        for row in page.rows:  # claimed lines too: "Receipt #: 123 Date: 02/02/2018"
+            hit = next(((s, v) for s in row if (v := as_kind(leaf.kind, s.text))), None)
+            if hit is not None:
+                s, value = hit
+                page.found[leaf.pattern] = Found(value, s.score * SCORE_UNLABELLED_KIND, [s])
+                break
+
+
 # --- unlabelled text fields (by position) -------------------------------------------------------
 
 def _is_title(s: Seg, titles: list[str]) -> bool:
-    words = set(re.findall(r"[^\W\d_]+", fold(s.text)))
-    return not _has_digit(s.text) and any(t in words for t in titles) and len(words) <= 3
+    """A banner line: at most three words, one of them a title word ("-INVOICE-", "TAX INVOICE",
+    "TAXINVOICE" with the space lost)."""
+    from distill.spans import strip_accents
+
+    words = re.findall(r"[^\W\d_]+", strip_accents(fold(s.text)))
+    singles = [t for t in titles if " " not in t]
+    hit = any(w == t or (w.endswith(t) and len(w) <= len(t) + 4) for w in words for t in singles)
+    return not _has_digit(s.text) and 0 < len(words) <= 3 and (hit or fold(" ".join(words)) in titles)
 
 
 def _texty(s: Seg) -> bool:
@@ -471,27 +611,264 @@ def _parent(pattern: str) -> str:
     return pattern.rsplit(".", 1)[0] if "." in pattern else ""
 
 
-def _assign_run(page: Page, run: list[Leaf], lines: list[Seg]) -> None:
-    """The first leaves of a run get one line each, the last one every remaining line."""
+def _assign_run(page: Page, run: list[Leaf], lines: list[Seg], trust: float = SCORE_POSITION) -> None:
+    """The first leaves of a run get one line each, the last one every remaining line (joined
+    with single spaces)."""
     lines = [s for s in lines if not s.claimed]
     for i, leaf in enumerate(run):
         take = lines[i:i + 1] if i < len(run) - 1 else lines[i:]
         if not take:
             break
-        page.found[leaf.pattern] = Found("\n".join(s.text for s in take),
-                                         min(s.score for s in take) * SCORE_POSITION, take)
-        for s in take:
-            s.claimed = True
+        _set_found(page, leaf, take, trust)
 
 
 def _page_top(page: Page) -> Seg | None:
     return next((s for row in page.rows for s in row if not s.claimed), None)
 
 
+# classes of line that are never a name, unless the schema says otherwise (x-not-lines)
+NOT_NAME = frozenset({"id", "phone", "email", "url", "date", "time", "amount"})
+SCORE_HEADER_LEGAL = 0.85   # the header line that ends in a legal form ("... Ltd")
+SCORE_HEADER_FIRST = 0.55   # else the first line that reads like a name
+SCORE_UNDER_HEADER = 0.85   # times the name's trust: the lines under it (an address)
+
+
+def _name_like(s: Seg, not_lines: frozenset[str] = NOT_NAME) -> bool:
+    """Reads like a business name: four letters or more, capitalised, mostly letters, and none of
+    the ``not_lines`` classes (an id, phone, e-mail, web address, date, time or amount line)."""
+    text = s.text.strip()
+    letters = sum(c.isalpha() for c in text)
+    chars = sum(not c.isspace() for c in text)
+    if _has_digit(text) and "," in text:
+        return False  # "3rd Floor, Main Road": an address line
+    return (letters >= 4 and any(c.isupper() for c in text) and letters >= 0.5 * chars
+            and not (line_classes(text) & not_lines))
+
+
+def _strip_trailing_id(text: str) -> str:
+    """A name without the registration number printed after it ("Acme Sdn Bhd (123456-X)",
+    "Acme S/B 123456-X (AB)")."""
+    from distill.spans import _id_token
+
+    tokens = text.replace("(", " (").split()
+    for i, token in enumerate(tokens):
+        if i > 0 and _id_token(token) and len(tokens) - i <= 3 and sum(c.isalpha() for c in " ".join(tokens[:i])) >= 4:
+            return " ".join(tokens[:i]).rstrip(" -:")
+    return " ".join(text.split())
+
+
+def _next_line(page: Page, s: Seg, max_gap: float = 1.0) -> Seg | None:
+    """The line right under ``s`` (claimed or not), overlapping its columns, within ``max_gap`` lines."""
+    best = None
+    for o in page.segs:
+        gap = o.box[1] - s.box[3]
+        if o is s or o.cy <= s.cy + 0.5 * min(s.height, o.height) or gap > max_gap * s.height or _x_overlap(o, s) <= 0:
+            continue
+        if best is None or o.cy < best.cy:
+            best = o
+    return best
+
+
+def _is_bare_legal_form(text: str) -> bool:
+    from distill.spans import LEGAL_FORMS
+
+    return fold(re.sub(r"[^\w./& ]", " ", text)).strip(" .") in {f.strip(".") for f in LEGAL_FORMS}
+
+
+def _same_line(a: Seg, b: Seg) -> bool:
+    """Do ``a`` and ``b`` share a printed line (they overlap by half the smaller height)?"""
+    return min(a.box[3], b.box[3]) - max(a.box[1], b.box[1]) >= 0.5 * min(a.height, b.height)
+
+
+def _unit(page: Page, s: Seg) -> list[Seg]:
+    """``s`` with the unclaimed segments of its line that continue it (a gap under 1.5 line
+    heights): "SUBANG HEALTHCARE SDN" and "BHD" read as two segments are one line."""
+    row = page.rows[s.row] if 0 <= s.row < len(page.rows) and s in page.rows[s.row] else [s]
+    i = row.index(s)
+    out = [s]
+    for o in row[i + 1:]:
+        if o.claimed or not _same_line(o, s) or o.box[0] - out[-1].box[2] > 1.5 * max(o.height, out[-1].height) \
+                or o.box[0] < out[-1].box[2] - 0.5 * o.height:
+            break
+        out.append(o)
+    for o in reversed(row[:i]):
+        if o.claimed or not _same_line(o, s) or out[0].box[0] - o.box[2] > 1.5 * max(o.height, out[0].height) \
+                or o.box[2] > out[0].box[0] + 0.5 * o.height:
+            break
+        out.insert(0, o)
+    return out
+
+
+def _merged(segs: list[Seg]) -> Seg:
+    """One segment standing for a line of ``segs`` (its text and the box around them)."""
+    if len(segs) == 1:
+        return segs[0]
+    box = [min(s.box[0] for s in segs), min(s.box[1] for s in segs),
+           max(s.box[2] for s in segs), max(s.box[3] for s in segs)]
+    return Seg(" ".join(s.text for s in segs), box, min(s.score for s in segs))
+
+
+def _prev_line(page: Page, s: Seg, max_gap: float = 1.0) -> Seg | None:
+    """The line right above ``s`` (claimed or not), overlapping its columns, within ``max_gap`` lines."""
+    best = None
+    for o in page.segs:
+        gap = s.box[1] - o.box[3]
+        if o is s or o.cy >= s.cy - 0.5 * min(s.height, o.height) or gap > max_gap * s.height or _x_overlap(o, s) <= 0:
+            continue
+        if best is None or o.cy > best.cy:
+            best = o
+    return best
+
+
+def _clean_name(text: str) -> str:
+    """A name as printed, without a registration number after it or a "Label:" before it
+    ("Operated by: Acme Ltd (12345-X)" -> "Acme Ltd")."""
+    text = _strip_trailing_id(text)
+    head, colon, rest = text.partition(":")
+    if colon and rest.strip() and len(head.split()) <= 3 and legal_form(rest):
+        text = rest.strip()
+    return text
+
+
+def _header_name(page: Page, doc: DocType, other: list[Leaf],
+                 not_lines: frozenset[str] = NOT_NAME) -> tuple[list[Seg], float]:
+    """The business name at the head of the page: among the top lines (above the first banner
+    after them, in the page's top half), the first with a company's legal form, else the first
+    that reads like a name. It goes on to the next line after a trailing "&" or when that line is a
+    bare legal form ("SDN BHD"), and back to the line above when it starts with one ("CO. LTD")."""
+    if not page.segs:
+        return [], 0.0
+    top, bottom = min(s.box[1] for s in page.segs), max(s.box[3] for s in page.segs)
+    banners = titles(doc)
+    names: list[list[Seg]] = []
+    for row in page.rows:
+        if row and row[0].cy > top + 0.5 * (bottom - top):
+            break
+        units: list[list[Seg]] = []
+        for s in row:
+            if not s.claimed and not any(s in u for u in units):
+                units.append(_unit(page, s))
+        if names and any(_is_title(_merged(u), banners) for u in units):
+            break
+        for u in units:
+            line = _merged(u)
+            if (not _is_title(line, banners) and _name_like(Seg(_clean_name(line.text), line.box, line.score), not_lines)
+                    and not _starts_with_other_label(line, other)):
+                names.append(u)
+    if not names:
+        return [], 0.0
+    names.sort(key=lambda u: (_merged(u).box[1], _merged(u).box[0]))  # rows chain across close lines
+
+    def continued(u: list[Seg]) -> list[Seg]:
+        nxt = _next_line(page, _merged(u))
+        if nxt is not None and not nxt.claimed and (
+                re.search(r"(&|\band|-|,)\s*$", _merged(u).text, re.I) or _is_bare_legal_form(nxt.text)):
+            return _unit(page, nxt)
+        return []
+
+    legal = [u for u in names if legal_form(" ".join(s.text for s in u + continued(u)))]
+    first = legal[0] if legal else names[0]
+    out = first + continued(first)
+    prev = _prev_line(page, _merged(first))
+    if prev is not None and not prev.claimed and _name_like(prev, not_lines) and (
+            _legal_lead(_merged(first).text) or prev.text.count("(") > prev.text.count(")")
+            or re.search(r"(&|\band|-)\s*$", prev.text, re.I)):
+        out = _unit(page, prev) + out  # "... ENTERPRISE (CITY" over "CENTRE) SDN BHD"
+    return out, SCORE_HEADER_LEGAL if legal else SCORE_HEADER_FIRST
+
+
+def _legal_lead(text: str) -> bool:
+    """Does ``text`` start with a legal form ("Co. (M) Sdn Bhd": the name is on the line above)?"""
+    from distill.spans import _LEGAL
+
+    m = _LEGAL.match(text.strip())
+    return m is not None
+
+
+def _has_address_cue(text: str) -> bool:
+    """A comma or a number of its own ("12", "No.128G", "Str.37/67", "A-09-10"): how an address
+    line reads; a remark in parentheses is not one."""
+    t = text.strip()
+    if t.startswith("(") and t.endswith(")"):
+        return False
+    parts = [p for p in re.split(r"[\W_]+", t) if p]
+    return "," in t or any(sum(c.isdigit() for c in p) >= 0.5 * len(p) for p in parts)
+
+
+def _lines_after(page: Page, s: Seg, other: list[Leaf], not_lines: frozenset[str],
+                 banners: list[str], category: str = "") -> tuple[list[Seg], Seg | None]:
+    """The lines of a multi-line value under ``s`` (each line with the segments that continue it
+    on its row). Before the value, lines of the ``not_lines`` classes and labelled lines are passed
+    over (labels of fields of the same ``category`` only: a "Date:" line ends the search), and so
+    are lines without a number or a comma when such a line follows ("Bistro & Cafe" under the
+    name, above "12, Main Road"); after it they end it, like a banner or a gap.
+    Returns the lines and the line that ended them (``None`` at a gap)."""
+    out: list[Seg] = []
+    pending: list[Seg] = []
+    cur = _next_line(page, s)
+    while cur is not None and not cur.claimed:
+        unit = _unit(page, cur)
+        line = _merged(unit)
+        if _is_title(line, banners):
+            return out or pending, None
+        labelled = _label_leaf(line, other)
+        if labelled is not None and category and labelled.category != category:
+            return out or pending, line
+        if line_classes(line.text) & not_lines or labelled is not None:
+            if out:
+                return out, line
+        elif not _texty(line):
+            return out or pending, line
+        elif out or _has_address_cue(line.text):
+            if not out and len({x.row for x in pending}) > 1:
+                out = pending  # several lines before the first number: they are the value's too
+            out += unit
+        else:
+            pending += unit
+        cur = _next_line(page, line)
+    return out or pending, None
+
+
+def _set_found(page: Page, leaf: Leaf, segs: list[Seg], trust: float) -> None:
+    page.found[leaf.pattern] = Found(" ".join(" ".join(s.text.split()) for s in segs),
+                                     min(s.score for s in segs) * trust, segs)
+    for s in segs:
+        s.claimed = True
+
+
+def _read_header(page: Page, doc: DocType, top_leaves: list[Leaf], other: list[Leaf]) -> None:
+    """An ``x-header`` leaf is the page's header name; the unlabelled text leaves after it (an
+    address) are the lines under it. Read before tables and labels, which could take those lines."""
+    for k, leaf in enumerate(top_leaves):
+        h = hints(doc, leaf)
+        if not h.header or leaf.pattern in page.found:
+            continue
+        name, trust = _header_name(page, doc, other, h.not_lines or NOT_NAME)
+        if not name:
+            continue
+        _set_found(page, leaf, name, trust)
+        page.found[leaf.pattern].value = _clean_name(page.found[leaf.pattern].value)
+        run = []
+        for nxt in top_leaves[k + 1:]:
+            if nxt.labels or nxt.kind != "text" or _parent(nxt.pattern) != _parent(leaf.pattern):
+                break
+            run.append(nxt)
+        if run:
+            last_line = _merged([x for x in name if x.row == name[-1].row])
+            below, stop = _lines_after(page, last_line, other, hints(doc, run[-1]).not_lines, titles(doc),
+                                       run[-1].category)
+            _assign_run(page, run, below, trust * SCORE_UNDER_HEADER)
+            after = top_leaves[k + 1 + len(run)] if k + 1 + len(run) < len(top_leaves) else None
+            if below and stop is not None and after is not None and after.kind != "text" \
+                    and after.pattern not in page.found and as_kind(after.kind, stop.text) is not None \
+                    and not _starts_with_other_label(stop, other):
+                _assign_run(page, [after], [stop])  # printed without its label, right after the run
+
+
 def _read_positional(page: Page, doc: DocType, top_leaves: list[Leaf], other: list[Leaf]) -> None:
-    titles = [fold(t) for t in {doc.name, str(doc.schema.get("title", ""))} if t]
+    banners = titles(doc)
     for s in page.segs:
-        if not s.claimed and _is_title(s, titles):
+        if not s.claimed and _is_title(s, banners):
             s.claimed = True
     parents: dict[str, list[Leaf]] = {}
     for leaf in top_leaves:
@@ -510,7 +887,10 @@ def _read_positional(page: Page, doc: DocType, top_leaves: list[Leaf], other: li
             after = next((page.label_of[leaf.pattern] for leaf in leaves[j:] if leaf.pattern in page.label_of), None)
             lines: list[Seg] = []
             stop = None
-            if before is not None and before.segs:
+            under_header = i > 0 and hints(doc, leaves[i - 1]).header
+            if under_header:
+                pass  # the lines under a header name were read with it: only the block above a label is left
+            elif before is not None and before.segs:
                 lines, stop = _lines_below(page, before.segs[-1], other)
             elif parent == "" and (first := _page_top(page)) is not None:
                 _assign_run(page, run[:1], [first])  # a document's first field is its name: the top line
@@ -518,12 +898,100 @@ def _read_positional(page: Page, doc: DocType, top_leaves: list[Leaf], other: li
                 lines, stop = _lines_below(page, first, other)
             if not lines and after is not None:
                 lines, stop = _block_above(page, after), None
+            not_lines = hints(doc, run[-1]).not_lines if run else frozenset()
+            lines = [x for x in lines if not (line_classes(x.text) & not_lines)]
             _assign_run(page, run, lines)
             nxt = leaves[j] if j < len(leaves) else None
             if stop is not None and not stop.claimed and nxt is not None and nxt.pattern not in page.found \
                     and nxt.kind != "text" and kind_ok(nxt.kind, stop.text):
                 _assign_run(page, [nxt], [stop])  # printed without its label, right after the run
             i = j
+
+
+# --- amounts from the schema's arithmetic (x-checks) --------------------------------------------
+
+SCORE_FROM_CHECK = 0.6
+
+
+def _printed_amounts(page: Page) -> list[tuple[Any, str, Seg]]:
+    from eval.normalize import as_decimal
+
+    out = []
+    for s in page.segs:
+        for token in s.text.split():
+            if _is_amount(token) and "%" not in token and (d := as_decimal(token)) is not None:
+                out.append((d, token, s))
+    return out
+
+
+def _read_from_checks(page: Page, doc: DocType) -> None:
+    """An amount printed without a label the schema knows, found by its x-checks: with
+    ``change = tendered - total`` the total is tendered minus change, with ``total = subtotal + tax``
+    and no tax printed it is the subtotal; the value is taken only as printed on the page."""
+    from eval.normalize import as_decimal
+
+    def value(pattern: str) -> Any:
+        f = page.found.get(pattern)
+        return as_decimal(f.value) if f is not None and f.value else None
+
+    printed = None
+    for check in doc.schema.get("x-checks", []):
+        terms = check.get("add") or check.get("subtract")
+        target = check.get("equals")
+        if not terms or not isinstance(target, str) or "[]" in target or any("[]" in t for t in terms):
+            continue
+        known = {t: value(t) for t in [*terms, target]}
+        missing = [t for t, v in known.items() if v is None]
+        if len(missing) != 1 and not ("add" in check and target in missing):
+            continue
+        if "add" in check:
+            want = missing[0] if len(missing) == 1 else target
+            if want == target:
+                found_terms = [known[t] for t in terms if known[t] is not None]
+                if not found_terms:
+                    continue
+                # the sum, else one term alone (a tax read from a registration line is no tax)
+                options = [sum(found_terms), *sorted(found_terms, reverse=True)]
+                printed = printed if printed is not None else _printed_amounts(page)
+                result = next((r for r in options if any(d == r for d, _, _ in printed)), None)
+            else:
+                result = known[target] - sum(v for t, v in known.items() if t not in (target, want))
+        else:
+            a, b = terms
+            want = missing[0]
+            result = {target: known[a] - known[b] if known[a] is not None and known[b] is not None else None,
+                      a: known[target] + known[b] if known[target] is not None and known[b] is not None else None,
+                      b: known[a] - known[target] if known[a] is not None and known[target] is not None else None}[want]
+        if result is None or result <= 0:
+            continue
+        printed = printed if printed is not None else _printed_amounts(page)
+        hits = [(token, s) for d, token, s in printed if d == result]
+        if hits:
+            token, s = hits[-1]
+            page.found[want] = Found(token, s.score * SCORE_FROM_CHECK, [s])
+
+
+def _checked_confidence(page: Page, doc: DocType) -> None:
+    """The schema's arithmetic as evidence: amounts that satisfy an x-check together (total =
+    subtotal + tax, change = tendered - total) are surer, amounts that break one less sure."""
+    from eval.normalize import as_decimal
+
+    for check in doc.schema.get("x-checks", []):
+        terms = check.get("add") or check.get("subtract")
+        target = check.get("equals")
+        if not terms or not isinstance(target, str) or "[]" in target or any("[]" in t for t in terms):
+            continue
+        found = [page.found.get(t) for t in [*terms, target]]
+        if any(f is None or not f.value for f in found):
+            continue
+        values = [as_decimal(f.value) for f in found]  # type: ignore[union-attr]
+        if any(v is None for v in values):
+            continue
+        *operands, result = values
+        expected = sum(operands) if "add" in check else operands[0] - sum(operands[1:])
+        holds = expected == result
+        for f in found:
+            f.score = f.score + (1 - f.score) * 0.5 if holds else f.score * 0.85  # type: ignore[union-attr]
 
 
 # --- the whole page -----------------------------------------------------------------------------
@@ -556,6 +1024,10 @@ def extract(doc: DocType, lines: list[Any]) -> tuple[dict[str, Any], dict[str, f
     groups = _array_groups(doc)
     in_table = {leaf.pattern for items in groups.values() for leaf in items}
     top = [leaf for leaf in doc.leaves if leaf.pattern not in in_table and "[]" not in leaf.pattern]
+    top = [_with_read_labels(doc, leaf) for leaf in top]
+    groups = {head: [_with_read_labels(doc, leaf) for leaf in items] for head, items in groups.items()}
+    labelled = [leaf for leaf in top if leaf.labels]
+    _read_header(page, doc, top, labelled)
     for head, items in groups.items():
         rows = _word_rows(page)
         header = _header_row(rows, items)
@@ -565,8 +1037,10 @@ def extract(doc: DocType, lines: list[Any]) -> tuple[dict[str, Any], dict[str, f
     for s in segs:  # rows were numbered on words; renumber the lines
         s.row = -1
     page.rows = group_rows(segs)
-    labelled = [leaf for leaf in top if leaf.labels]
-    _read_labelled(page, labelled, _label_matches(page, labelled))
+    _read_labelled(page, labelled, _label_matches(page, labelled, doc))
+    _read_unlabelled_kinds(page, labelled)
+    _read_from_checks(page, doc)
+    _checked_confidence(page, doc)
     _read_positional(page, doc, top, labelled)
     scores: dict[str, float] = {}
     fields = _build(doc.schema, "", "", page, scores)

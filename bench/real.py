@@ -1,0 +1,192 @@
+"""The ``ocr`` teacher on real labeled pages: the seed receipts metric per field, confidence buckets, speed.
+
+    python -m bench.real ocr --truth ../shared/datasets/sroie-dev --cache /tmp/df-real-ocr   # OCR once
+    python -m bench.real score --truth ../shared/datasets/sroie-dev --cache /tmp/df-real-ocr \\
+        --schema receipt   # extraction only: seconds (SROIE's keys map through the schema's x-aliases)
+
+``ocr`` reads every page once on one core and stores its OCR lines with the seconds it took, so
+``score`` (extraction from the cached lines) takes seconds and can be rerun after every change.
+``score`` prints the seed receipts metric (per page the mean over the truth keys of
+``rapidfuzz.fuzz.ratio(truth, prediction)``, newlines read as spaces; then the mean over pages)
+overall and per field, the same with truth and prediction case-folded (SROIE's truth is all
+upper case, also where the receipt prints "Sdn Bhd": the folded score is the reading quality),
+accuracy per confidence bucket (a field counts as right when its case-folded ratio is at least
+``--right``), the OCR seconds per page (CPU seconds of the one OCR thread: on a shared machine the
+wall clock also counts the other jobs), and the worst fields for reading. With ``--synthetic
+AUDIT.json`` (a ``label audit`` report) it adds the per-field table synthetic vs real accuracy,
+both as the audit's normalized exact match, and the gap.
+
+Truth keys line up with the schema through ``eval.fieldmap`` (the keys named like a field, then
+the schema's ``x-aliases``); ``--map truth=schema_field`` entries come first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+
+def parse_map(text: str) -> dict[str, str]:
+    """``"company=store_name,address=store_address"`` -> ``{"company": "store_name", ...}``."""
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        truth, _, schema = part.partition("=")
+        if not schema:
+            raise SystemExit(f"--map: '{part}' is not truth=schema_field")
+        out[truth.strip()] = schema.strip()
+    return out
+
+
+def cache_ocr(truth_dir: str, cache: Path, limit: int = 0) -> None:
+    """OCR every page of ``truth_dir`` not yet in ``cache`` (one JSON per page: lines, size, seconds)."""
+    from distill.ocr import ocr_engine, read_page
+    from eval.datasets import load_truth
+
+    cache.mkdir(parents=True, exist_ok=True)
+    ocr_engine()  # the model load is not a page's time
+    for rec in load_truth(truth_dir, limit=limit).records:
+        out = cache / f"{rec.id}.json"
+        if out.exists():
+            continue
+        image = rec.open_image()
+        t0, c0 = time.perf_counter(), time.process_time()
+        lines = read_page(image)
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+        out.write_text(json.dumps({"id": rec.id, "size": list(image.size), "seconds": round(seconds, 3),
+                                   "cpu": round(cpu, 3), "lines": [line.to_json() for line in lines]}))
+        print(f"{rec.id} {image.size[0]}x{image.size[1]} {seconds:.2f}s {len(lines)} lines", flush=True)
+
+
+def _flat_text(value: Any) -> str:
+    return " ".join(str(value or "").split("\n"))
+
+
+def score(truth_dir: str, cache: Path, schema: str, field_map: dict[str, str], right: float,
+          worst: int, show: str = "", synthetic: str = "") -> dict[str, Any]:
+    """Extract every cached page and score it against its truth (see the module docstring)."""
+    from rapidfuzz import fuzz
+
+    from distill.extract import extract
+    from distill.label import _bucket
+    from distill.ocr import OcrLine
+    from docfoundry.doctypes import load_doc_type
+    from docfoundry.records import flatten
+    from eval.datasets import load_truth
+    from eval.fieldmap import resolve_field_map, truth_patterns
+    from eval.normalize import normalized_equal
+
+    doc = load_doc_type(schema)
+    records = [r for r in load_truth(truth_dir).records if (cache / f"{r.id}.json").exists()]
+    fmap = resolve_field_map(doc, truth_patterns(records), field_map, flag="--map")
+    field_map = fmap.rules  # the explicit entries, then truth keys named like a field, then x-aliases
+    print(f"field map: {', '.join(f'{t}={s}' for t, s in sorted(field_map.items()))}"
+          + (f"; unmapped: {', '.join(fmap.unmapped)}" if fmap.unmapped else ""))
+    per_field: dict[str, list[float]] = {}
+    folded: dict[str, list[float]] = {}
+    page_scores, page_folded, seconds, cpu, misses = [], [], [], [], []
+    buckets: dict[str, list[int]] = {}
+    by_field: dict[str, dict[str, list[bool]]] = {}
+    exact: dict[str, list[bool]] = {}  # schema path -> the audit's normalized exact match per page
+    t0 = time.perf_counter()
+    for rec in records:
+        cached = json.loads((cache / f"{rec.id}.json").read_text())
+        seconds.append(cached["seconds"])
+        cpu.append(cached.get("cpu", cached["seconds"]))
+        fields, scores = extract(doc, [OcrLine.from_json(d) for d in cached["lines"]])
+        flat = flatten(fields)
+        ratios, ratios_folded = [], []
+        for key, truth in flatten(rec.fields).items():
+            path = field_map.get(key, key)
+            pred = _flat_text(flat.get(path, ""))
+            r = fuzz.ratio(_flat_text(truth), pred)
+            ratios.append(r)
+            per_field.setdefault(key, []).append(r)
+            ratios_folded.append(fuzz.ratio(_flat_text(truth).casefold(), pred.casefold()))
+            folded.setdefault(key, []).append(ratios_folded[-1])
+            leaf = doc.leaf(path)
+            exact.setdefault(path, []).append(normalized_equal(truth, pred, leaf.kind if leaf else "text"))
+            b = buckets.setdefault(_bucket(float(scores.get(path, 0.0))), [0, 0])
+            b[0] += ratios_folded[-1] >= right
+            b[1] += 1
+            by_field.setdefault(key, {}).setdefault(_bucket(float(scores.get(path, 0.0))), []).append(ratios_folded[-1] >= right)
+            if ratios_folded[-1] < 100:  # worst first by the case-folded ratio: reading errors, not case
+                misses.append((ratios_folded[-1], rec.id, key, _flat_text(truth), pred, scores.get(path, 0.0)))
+            if rec.id == show:
+                print(f"{key}: {r:.0f} truth={_flat_text(truth)!r} pred={pred!r} conf={scores.get(path)}")
+        page_scores.append(sum(ratios) / len(ratios))
+        page_folded.append(sum(ratios_folded) / len(ratios_folded))
+    took = time.perf_counter() - t0
+    result = {
+        "pages": len(records),
+        "fuzzy": round(statistics.mean(page_scores), 1),
+        "per_field": {k: round(statistics.mean(v), 1) for k, v in per_field.items()},
+        "fuzzy_casefolded": round(statistics.mean(page_folded), 1),
+        "per_field_casefolded": {k: round(statistics.mean(v), 1) for k, v in folded.items()},
+        "per_confidence_bucket": {b: {"right": round(c / n, 3), "n": n} for b, (c, n) in sorted(buckets.items())},
+        "field_accuracy": {p: round(sum(v) / len(v), 4) for p, v in exact.items()},
+        "ocr_seconds": {"median": round(statistics.median(seconds), 2), "max": round(max(seconds), 2)},
+        "ocr_cpu_seconds": {"median": round(statistics.median(cpu), 2), "max": round(max(cpu), 2)},
+        "extract_seconds_per_page": round(took / max(1, len(records)), 4),
+    }
+    print(f"pages {result['pages']}: fuzzy {result['fuzzy']} | "
+          + " | ".join(f"{k} {v}" for k, v in result["per_field"].items()))
+    print(f"case-folded (truth and prediction): fuzzy {result['fuzzy_casefolded']} | "
+          + " | ".join(f"{k} {v}" for k, v in result["per_field_casefolded"].items()))
+    print(f"right (case-folded ratio >= {right:g}) per confidence bucket: "
+          + ", ".join(f"{b}: {v['right']:.2f} (n={v['n']})" for b, v in result["per_confidence_bucket"].items()))
+    for key, per in by_field.items():
+        print(f"  {key}: " + ", ".join(f"{b}: {sum(v) / len(v):.2f} (n={len(v)})" for b, v in sorted(per.items())))
+    print(f"OCR seconds/page when cached, one core: CPU median {result['ocr_cpu_seconds']['median']}, "
+          f"max {result['ocr_cpu_seconds']['max']}; wall median {result['ocr_seconds']['median']}, "
+          f"max {result['ocr_seconds']['max']}; extraction {1000 * result['extract_seconds_per_page']:.1f} ms/page")
+    if synthetic:
+        syn = json.loads(Path(synthetic).read_text())
+        print(f"\n| field | synthetic ({syn.get('degrade')}, n={syn.get('n')}) | real (n={len(records)}) | gap |")
+        print("| --- | ---: | ---: | ---: |")
+        for path, acc in result["field_accuracy"].items():
+            s_acc = syn["per_field"].get(path, {}).get("accuracy")
+            gap = f"{100 * (s_acc - acc):+.1f}" if s_acc is not None else "-"
+            print(f"| {path} | {'-' if s_acc is None else f'{100 * s_acc:.1f}%'} | {100 * acc:.1f}% | {gap} |")
+    for r, pid, key, truth, pred, conf in sorted(misses)[:worst]:
+        print(f"  {r:5.1f} {pid} {key} conf={conf:.2f}\n        truth {truth!r}\n        pred  {pred!r}")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    o = sub.add_parser("ocr", help="OCR every page once into the cache, timed")
+    s = sub.add_parser("score", help="extract from the cached OCR and score against the truth")
+    for p in (o, s):
+        p.add_argument("--truth", required=True, help="labeled real pages, any layout eval reads")
+        p.add_argument("--cache", required=True, help="folder of cached OCR (one JSON per page)")
+    o.add_argument("--limit", type=int, default=0)
+    s.add_argument("--schema", default="receipt")
+    s.add_argument("--map", default="", help="truth=schema_field,... (e.g. company=store_name)")
+    s.add_argument("--right", type=float, default=80.0, help="a field is right at this fuzz.ratio or more")
+    s.add_argument("--worst", type=int, default=0, help="print the N worst fields")
+    s.add_argument("--show", default="", help="print every field of this page id")
+    s.add_argument("--json", default="", help="also write the result here")
+    s.add_argument("--synthetic", default="", help="a synthetic label audit's audit.json: per-field accuracy "
+                                                   "(normalized exact match) side by side with the real pages'")
+    args = parser.parse_args()
+    if args.what == "ocr":
+        cache_ocr(args.truth, Path(args.cache), args.limit)
+        return
+    from docfoundry.errors import UserError
+
+    try:
+        result = score(args.truth, Path(args.cache), args.schema, parse_map(args.map), args.right, args.worst, args.show,
+                       args.synthetic)
+    except UserError as e:
+        raise SystemExit(f"error: {e}") from None
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""What a printed line or value is, without a schema: the generic reading knowledge of the OCR teacher.
+
+  - ``value_span(kind, text)``: the part of ``text`` that is a value of ``kind``, as printed (the
+    date of "25/12/2018 8:13:39 PM", the amount of "RM 30.90", the time of "Time: 14:05");
+  - ``line_classes(text)``: what a line is besides text (a registration/tax id, a phone number,
+    an e-mail address, a web address, a date, a time, an amount): a schema names the classes a
+    field's lines are never (``x-not-lines``), e.g. an address is never an id or a phone line;
+  - ``legal_form(text)``: does a line end in a company's legal form ("Ltd", "GmbH", "Sdn Bhd")?
+    A business name is recognised by it, by position and by size (``distill.extract``).
+"""
+
+from __future__ import annotations
+
+import re
+
+# Month names (en/de/fr/es/it/nl/ms, as printed or abbreviated) that may stand in a date.
+_MONTH_WORDS = (
+    "january february march april may june july august september october november december "
+    "januar februar märz maerz juni juli oktober dezember janvier février fevrier mars avril mai juin "
+    "juillet août aout septembre octobre novembre décembre decembre enero febrero marzo abril mayo "
+    "junio julio agosto septiembre setiembre octubre noviembre diciembre gennaio febbraio aprile "
+    "maggio giugno luglio settembre ottobre dicembre januari februari maart mei augustus ogos disember "
+    "mac jun julai"
+).split()
+
+
+def strip_accents(text: str) -> str:
+    """``"INVOICÉ"`` -> ``"INVOICE"`` (OCR adds accents that were never printed)."""
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def _is_month(word: str) -> bool:
+    w = word.casefold().rstrip(".")
+    if len(w) < 3:
+        return False
+    return any(m.startswith(w) if len(w) <= 4 else (m == w or (len(w) >= 4 and m.startswith(w)))
+               for m in _MONTH_WORDS)
+
+
+_NUMERIC_DATE = re.compile(
+    r"(?<![\d])(?:\d{4}([./-])\d{1,2}\1\d{1,2}|\d{1,2}([./-])\s?\d{1,2}\2\s?(?:\d{4}|\d{2}))"
+    r"(?![.,]?\d{1,2}\b(?![:.]))")
+# a date glued to a number before it ("#1953600" + "01/06/2018"): two-digit day, four-digit year
+_GLUED_DATE = re.compile(r"(?<=\d)\d{2}([./-])\d{1,2}\1\d{4}(?!\d)")
+# eight digits alone: YYYYMMDD or DDMMYYYY
+_COMPACT_DATE = re.compile(r"(?<![\d])\d{8}(?![\d])")
+_WORD = r"[^\W\d_]{3,10}\.?"
+_WORD_DATES = [
+    re.compile(rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th)?\.?[\s\-/]*({_WORD})[\s\-/,.]*(\d{{4}}|\d{{2}})(?!\d)"),
+    re.compile(rf"(?<![^\W\d_])({_WORD})[\s\-/]*(\d{{1,2}})(?:st|nd|rd|th)?,?[\s\-/]*(\d{{4}})(?!\d)"),
+]
+_TIME = re.compile(r"(?<!\d)([01]?\d|2[0-3])\s?[:.h]\s?[0-5]\d(?:\s?[:.]\s?[0-5]\d)?(?:\s?[AaPp]\.?\s?[Mm]\.?)?(?!\d)")
+# an amount: digits with thousands separators and decimals, an optional sign and a currency
+# symbol or code written against it ("$8.20", "RM9.90", "12,50€"); a code set apart is not kept
+_AMOUNT = re.compile(
+    r"(?<![\w.,])-?(?:[^\W\d_]{1,3}|[$€£¥₹₩])?-?\d{1,3}(?:[,.' ]\d{3})*(?:[.,]\d{1,2})?(?:[$€£¥₹₩%])?(?![\w])"
+    r"|(?<![\w.,])-?(?:[^\W\d_]{1,3}|[$€£¥₹₩])?-?\d+(?:[.,]\d{1,2})?(?:[$€£¥₹₩%])?(?![\w])")
+
+
+def date_span(text: str) -> str | None:
+    """The first date printed in ``text``, as printed (without a time after it), or ``None``."""
+    from eval.normalize import as_dates
+
+    found: list[tuple[int, str]] = []
+    for m in _NUMERIC_DATE.finditer(text):
+        if as_dates(m.group(0)):
+            found.append((m.start(), m.group(0)))
+            break
+    if not found:
+        for m in _GLUED_DATE.finditer(text):
+            if as_dates(m.group(0)):
+                found.append((m.start(), m.group(0)))
+                break
+    for m in _COMPACT_DATE.finditer(text):
+        if compact_date(m.group(0)):
+            found.append((m.start(), m.group(0)))
+            break
+    for pattern in _WORD_DATES:
+        for m in pattern.finditer(text):
+            word = next(g for g in m.groups() if not g[0].isdigit())
+            if _is_month(word) and as_dates(m.group(0)):
+                found.append((m.start(), m.group(0).rstrip(" ,")))
+                break
+    return min(found)[1] if found else None
+
+
+def compact_date(digits: str) -> bool:
+    """Is an 8-digit run a date from 1990 to 2049, as YYYYMMDD or DDMMYYYY?"""
+    import datetime as dt
+
+    for y, m, d in ((digits[:4], digits[4:6], digits[6:]), (digits[4:], digits[2:4], digits[:2])):
+        try:
+            if 1990 <= int(y) < 2050 and dt.date(int(y), int(m), int(d)):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def time_span(text: str) -> str | None:
+    """The first time of day printed in ``text`` ("14:05", "8:13:39 PM"), or ``None``."""
+    date = date_span(text)
+    if date:  # "12.03.24" is a date, not 12:03
+        text = text.replace(date, " ")
+    for m in _TIME.finditer(text):
+        return m.group(0)
+    return None
+
+
+def amount_span(text: str) -> str | None:
+    """The amount that ends ``text`` (a currency sign written against it kept; after it at most a
+    short code: "RM 9.00", "12.50 EUR", "4.20 T"), or ``None``: "GST @6% 9.00" is 9.00, "@6 00%:" none.
+
+    A number with a decimal part wins over a bare integer ("1 X 4.62" is 4.62; "Qty 5" is 5).
+    """
+    from eval.normalize import as_decimal
+
+    lost_point = re.search(r"(?<![\d.,])\d{1,4} \d{2}\s*$", text)
+    if lost_point and not re.search(r"\d[.,]\d{2}", text):
+        return lost_point.group(0).strip()  # "10 00": OCR read the decimal point as a space
+    found = [(m.group(0).strip(), m.end()) for m in _AMOUNT.finditer(text)]
+    found = [(s, end) for s, end in found
+             if any(c.isdigit() for c in s) and "%" not in s and as_decimal(s) is not None]
+    if not found:
+        return None
+    decimal = [f for f in found if re.search(r"\d[.,]\d{1,2}\D*$", f[0])]
+    value, end = (decimal or found)[-1]
+    tail = text[end:]
+    if any(c.isdigit() for c in tail) or len(re.findall(r"[^\W\d_]+", tail)) > 1 \
+            or any(len(w) > 3 for w in re.findall(r"[^\W\d_]+", tail)):
+        return None
+    return value
+
+
+def value_span(kind: str, text: str) -> str | None:
+    """The part of ``text`` that is a value of ``kind`` (``None``: no such part; other kinds: the text)."""
+    text = " ".join(text.split())
+    if kind == "date":
+        return date_span(text)
+    if kind == "time":
+        return time_span(text)
+    if kind == "amount":
+        return amount_span(text)
+    return text.strip(" :") or None
+
+
+# --- line classes -------------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]{2,}\.(?:com|net|org|biz|info|co|gov|edu)(?:\.[a-z]{2})?\b(?!\.)", re.I)
+_PHONE_LABEL = re.compile(r"^\W*(?:tel|telephone|phone|ph|fax|hp|mobile|mob|t|f|call)\b\.?\s*(?:no\.?)?\s*[:.]?", re.I)
+_PHONE = re.compile(r"\+?\(?\d{2,4}\)?(?:[\s-]?\d{2,5}){1,4}")
+# a registration or tax id: 4+ digits, maybe with a few letters and a check letter ("123456-X")
+_ID_TOKEN = re.compile(r"^[(\[]?[A-Za-z]{0,4}\d[\dA-Za-z/-]*[)\]]?[.,;)]*$")
+_ID_LABEL = re.compile(r"^[^\d,]{1,40}?(?:[:#]|\bno\b\.?|\bnumber\b|\bid\b|\breg\b\.?)\s*", re.I)
+
+
+def _id_token(token: str, min_digits: int = 4) -> bool:
+    core = token.strip("()[].,;:")
+    digits = sum(c.isdigit() for c in core)
+    letters = sum(c.isalpha() for c in core)
+    return bool(_ID_TOKEN.match(token)) and digits >= min_digits and letters <= 4 and digits >= 1.5 * letters
+
+
+_LABELLED_ID = re.compile(r"(?:[:#]|\bno\b\.?)\s*\(?[A-Za-z]{0,4}\d{5,}", re.I)
+
+
+def is_id_line(text: str) -> bool:
+    """A line that is a registration/tax/document id, bare ("(123456-X)") or after a short label
+    ("Reg No.: 123456-X", "Site: 1046", "Co No: 12345-X GST No: 0012345"); a postcode before a town
+    is not one."""
+    t = " ".join(text.split()).strip()
+    if "," not in t and len(_LABELLED_ID.findall(t)) >= 2:
+        return True
+    tokens = t.split()
+    if len(tokens) == 1 and _id_token(tokens[0], min_digits=5):
+        return True  # bare: five digits at least ("9727XS"-like postcodes have four)
+    inner = t.strip("()[]")
+    m = _ID_LABEL.match(inner)
+    rest = inner[m.end():] if m else ""
+    if m and rest.strip():
+        parts = [p.strip(":#") for p in rest.replace("(", " ").replace(")", " ").split()]
+        parts = [p for p in parts if p]
+        return 1 <= len(parts) <= 2 and _id_token(parts[-1]) and all(_id_token(p) or len(p) <= 3 for p in parts)
+    return False
+
+
+def is_phone_line(text: str) -> bool:
+    """A line of phone/fax numbers, labelled ("Tel: 03-1234 5678") or bare ("016-5498845")."""
+    t = " ".join(text.split())
+    m = _PHONE_LABEL.match(t)
+    if m and sum(c.isdigit() for c in t[m.end():]) >= 6:
+        return True
+    label, colon, rest = t.partition(":")
+    if colon and re.fullmatch(r"[\d\s()+-]{7,}", rest.strip()) and sum(c.isdigit() for c in rest) >= 7:
+        return True  # "Careline: 1800 88 1231"
+    letters = sum(c.isalpha() for c in t)
+    return letters == 0 and any(sum(c.isdigit() for c in p.group(0)) >= 7 for p in _PHONE.finditer(t))
+
+
+def line_classes(text: str) -> set[str]:
+    """The classes of a printed line: id, phone, email, url, date, time, amount (maybe none)."""
+    out = set()
+    if _EMAIL.search(text):
+        out.add("email")
+    if _URL.search(text):
+        out.add("url")
+    if is_phone_line(text):
+        out.add("phone")
+    if is_id_line(text):
+        out.add("id")
+    if date_span(text):
+        out.add("date")
+    if time_span(text) and sum(c.isalpha() for c in text) <= 6:
+        out.add("time")
+    letters = sum(c.isalpha() for c in text)
+    if letters <= 3 and amount_span(text) and re.search(r"\d[.,]\d{2}(?!\d)", text):
+        out.add("amount")  # with decimals: "1185 KV" is a postcode
+    return out
+
+
+# --- names --------------------------------------------------------------------------------------
+
+# Legal forms of companies, as they end a business name (general knowledge, several countries).
+LEGAL_FORMS = (
+    "sdn bhd", "sdn. bhd.", "sdn. bhd", "sdn bhd.", "bhd", "bhd.", "berhad", "s/b", "s.b.", "ltd", "ltd.",
+    "limited", "inc", "inc.", "incorporated", "llc", "l.l.c.", "llp", "lp", "plc", "corp", "corp.",
+    "corporation", "co", "co.", "company", "gmbh", "ag", "kg", "ohg", "e.k.", "ug", "sa", "s.a.", "sarl",
+    "s.a.r.l.", "sas", "srl", "s.r.l.", "spa", "s.p.a.", "bv", "b.v.", "nv", "n.v.", "pty", "pty ltd",
+    "pte ltd", "pte. ltd.", "pvt ltd", "sl", "s.l.", "slu", "s.com.", "s.coop.", "sc", "s.c.", "oy", "ab", "as", "a/s", "aps", "kk", "tbk", "enterprise",
+    "enterprises", "trading",
+)
+_LEGAL = re.compile(r"(?<![^\W_])(?:" + "|".join(re.escape(f) for f in sorted(LEGAL_FORMS, key=len, reverse=True))
+                    + r")(?![^\W_])", re.I)
+
+
+def legal_form(text: str) -> bool:
+    """Does ``text`` end in a company's legal form ("... Sdn Bhd", "... GmbH (123-X)", "... Ltd.")?"""
+    for m in _LEGAL.finditer(text):
+        before, after = text[:m.start()], text[m.end():]
+        tail = re.sub(r"[\W_]", "", after.split("(")[0]) if not after.lstrip().startswith("(") else ""
+        if sum(c.isalpha() for c in before) >= 2 and (not tail or (tail.isalnum() and sum(c.isdigit() for c in tail) >= 4)):
+            return True
+    return False
