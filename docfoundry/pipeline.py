@@ -321,15 +321,21 @@ def stage_compare(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
                                      out=str(run_dir / "compare"), labels=names))
 
 
+def _pages_key(c: RunConfig) -> UnlabeledSection:
+    """What defines the unlabeled pages: their truth and its map only matter to the audit (adding
+    truth to a run must not redo its labels)."""
+    return dataclasses.replace(c.unlabeled, truth="", field_map={})
+
+
 def _teacher_key(c: RunConfig) -> tuple[Any, ...]:
-    return (c.seed, c.teacher, c.unlabeled, c.synth.doc_types)
+    return (c.seed, c.teacher, _pages_key(c), c.synth.doc_types)
 
 
 STAGES: list[Stage] = [
     Stage("synth", (), lambda c: (c.seed, c.synth), stage_synth),
-    Stage("heldout", (), lambda c: (c.seed, c.synth, c.unlabeled), stage_heldout),
+    Stage("heldout", (), lambda c: (c.seed, c.synth, _pages_key(c)), stage_heldout),
     Stage("label", ("heldout",), _teacher_key, stage_label),
-    Stage("audit", ("label",), _teacher_key, stage_audit),
+    Stage("audit", ("label",), lambda c: (_teacher_key(c), c.unlabeled.truth, c.unlabeled.field_map), stage_audit),
     Stage("instruct", ("synth", "label"), lambda c: (c.seed, c.instruct), stage_instruct),
     Stage("student", (), lambda c: (c.seed, c.student.model, c.student.tiny_size), stage_student),
     Stage("train", ("instruct", "student"), lambda c: (c.seed, c.student), stage_train),

@@ -195,21 +195,27 @@ def test_eval_maps_truth_like_the_audit(audit, tmp_path, capsys):
 
 def test_run_config_real_truth_audit_in_the_report(tmp_path):
     """`unlabeled: {path, schema, truth}`: the run's audit scores the real pages next to synthetic ones,
-    and the report shows the gap table and the threshold from the real pages."""
+    and the report shows the gap table and the threshold from the real pages. Adding the truth to a
+    run that labeled its pages keeps the labels."""
     pages = own_labels(tmp_path / "mine", 2, lambda r: r["fields"])
-    config = tmp_path / "run.yaml"
-    config.write_text(f"""
+    plain = f"""
 seed: 1
 synth: {{doc_types: [receipt], n: 4, degrade: clean, workers: 1}}
-unlabeled: {{path: {pages}, schema: receipt, truth: {pages}, n: 2, degrade: clean}}
+unlabeled: {{path: {pages}, schema: receipt, n: 2, degrade: clean}}
 teacher: {{spec: ocr, options: {{workers: 1}}}}
-""")
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(config.read_text().replace("truth: ", "field_map: {shop: store_name}, truth: "))
+"""
+    config, bad = tmp_path / "run.yaml", tmp_path / "bad.yaml"
+    config.write_text(plain.replace("schema: receipt,", f"schema: receipt, truth: {pages},"))
+    bad.write_text(plain.replace("schema: receipt,", f"schema: receipt, truth: {pages}, field_map: {{shop: store_name}},"))
     assert main(["run", str(bad), "--out", str(tmp_path / "bad"), "--until", "audit"]) == 2
     assert not (tmp_path / "bad" / "synth").exists()
     out = tmp_path / "run"
+    (tmp_path / "plain.yaml").write_text(plain)
+    assert main(["run", str(tmp_path / "plain.yaml"), "--out", str(out), "--until", "label"]) == 0
+    labeled = json.loads((out / "run.json").read_text())["stages"]["label"]
     assert main(["run", str(config), "--out", str(out), "--until", "audit"]) == 0
+    state = json.loads((out / "run.json").read_text())["stages"]
+    assert state["label"] == labeled  # not redone: the truth is the audit's business
     audit = json.loads((out / "audit" / "audit.json").read_text())["receipt"]
     assert audit["real"]["pages"] == 2 and audit["recommended_min_confidence"]["from"] == "real"
     assert audit["real"]["label"]["ocr_calls"] == 0  # the label stage's OCR of the same pages was reused
