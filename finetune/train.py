@@ -260,6 +260,39 @@ def training_arguments(cfg: TrainConfig, run_dir: Path, bf16: bool, has_validati
     )
 
 
+def step_progress() -> Any:
+    """A trainer callback that counts optimizer steps on the progress line, with the last loss (the
+    raw log dicts still go to stdout: the run's log under ``docfoundry run``)."""
+    from transformers import TrainerCallback
+
+    from docfoundry.progress import counter
+
+    class StepProgress(TrainerCallback):
+        bar: Any = None
+        loss = ""
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            self.bar = counter(max(0, state.max_steps - state.global_step), "train", unit="steps",
+                               extra=lambda: self.loss)
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
+            if logs and "loss" in logs:
+                self.loss = f"loss {float(logs['loss']):.4g}"
+                if self.bar is not None:
+                    self.bar.advance(0)  # show it now, not at the next step
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if self.bar is not None:
+                self.bar.advance(1)
+
+        def close(self) -> None:
+            if self.bar is not None:
+                self.bar.close()
+                self.bar = None
+
+    return StepProgress()
+
+
 # --- outputs -------------------------------------------------------------------------------------
 
 
@@ -350,7 +383,9 @@ def train(cfg: TrainConfig) -> tuple[Any, dict[str, Any]]:
     model = attach_adapter(model, family, cfg)
     bf16 = weights_dtype(cfg) == torch.bfloat16 or (cfg.method == "full" and cfg.dtype == "auto" and bf16_supported())
     args = training_arguments(cfg, run_dir, bf16, bool(val_set))
-    callbacks = [EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping)] if cfg.early_stopping else []
+    steps = step_progress()
+    callbacks = [steps, *([EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping)]
+                          if cfg.early_stopping else [])]
     collator = Collator(encoder)
     trainer = make_trainer_class()(model=model, args=args, train_dataset=train_set, eval_dataset=val_set or None,
                                    data_collator=collator, callbacks=callbacks,
@@ -368,7 +403,10 @@ def train(cfg: TrainConfig) -> tuple[Any, dict[str, Any]]:
         write_json(run_dir / "data_mix.json", data_mix)
         write_json(run_dir / "versions.json", versions())
     start = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=resume_from)
+    try:
+        result = trainer.train(resume_from_checkpoint=resume_from)
+    finally:
+        steps.close()
     seconds = time.perf_counter() - start
     final_eval = trainer.evaluate() if val_set else {}
     stats = trainer.batch_stats
