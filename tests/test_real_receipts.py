@@ -120,6 +120,16 @@ def test_a_name_split_over_two_lines_is_joined():
     assert fields["store_address"] == "12, MAIN ROAD"
 
 
+def test_a_value_of_several_lines_is_as_sure_as_all_its_lines_together():
+    lines = page(("ACME LTD", 40, 10, 200), ("12, MAIN ROAD", 40, 32, 200), ("45000 TOWN", 40, 54, 200))
+    for line in lines[1:]:
+        line.score = 0.8
+    fields, scores = extract(load_doc_type("receipt"), lines)
+    assert fields["store_address"] == "12, MAIN ROAD 45000 TOWN"
+    # both lines must be read right: 0.8 * 0.8 of the trust an address under a name gets
+    assert scores["store_address"] < scores["store_name"] * 0.8 * 0.8
+
+
 # --- value spans and line classes ---------------------------------------------------------------
 
 @pytest.mark.parametrize("text,date", [
