@@ -25,6 +25,7 @@ from typing import Any
 from docfoundry.cli import Command
 from docfoundry.config import opt, to_dict
 from docfoundry.errors import BadItem, UserError
+from docfoundry.records import SPLITS
 
 ROWS = "conversations.jsonl"
 
@@ -36,15 +37,21 @@ class InstructConfig:
     out: str = opt(help="output instruction folder (re-run to resume)")
     source: str = opt("truth", "where answers come from", flag="--from", choices=["truth", "teacher"])
     tasks: list[str] = opt(["all"], "task families to make (all, or a comma list; see --help of the docs)")
-    per_page: int = opt(8, "tasks per page, besides the caption")
-    weights: dict[str, float] = opt({}, "relative weight per family, e.g. qa=3,extract=1 (default 1 each)")
-    styles: list[str] = opt(["precise", "informative"], "answer styles drawn per task")
+    per_page: int = opt(8, "tasks per page, besides the caption", min=0)
+    weights: dict[str, float] = opt({}, "relative weight per family, e.g. qa=3,extract=1 (default 1 each)", min=0)
+    styles: list[str] = opt(["precise", "informative"], "answer styles drawn per task",
+                            choices=["precise", "informative"])
     caption_position: str = opt("random", "where the caption task goes", choices=["first", "last", "random", "none"])
-    split: str | None = opt(None, "use only this split of the input")
+    split: str | None = opt(None, "use only this split of the input", choices=list(SPLITS))
     seed: int = opt(0, "seed; (seed, page id) defines the page's tasks")
     teacher: str = opt("", "--from teacher: the synthesizer (vllm:MODEL, openai:URL#MODEL, hf:MODEL)")
     filter: str = opt("", "--from teacher: the consistency-filter teacher (default: the synthesizer)")
-    max_tokens: int = opt(512, "--from teacher: tokens per teacher answer")
+    max_tokens: int = opt(512, "--from teacher: tokens per teacher answer", min=1)
+
+    def validate(self) -> None:
+        """Cross-field checks (``docfoundry.config.validate`` runs them after the ranges)."""
+        if self.source == "truth":
+            families(self.tasks)
 
 
 def families(names: list[str]) -> list[str]:
@@ -143,6 +150,10 @@ def run_truth(cfg: InstructConfig) -> dict[str, Any]:
     chosen = families(cfg.tasks)
     src = Path(cfg.input)
     samples = list(read_samples(src, cfg.split))
+    if cfg.split and not samples:  # a split the folder does not have is a mistake, not 0 conversations
+        present = sorted({s.split for s in read_samples(src)})
+        raise UserError(f"--split {cfg.split}: no page of {src} is in that split "
+                        f"({'its splits: ' + ', '.join(present) if present else 'it holds no pages'})")
     keep = ("input", "source", "tasks", "per_page", "weights", "styles", "caption_position", "split", "seed")
     writer = DatasetWriter(cfg.out, stage="instruct", fingerprint={k: v for k, v in to_dict(cfg).items() if k in keep},
                            config=to_dict(cfg), rows_file=ROWS)
@@ -184,11 +195,9 @@ def run_truth(cfg: InstructConfig) -> dict[str, Any]:
 
 def run(cfg: InstructConfig) -> dict[str, Any]:
     """Make an instruction folder from truth or with a teacher."""
-    if cfg.per_page < 0:
-        raise UserError("--per-page must be >= 0")
-    bad_styles = [s for s in cfg.styles if s not in ("precise", "informative")]
-    if bad_styles:
-        raise UserError(f"--styles: unknown style '{bad_styles[0]}' (known: precise, informative)")
+    from docfoundry.config import validate
+
+    validate(cfg)  # ranges, choices and task families, also for a config built in Python
     if cfg.source == "truth":
         return run_truth(cfg)
     from distill.synthesize import run_teacher

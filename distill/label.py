@@ -473,6 +473,10 @@ def run(cfg: LabelConfig, teacher: Any = None) -> dict[str, Any]:
                                "pages_per_s": round(len(todo) / seconds, 3) if seconds > 0 and todo else None}
     if failed:
         summary["failed_pages"] = [f"{f['id']}: {f['reason']}" for f in failed[:10]]
+    if failed and len(failed) == len(todo) and not writer.done:  # nothing labeled at all: not a success
+        first = (str(failed[0]["reason"]).splitlines() or [""])[0]
+        raise UserError(f"{writer.folder / FAILED_FILE}: all {len(failed)} pages failed, none was labeled "
+                        f"(first: {failed[0]['id']}: {first})")
     return summary
 
 

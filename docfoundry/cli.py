@@ -80,7 +80,7 @@ def _print_summary(summary: Any) -> None:
 
 def run_command(cmd: Command, argv: list[str]) -> int:
     """Parse ``argv`` into the command's config and call its function; returns the exit code."""
-    from docfoundry.config import add_arguments, from_namespace, load_yaml
+    from docfoundry.config import add_arguments, from_namespace, load_yaml, validate
 
     parser = argparse.ArgumentParser(
         prog=f"docfoundry {cmd.name}",
@@ -94,8 +94,9 @@ def run_command(cmd: Command, argv: list[str]) -> int:
         parser.add_argument("--config", dest="_config_file", metavar="YAML", default=None,
                             help="read options from a YAML file; flags given here win")
     ns = parser.parse_args(argv)
-    base = load_yaml(ns._config_file) if getattr(ns, "_config_file", None) else {}
-    cfg = from_namespace(cmd.config, ns, base)
+    config_file = getattr(ns, "_config_file", None)
+    base = load_yaml(config_file) if config_file else {}
+    cfg = validate(from_namespace(cmd.config, ns, base))  # flags and --config keys checked alike, up front
     summary = cmd.run(cfg)
     _print_summary(summary)
     return int(summary.get("exit_code", 0)) if isinstance(summary, dict) else 0
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         cmd, rest = _find(commands, argv)
         return run_command(cmd, rest)
     except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print("error: " + " ".join(str(e).splitlines()), file=sys.stderr)  # one line, whatever it quotes
         return e.exit_code
     except KeyboardInterrupt:
         print("interrupted: finished work is kept; re-run the same command to resume", file=sys.stderr)

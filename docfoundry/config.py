@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -19,12 +20,79 @@ def opt(default: Any = dataclasses.MISSING, help: str = "", **meta: Any) -> Any:
     """A config field with its help text; list/dict defaults are copied per instance.
 
     Extra metadata: ``positional=True`` (a positional argument), ``flag="--x"`` (override the flag
-    name), ``choices=[...]``.
+    name), ``choices=[...]`` and ``min=`` / ``max=`` (inclusive bounds). Choices and bounds apply to
+    a scalar, to each item of a list and to each value of a dict, and they are enforced the same way
+    for flags, ``--config`` YAML and configs built in Python (``from_dict``, ``validate``).
     """
     meta = {"help": help, **meta}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
+
+
+def _flag(f: dataclasses.Field) -> str:
+    """How the command line spells field ``f``: its flag, or its metavar when positional."""
+    if f.metadata.get("positional"):
+        return f.name.upper()
+    return f.metadata.get("flag", "--" + f.name.replace("_", "-"))
+
+
+def _key(name: str) -> str:
+    """``config key 'name'``; a name with a quote, newline or other odd character is shown escaped."""
+    name = str(name)
+    return f"config key '{name}'" if name.isprintable() and "'" not in name else f"config key {name!r}"
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if isinstance(value, str) and not value.strip() else str(value)
+
+
+def field_problem(f: dataclasses.Field, value: Any) -> str | None:
+    """What breaks field ``f``'s ``choices`` / ``min`` / ``max`` metadata in ``value``, or None."""
+    if value is None:  # a null the type allows (Optional); the type check refused the others
+        return None
+    choices, lo, hi = f.metadata.get("choices"), f.metadata.get("min"), f.metadata.get("max")
+    if choices is None and lo is None and hi is None:
+        return None
+    items = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
+    for v in items:
+        if choices is not None and v not in choices:
+            return f"{v!r} is not one of {', '.join(_shown(c) for c in choices)}"
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            continue
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            if lo is not None and hi is not None:
+                return f"must be between {lo} and {hi} (got {v})"
+            return f"must be at least {lo} (got {v})" if lo is not None else f"must be at most {hi} (got {v})"
+    return None
+
+
+def check_fields(cfg: Any, keys: dict[str, str] | None = None, prefix: str = "") -> None:
+    """Check every field of config ``cfg`` (and of nested configs) against its metadata.
+
+    An error names the flag, or ``config key '<prefix><name>'`` when ``prefix`` is given, or the
+    config key that ``keys`` maps the field to (a run section that feeds a stage config).
+    """
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            check_fields(value, prefix=f"{prefix}{f.name}.")
+            continue
+        problem = field_problem(f, value)
+        if problem:
+            where = (_key(keys[f.name]) if keys and f.name in keys
+                     else _key(f"{prefix}{f.name}") if prefix else _flag(f))
+            raise UserError(f"{where}: {problem}")
+
+
+def validate(cfg: Any, keys: dict[str, str] | None = None) -> Any:
+    """The one up-front check of a config: every field's metadata, then the class's own
+    ``validate()`` hook (cross-field and file checks), if it has one. Returns ``cfg``."""
+    check_fields(cfg, keys)
+    hook = getattr(cfg, "validate", None)
+    if callable(hook):
+        hook()
+    return cfg
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -68,7 +136,8 @@ def parse_text(tp: Any, text: str, key: str) -> Any:
         if tp in (int, float, str):
             return tp(text)
     except ValueError as e:
-        raise UserError(f"--{key.replace('_', '-')}: {e}") from None
+        flag = f"--{key.replace('_', '-')}"
+        raise UserError(f"{flag if flag.isprintable() else repr(flag)}: {e}") from None
     return text
 
 
@@ -78,10 +147,10 @@ def coerce(tp: Any, value: Any, key: str) -> Any:
     if value is None:
         if optional:
             return None
-        raise UserError(f"config key '{key}': null is not allowed here")
+        raise UserError(f"{_key(key)}: null is not allowed here")
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
-            raise UserError(f"config key '{key}': expected a mapping, got {type(value).__name__}")
+            raise UserError(f"{_key(key)}: expected a mapping, got {type(value).__name__}")
         return from_dict(tp, value, prefix=f"{key}.")
     if isinstance(value, str) and tp is not str and typing.get_origin(tp) is not typing.Literal:
         return parse_text(tp, value, key)
@@ -89,22 +158,32 @@ def coerce(tp: Any, value: Any, key: str) -> Any:
     if origin is list:
         (item,) = typing.get_args(tp) or (Any,)
         if not isinstance(value, list):
-            raise UserError(f"config key '{key}': expected a list, got {type(value).__name__}")
+            raise UserError(f"{_key(key)}: expected a list, got {type(value).__name__}")
         return [coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
     if origin is dict:
         _, val_tp = typing.get_args(tp) or (Any, Any)
         if not isinstance(value, dict):
-            raise UserError(f"config key '{key}': expected a mapping, got {type(value).__name__}")
+            raise UserError(f"{_key(key)}: expected a mapping, got {type(value).__name__}")
         return {str(k): coerce(val_tp, v, f"{key}.{k}") for k, v in value.items()}
-    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+    if tp in (int, float) and isinstance(value, bool):  # YAML true is an int to Python, not to a user
+        raise UserError(f"{_key(key)}: expected {tp.__name__}, got {value!r}")
+    if tp is float and isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise UserError(f"{_key(key)}: expected a finite number, got {value!r}")
         return float(value)
     if tp is Any or (isinstance(tp, type) and isinstance(value, tp)):
         return value
-    raise UserError(f"config key '{key}': expected {getattr(tp, '__name__', tp)}, got {value!r}")
+    raise UserError(f"{_key(key)}: expected {getattr(tp, '__name__', tp)}, got {value!r}")
 
 
-def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
-    """Build config ``cls`` from a mapping; an unknown key is an error that lists the known ones."""
+def from_dict(cls: type, data: dict[str, Any], prefix: str = "", flags: frozenset[str] | set[str] = frozenset()) -> Any:
+    """Build config ``cls`` from a mapping; an unknown key is an error that lists the known ones.
+
+    Each value is checked against its field's type, choices and bounds; the error names the flag
+    for the keys in ``flags`` (given on the command line) and the config key for the others.
+    """
+    if not isinstance(data, dict):
+        raise UserError(f"{_key(prefix.rstrip('.') or '.')}: expected a mapping, got {type(data).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = _hints(cls)
     kwargs = {}
@@ -112,8 +191,12 @@ def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
         key = str(raw_key).replace("-", "_")
         if key not in fields:
             known = ", ".join(sorted(fields))
-            raise UserError(f"unknown config key '{prefix}{raw_key}' (known: {known})")
+            raise UserError(f"unknown {_key(f'{prefix}{raw_key}')} (known: {known})")
         kwargs[key] = coerce(hints[key], value, f"{prefix}{key}")
+        problem = field_problem(fields[key], kwargs[key])
+        if problem:
+            where = _flag(fields[key]) if key in flags else _key(f"{prefix}{key}")
+            raise UserError(f"{where}: {problem}")
     missing = [
         n for n, f in fields.items()
         if n not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
@@ -131,9 +214,13 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not p.is_file():
         raise UserError(f"{p}: config file not found")
     try:
-        data = yaml.safe_load(p.read_text()) or {}
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as e:
+        raise UserError(f"{p}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     except yaml.YAMLError as e:
-        raise UserError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
+        raise UserError(f"{p}: not valid YAML ({(str(e).splitlines() or [type(e).__name__])[0]})") from None
+    except RecursionError:
+        raise UserError(f"{p}: not valid YAML (nested too deeply)") from None
     if not isinstance(data, dict):
         raise UserError(f"{p}: expected a mapping at the top level")
     return data
@@ -155,8 +242,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
             help_text += f" (default: {shown})"
         kw: dict[str, Any] = {"help": help_text.replace("%", "%%"),  # argparse formats help with %
                               "dest": f.name, "default": argparse.SUPPRESS}
-        if meta.get("choices"):
-            kw["choices"] = meta["choices"]
+        if meta.get("choices") and typing.get_origin(tp) is not list and not _unwrap_optional(hints[f.name])[1]:
+            kw["choices"] = meta["choices"]  # lists and optionals are checked by from_dict (item-wise, None)
         if meta.get("positional"):
             kw.pop("dest")
             kw["metavar"] = f.name.upper()
@@ -183,10 +270,10 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
 def from_namespace(cls: type, ns: argparse.Namespace, base: dict[str, Any] | None = None) -> Any:
     """Merge a YAML mapping ``base`` with the flags actually given (flags win)."""
     data = dict(base or {})
-    for f in dataclasses.fields(cls):
-        if hasattr(ns, f.name):
-            data[f.name] = getattr(ns, f.name)
-    return from_dict(cls, data)
+    flags = {f.name for f in dataclasses.fields(cls) if hasattr(ns, f.name)}
+    for name in flags:
+        data[name] = getattr(ns, name)
+    return from_dict(cls, data, flags=flags)
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

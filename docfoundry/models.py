@@ -702,7 +702,17 @@ class TinyConfig:
                     "benchmarks)",
                     choices=["micro", "tiny", "small"])
     seed: int = opt(0, "random seed: the same seed gives the same weights and tokenizer")
-    init_range: float = opt(0.02, "std of the random text weights (0.15 lets a tiny model overfit fast)")
+    init_range: float = opt(0.02, "std of the random text weights (0.15 lets a tiny model overfit fast)", min=0)
+
+    def validate(self) -> None:
+        """--out is a new or empty folder, or one a previous ``models tiny`` wrote (it is rebuilt)."""
+        from docfoundry.tiny import MARKER
+
+        out = Path(self.out)
+        if out.exists() and not out.is_dir():
+            raise UserError(f"--out {out}: is a file; give a folder for the model")
+        if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+            raise UserError(f"--out {out}: folder is not empty and holds no tiny model; give a new or empty folder")
 
 
 @dataclass
@@ -714,11 +724,30 @@ class InfoConfig:
 
 def run_tiny(cfg: TinyConfig) -> dict[str, Any]:
     """Build a random-weight model of ``cfg.family`` with a locally trained tokenizer and save it."""
+    import os
+    import shutil
+
+    from docfoundry.config import validate
     from docfoundry.tiny import build_tiny, save_tiny
 
+    validate(cfg)
     model, processor = build_tiny(cfg.family, cfg.size, seed=cfg.seed, init_range=cfg.init_range)
-    out = save_tiny(model, processor, cfg.out, family=cfg.family, size=cfg.size, seed=cfg.seed,
-                    init_range=cfg.init_range)
+    out = Path(cfg.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging, old = (out.parent / f".{out.name}.{kind}-{os.getpid()}" for kind in ("new", "old"))
+    try:
+        save_tiny(model, processor, staging, family=cfg.family, size=cfg.size, seed=cfg.seed,
+                  init_range=cfg.init_range)
+        if out.is_dir():  # a previous build: replaced whole, unless it holds files a build does not write
+            foreign = sorted({p.name for p in out.iterdir()} - {p.name for p in staging.iterdir()})
+            if foreign:
+                raise UserError(f"--out {out}: holds files that are not part of a tiny model ({foreign[0]}, ...); "
+                                "give a new or empty folder")
+            os.replace(out, old)
+        os.replace(staging, out)  # a killed build leaves the old folder or the new one, never a mix
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
     return {"out": str(out), "family": cfg.family, "size": cfg.size,
             "parameters": sum(p.numel() for p in model.parameters())}
 

@@ -271,7 +271,7 @@ def train_config(cfg: RunConfig, run_dir: Path) -> Any:
     data = sorted(str(p) for p in (run_dir / "instruct").iterdir() if (p / "conversations.jsonl").is_file()) \
         if (run_dir / "instruct").is_dir() else []
     base = {"data": data, "student": student_path(cfg, run_dir), "out": str(run_dir / "train"), "seed": cfg.seed}
-    return from_dict(TrainConfig, {**base, **cfg.student.train})
+    return from_dict(TrainConfig, {**base, **cfg.student.train}, prefix="student.train.")
 
 
 def stage_train(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
@@ -393,15 +393,48 @@ def stage_hashes(cfg: RunConfig) -> dict[str, str]:
     return out
 
 
+def _check_section(section: str, build: Callable[[], Any], keys: dict[str, str] | None = None) -> Any:
+    """Validate the stage config a run section feeds, as the stage will (ranges, choices, its hook);
+    ``keys`` names the section key behind a stage field. Returns the config."""
+    from docfoundry.config import validate
+
+    try:
+        return validate(build(), keys)
+    except UserError as e:
+        raise UserError(str(e) if str(e).startswith("config key") else f"config section '{section}': {e}") from None
+
+
 def validate_up_front(cfg: RunConfig) -> None:
-    """Everything that can be checked before long work starts (paths, types, presets, teacher)."""
-    from synth.generate import SynthConfig, validate
+    """Everything that can be checked before long work starts (paths, types, presets, teacher), each
+    section through the config of the stage it feeds."""
+    from distill.instruct import InstructConfig
+    from docfoundry.models import TinyConfig
+    from eval.run import EvalConfig
+    from synth.generate import SynthConfig
 
     s = cfg.synth
-    validate(SynthConfig(out="unused", doc_types=s.doc_types, n=s.n, locales=s.locales, degrade=s.degrade,
-                         splits=s.splits))
-    validate(SynthConfig(out="unused", doc_types=s.doc_types, n=max(1, cfg.unlabeled.n), locales=s.locales,
-                         degrade=cfg.unlabeled.degrade))
+    _check_section("synth", lambda: SynthConfig(out="unused", doc_types=s.doc_types, n=s.n, locales=s.locales,
+                                                degrade=s.degrade, splits=s.splits, workers=s.workers, ray=s.ray),
+                   {k: f"synth.{k}" for k in ("doc_types", "n", "locales", "degrade", "splits", "workers")})
+    _check_section("unlabeled", lambda: SynthConfig(
+        out="unused", doc_types=s.doc_types, n=max(1, cfg.unlabeled.n) if cfg.unlabeled.path else cfg.unlabeled.n,
+        locales=s.locales, degrade=cfg.unlabeled.degrade), {"n": "unlabeled.n", "degrade": "unlabeled.degrade"})
+    _check_section("eval", lambda: SynthConfig(out="unused", doc_types=s.doc_types, n=cfg.eval.n, locales=s.locales,
+                                               degrade=cfg.eval.degrade), {"n": "eval.n", "degrade": "eval.degrade"})
+    _check_section("eval", lambda: EvalConfig(truth="unused", out="unused", model="unused", engine=cfg.eval.engine,
+                                              max_new_tokens=cfg.eval.max_new_tokens),
+                   {"engine": "eval.engine", "max_new_tokens": "eval.max_new_tokens"})
+    i = cfg.instruct
+    _check_section("instruct.tasks", lambda: InstructConfig(input="unused", out="unused", tasks=i.tasks,
+                                                            per_page=i.per_page),
+                   {"tasks": "instruct.tasks", "per_page": "instruct.per_page"})
+    _check_section("instruct.teacher_tasks", lambda: InstructConfig(input="unused", out="unused",
+                                                                    tasks=i.teacher_tasks),
+                   {"tasks": "instruct.teacher_tasks"})
+    if cfg.student.model.startswith("tiny:"):
+        _check_section("student", lambda: TinyConfig(family=cfg.student.model.split(":", 1)[1],
+                                                     out=str(Path(cfg.out) / "student"), size=cfg.student.tiny_size),
+                       {"family": "student.model", "size": "student.tiny_size"})
     for key, path in [("unlabeled.path", cfg.unlabeled.path), *[(f"eval.real[{i}]", p) for i, p in enumerate(cfg.eval.real)]]:
         if path and not Path(path).exists():
             raise UserError(f"config key '{key}': path not found: {path}")
@@ -414,6 +447,7 @@ def validate_up_front(cfg: RunConfig) -> None:
 
         load_doc_type(cfg.unlabeled.schema)
     from distill.label import check_args
+    from distill.label import validate as validate_label
     from distill.teachers import load_teacher
 
     try:
@@ -421,13 +455,18 @@ def validate_up_front(cfg: RunConfig) -> None:
     except UserError as e:
         raise UserError(f"config key 'teacher.spec': {e}") from None
     try:
-        check_args(label_config(cfg, "unused", cfg.unlabeled.schema or s.doc_types[0], "unused"), teacher)
+        labeling = label_config(cfg, "unused", cfg.unlabeled.schema or s.doc_types[0], "unused")
+        validate_label(labeling)
+        check_args(labeling, teacher)
     except UserError as e:
         raise UserError(str(e) if str(e).startswith("config key") else f"config section 'teacher': {e}") from None
-    try:
-        train_config(cfg, Path(cfg.out))
-    except UserError as e:
-        raise UserError(f"config section 'student.train': {e}") from None
+
+    def training() -> Any:
+        tc = train_config(cfg, Path(cfg.out))
+        tc.data = tc.data or ["unused"]  # the instruction folders do not exist yet
+        return tc
+
+    _check_section("student.train", training)
 
 
 def _check_real_truth(cfg: RunConfig) -> None:
@@ -446,8 +485,11 @@ def _check_real_truth(cfg: RunConfig) -> None:
 
 
 def _read_state(run_dir: Path) -> dict[str, Any]:
-    p = run_dir / "run.json"
-    return json.loads(p.read_text()) if p.is_file() else {"stages": {}}
+    from docfoundry.run_report import read_state
+
+    state = read_state(run_dir)  # a corrupt run.json is a one-line error naming it
+    state.setdefault("stages", {})
+    return state
 
 
 def _write_state(run_dir: Path, state: dict[str, Any]) -> None:

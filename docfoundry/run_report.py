@@ -67,7 +67,31 @@ def _samples(run_dir: Path) -> list[Block]:
 
 
 def _json(path: Path) -> dict[str, Any] | None:
-    return json.loads(path.read_text()) if path.is_file() else None
+    """A JSON object a stage wrote, or None when absent; a corrupt one is a one-line error naming it."""
+    from docfoundry.errors import UserError
+
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{path}: not valid JSON ({e}); re-run the stage that wrote it") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def read_state(run_dir: Path) -> dict[str, Any]:
+    """A run folder's ``run.json`` (``{}`` when absent), checked to be the shape the run writes."""
+    from docfoundry.errors import UserError
+
+    state = _json(run_dir / "run.json") or {}
+    stages = state.get("stages", {})
+    if not isinstance(stages, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get("summary") or {}, dict) for v in stages.values()):
+        raise UserError(f"{run_dir / 'run.json'}: 'stages' is not a mapping of stage records; "
+                        "not a run folder written by `docfoundry run`")
+    return state
 
 
 def _images(folder: Path, stage: str, pattern: str) -> list[Block]:
@@ -160,7 +184,7 @@ def write_run_report(run_dir: Path) -> str:
     """Write ``RUN_DIR/report.html`` and ``report.md``; returns the HTML path."""
     from eval.report import write_documents
 
-    state = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
+    state = read_state(run_dir)
     blocks = [Block("h1", f"docfoundry run: {run_dir.name}"), *_pipeline(state), *_samples(run_dir)]
     for stage, title, render, missing in SECTIONS:
         found = (run_dir / stage).is_dir() and render(run_dir / stage)

@@ -28,7 +28,44 @@ def load_report(folder: str | Path) -> dict[str, Any]:
         raise UserError(f"{path}: not valid JSON ({e.msg})") from None
     if not isinstance(data, dict) or "overall" not in data:
         raise UserError(f"{path}: not a docfoundry eval metrics file (no 'overall')")
+    problem = _shape_problem(data)
+    if problem:
+        raise UserError(f"{path}: not a docfoundry eval metrics file ({problem})")
     return data
+
+
+def _is_number(v: Any) -> bool:
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+def _shape_problem(data: dict[str, Any]) -> str | None:
+    """The first part of a metrics file that the comparison reads and that has the wrong shape."""
+    for key in ("overall", "categories", "doc_types", "matching", "run"):
+        if not isinstance(data.get(key, {}), dict):
+            return f"'{key}' is not a mapping"
+    for m in COMPARED:
+        entry = data["overall"].get(m)
+        if entry is None:
+            continue
+        if not isinstance(entry, dict) or not _is_number(entry.get("value")):
+            return f"'overall.{m}' is not {{value: number, ci95: [low, high]}}"
+        ci = entry.get("ci95")
+        if ci is not None and not (isinstance(ci, list) and len(ci) == 2 and all(
+                _is_number(c) and c is not None for c in ci)):
+            return f"'overall.{m}.ci95' is not [low, high]"
+    for c, entry in data.get("categories", {}).items():
+        if not isinstance(entry, dict) or not all(_is_number(entry.get(k)) for k, _ in CATEGORY_COLUMNS):
+            return f"'categories.{c}' is not a mapping of numbers"
+    for t, entry in data.get("doc_types", {}).items():
+        fields = entry.get("fields", {}) if isinstance(entry, dict) else None
+        if not isinstance(fields, dict) or not all(
+                isinstance(f, dict) and _is_number(f.get("field_accuracy")) for f in fields.values()):
+            return f"'doc_types.{t}.fields' is not a mapping of per-field scores"
+    if not _is_number(data.get("matching", {}).get("truth_documents")):
+        return "'matching.truth_documents' is not a number"
+    if not isinstance(data.get("run", {}).get("label", ""), (str, type(None))):
+        return "'run.label' is not a string"
+    return None
 
 
 def _delta(value: float | None, base: float | None) -> str:

@@ -35,17 +35,26 @@ class EvalConfig:
     field_map: dict[str, str] = opt({}, "truth field=schema field, comma-separated (company=store_name,"
                                         "address=store_address), applied to the truth before scoring; the "
                                         "schema's x-aliases map without it (needs --schema for SROIE/CORD/FUNSD)")
-    limit: int = opt(0, "score only the first N truth pages (0: all)")
+    limit: int = opt(0, "score only the first N truth pages (0: all)", min=0)
     label: str = opt("", "this run's name in the report and in `eval compare` (default: model or file name)")
-    bootstrap: int = opt(1000, "bootstrap resamples for the 95% intervals (0: none)")
+    bootstrap: int = opt(1000, "bootstrap resamples for the 95% intervals (0: none)", min=0)
     seed: int = opt(0, "bootstrap seed")
-    worst: int = opt(5, "how many worst pages to show with thumbnail, truth and prediction")
-    dtype: str = opt("auto", "--model weights dtype: auto, float32, bfloat16, float16")
+    worst: int = opt(5, "how many worst pages to show with thumbnail, truth and prediction", min=0)
+    dtype: str = opt("auto", "--model weights dtype: auto, float32, bfloat16, float16",
+                     choices=["auto", "float32", "bfloat16", "float16"])
     quantization: str = opt("", "--model quantization of the language model: 4bit or 8bit", choices=["", "4bit", "8bit"])
-    max_image_tokens: int = opt(0, "--model image-token budget per page (0: the model's saved setting)")
-    max_new_tokens: int = opt(512, "--model generation limit per page")
-    batch: int = opt(32, "--engine vllm: pages per engine call (answers are saved after each call)")
+    max_image_tokens: int = opt(0, "--model image-token budget per page (0: the model's saved setting)", min=0)
+    max_new_tokens: int = opt(512, "--model generation limit per page", min=1)
+    batch: int = opt(32, "--engine vllm: pages per engine call (answers are saved after each call)", min=1)
     device: str = opt("", "--model device: cpu, cuda, cuda:1 ... (default: cuda when available, else cpu)")
+
+    def validate(self) -> None:
+        """Cross-field checks (``docfoundry.config.validate`` runs them after the ranges)."""
+        from eval.predict import check_settings
+
+        if bool(self.pred) == bool(self.model):
+            raise UserError("give either --pred FILE or --model NAME_OR_PATH (exactly one)")
+        check_settings(self)
 
 
 @dataclass
@@ -69,6 +78,7 @@ def _check_overlap(cfg: EvalConfig, truth: Any, predictions: dict[str, Any]) -> 
 
 def run(cfg: EvalConfig) -> dict[str, Any]:
     """Score, write the report, return the headline numbers."""
+    from docfoundry.config import validate
     from docfoundry.doctypes import load_doc_type
     from eval.datasets import load_truth
     from eval.fieldmap import map_truth, unlabeled_by_type
@@ -76,8 +86,7 @@ def run(cfg: EvalConfig) -> dict[str, Any]:
     from eval.report import write_report
     from eval.score import schema_for, score_all, summarize
 
-    if bool(cfg.pred) == bool(cfg.model):
-        raise UserError("give either --pred FILE or --model NAME_OR_PATH (exactly one)")
+    validate(cfg)  # ranges and choices too when the config was built in Python
     if cfg.schema:
         load_doc_type(cfg.schema)  # an unknown type fails here, naming the known ones
     truth = load_truth(cfg.truth, cfg.truth_format, cfg.split or None, cfg.schema or None, cfg.limit)

@@ -42,32 +42,38 @@ class TrainConfig:
     out: str = opt("", "required: run folder (adapter, processor, config, data mix, loss curves, checkpoints/)")
     method: str = opt("lora", "lora, qlora (4-bit NF4 double-quant base), dora, or full fine-tuning",
                       choices=list(METHODS))
-    rank: int = opt(16, "LoRA rank (r)")
-    alpha: int = opt(32, "LoRA alpha")
-    dropout: float = opt(0.05, "LoRA dropout")
-    lr: float = opt(2e-4, "peak learning rate (linear warmup, then cosine decay)")
-    warmup: float = opt(0.03, "warmup: a share of the steps (< 1) or a number of steps")
-    weight_decay: float = opt(0.0, "AdamW weight decay")
-    epochs: float = opt(1.0, "passes over the training mix (when --max-steps is 0)")
-    max_steps: int = opt(0, "optimizer steps (0: from --epochs)")
-    batch: int = opt(4, "samples per device per forward pass")
-    grad_accum: int = opt(4, "forward passes per optimizer step")
-    max_image_tokens: int = opt(0, "image-token budget per page: caps the resolution (0: the processor's setting)")
-    max_length: int = opt(4096, "max tokens per sample; longer samples are dropped and counted, never truncated")
-    eval_every: int = opt(0, "validation loss every N steps, keeping the best checkpoint (0: once at the end)")
-    early_stopping: int = opt(0, "stop after K validations without improvement (needs --eval-every)")
-    val_share: float = opt(0.05, "share of each folder held out for validation (by a hash of the id)")
+    rank: int = opt(16, "LoRA rank (r)", min=1)
+    alpha: int = opt(32, "LoRA alpha", min=1)
+    dropout: float = opt(0.05, "LoRA dropout", min=0, max=1)
+    lr: float = opt(2e-4, "peak learning rate (linear warmup, then cosine decay)", min=0)
+    warmup: float = opt(0.03, "warmup: a share of the steps (< 1) or a number of steps", min=0)
+    weight_decay: float = opt(0.0, "AdamW weight decay", min=0)
+    epochs: float = opt(1.0, "passes over the training mix (when --max-steps is 0)", min=0)
+    max_steps: int = opt(0, "optimizer steps (0: from --epochs)", min=0)
+    batch: int = opt(4, "samples per device per forward pass", min=1)
+    grad_accum: int = opt(4, "forward passes per optimizer step", min=1)
+    max_image_tokens: int = opt(0, "image-token budget per page: caps the resolution (0: the processor's setting)",
+                                min=0)
+    max_length: int = opt(4096, "max tokens per sample; longer samples are dropped and counted, never truncated",
+                          min=1)
+    eval_every: int = opt(0, "validation loss every N steps, keeping the best checkpoint (0: once at the end)", min=0)
+    early_stopping: int = opt(0, "stop after K validations without improvement (needs --eval-every)", min=0)
+    val_share: float = opt(0.05, "share of each folder held out for validation (by a hash of the id)", min=0, max=1)
     val_data: list[str] = opt([], "validation folder(s) instead of --val-share")
-    save_every: int = opt(0, "checkpoint every N steps (0: at each validation, or every 50 steps)")
-    keep_checkpoints: int = opt(2, "checkpoints kept besides the best one")
+    save_every: int = opt(0, "checkpoint every N steps (0: at each validation, or every 50 steps)", min=0)
+    keep_checkpoints: int = opt(2, "checkpoints kept besides the best one", min=0)
     train_vision: bool = opt(False, "also train the vision tower and projector (frozen by default)")
     gradient_checkpointing: bool = opt(True, "recompute activations in the backward pass (less memory)")
     dtype: str = opt("auto", "weights: auto (bf16 where the device supports it), bfloat16 or float32",
                      choices=["auto", "bfloat16", "float32"])
-    workers: int = opt(-1, "data-loader worker processes (-1: 4 on a GPU, 0 on CPU)")
-    log_every: int = opt(10, "log the training loss every N steps")
+    workers: int = opt(-1, "data-loader worker processes (-1: 4 on a GPU, 0 on CPU)", min=-1)
+    log_every: int = opt(10, "log the training loss every N steps", min=1)
     seed: int = opt(0, "seed for the mix, the split, the order and the adapter init")
     resume: bool = opt(False, "continue from the last checkpoint in RUN_DIR/checkpoints")
+
+    def validate(self) -> None:
+        """The cross-field checks of ``check_config`` (``docfoundry.config.validate`` calls this hook)."""
+        check_config(self)
 
 
 # --- checks and choices ---------------------------------------------------------------------------
@@ -85,7 +91,10 @@ def has_module(name: str) -> bool:
 
 
 def check_config(cfg: TrainConfig) -> None:
-    """Refuse settings that cannot work, each with one line."""
+    """Refuse settings that cannot work, each with one line: every field's range, then how they combine."""
+    from docfoundry.config import check_fields
+
+    check_fields(cfg)  # a config built in Python gets the ranges the command line enforces
     missing = [f"--{name}" for name in ("data", "student", "out") if not getattr(cfg, name)]
     if missing:
         raise UserError(f"{', '.join(missing)} required (as flags or keys of --config)")
@@ -99,6 +108,10 @@ def check_config(cfg: TrainConfig) -> None:
         raise UserError("--save-every must be a multiple of --eval-every (the best checkpoint is kept)")
     if not 0 <= cfg.val_share < 1:
         raise UserError("--val-share must be in [0, 1)")
+    if cfg.lr <= 0:
+        raise UserError(f"--lr must be above 0 (got {cfg.lr})")
+    if not cfg.max_steps and cfg.epochs <= 0:
+        raise UserError("--epochs must be above 0 when --max-steps is 0 (nothing would be trained)")
 
 
 def weights_dtype(cfg: TrainConfig) -> Any:

@@ -28,23 +28,28 @@ class SynthConfig:
     out: str = opt(help="output dataset folder (created; re-run the same command to resume)")
     doc_types: list[str] = opt(["invoice", "receipt", "w2", "form"],
                                "document types (folders in templates/), comma-separated, used in turn")
-    n: int = opt(100, "number of pages")
+    n: int = opt(100, "number of pages", min=1)
     locales: list[str] = opt(["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_PT"],
                              "Faker/CLDR locales drawn per page (a type's schema may restrict them)")
     seed: int = opt(0, "global seed; (seed, index) defines every page")
-    workers: int = opt(1, "worker processes")
-    dpi: int = opt(150, "render resolution")
+    workers: int = opt(1, "worker processes", min=1)
+    dpi: int = opt(150, "render resolution", min=1, max=1200)
     splits: dict[str, float] = opt({"train": 0.8, "validation": 0.1, "test": 0.1},
                                    "split shares, e.g. train=0.8,validation=0.1,test=0.1")
     keep_pdf: bool = opt(False, "also keep each page's PDF in pdf/")
     verify: bool = opt(False, "read each PDF's text layer back and check every field's text is in its box")
     degrade: str = opt("clean", "scan degradation: clean|light|medium|heavy|fax|photo, a preset YAML path, "
                        "or a mix drawn per page such as clean=0.5,medium=0.3,heavy=0.2")
-    max_cer: float | None = opt(None, "readability gate: re-draw degradation while OCR CER on field text exceeds this")
+    max_cer: float | None = opt(None, "readability gate: re-draw degradation while OCR CER on field text exceeds this",
+                                min=0)
     only: list[str] = opt([], "regenerate only these sample ids (comma-separated)")
     image_format: str = opt("jpg", "page image format", choices=["jpg", "png"])
     ray: str | None = opt(None, "run shards on Ray: 'local' starts a local instance, or give a cluster address")
-    jpeg_quality: int = opt(90, "JPEG quality")
+    jpeg_quality: int = opt(90, "JPEG quality", min=1, max=100)
+
+    def validate(self) -> None:
+        """Cross-field and template checks (``docfoundry.config.validate`` runs them after the ranges)."""
+        check_inputs(self)
 
 
 # --- per-sample helpers (pure, seeded by (seed, index)) -----------------------------------------
@@ -190,15 +195,19 @@ def _work(args: tuple[SynthConfig, int, str]) -> tuple[Sample, bytes, bytes | No
 # --- the stage -------------------------------------------------------------------------------
 
 def validate(cfg: SynthConfig) -> None:
-    """Check every input before any page is made (exit 2 with one line on a problem)."""
+    """Check every input before any page is made (exit 2 with one line on a problem): the fields'
+    choices and ranges, then the templates, locales, splits and presets they name."""
+    from docfoundry.config import validate as validate_config
+
+    validate_config(cfg)
+
+
+def check_inputs(cfg: SynthConfig) -> None:
+    """The checks beyond one field's range: the document types, locales, splits and presets."""
     from docfoundry.doctypes import load_doc_type
     from synth.layout import load_layouts
     from synth.locales import check_locales
 
-    if cfg.n < 1:
-        raise UserError("--n must be at least 1")
-    if cfg.workers < 1:
-        raise UserError("--workers must be at least 1")
     if not cfg.doc_types:
         raise UserError("--doc-types is empty")
     for name in cfg.doc_types:
