@@ -163,7 +163,7 @@ def check_answer(doc: Any, answer: Any) -> tuple[dict[str, Any] | None, str]:
         return None, answer.error
     try:  # constrained output is one JSON object; control characters inside strings are tolerated
         fields = json.loads(answer.text, strict=False)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, a number past int's digit limit, nesting too deep
         fields = None
     if not isinstance(fields, dict):
         fields = parse_prediction(answer.text)  # free text around a JSON object

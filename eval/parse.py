@@ -41,7 +41,7 @@ def _first_object(text: str) -> dict[str, Any] | None:
     while start != -1:
         try:
             obj, _ = _DECODER.raw_decode(text, start)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, a number past int's digit limit, nesting too deep
             start = text.find("{", start + 1)
             continue
         if isinstance(obj, dict):
@@ -65,7 +65,8 @@ def prediction_from_row(row: dict[str, Any], where: str) -> Prediction:
     if not isinstance(row, dict):
         raise UserError(f"{where}: expected a JSON object per line, got {type(row).__name__}")
     if "id" not in row:
-        raise UserError(f"{where}: row has no 'id' (keys: {', '.join(row) or 'none'})")
+        keys = ", ".join(repr(k) for k in list(row)[:10]) or "none"  # repr: a key may hold a newline
+        raise UserError(f"{where}: row has no 'id' (keys: {keys})")
     latency = row.get("latency_s")
     if "fields" in row:
         fields = row["fields"]
@@ -95,6 +96,8 @@ def read_predictions(path: str | Path) -> dict[str, Prediction]:
             raise UserError(f"{where}: not UTF-8 text; expected JSONL") from None
         except json.JSONDecodeError as e:
             raise UserError(f"{where}: not JSONL (one JSON object per line expected; {e.msg})") from None
+        except (ValueError, RecursionError) as e:  # a number past int's digit limit, nesting too deep
+            raise UserError(f"{where}: not JSONL ({str(e).split(';')[0]})") from None
         pred = prediction_from_row(row, where)
         if pred.id in out:
             raise UserError(f"{where}: id '{pred.id}' appears twice in the predictions")

@@ -66,16 +66,23 @@ def _preset_path(name_or_path: str) -> Path:
     if name_or_path in PRESET_NAMES:
         return PRESET_DIR / f"{name_or_path}.yaml"
     p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists():
-        if not p.is_file():
-            raise UserError(f"{p}: degradation preset file not found")
-        return p
+    try:
+        found = p.is_file()
+        if p.suffix in (".yaml", ".yml") or found or p.exists():
+            if not found:
+                raise UserError(f"{p}: degradation preset file not found")
+            return p
+    except OSError as e:  # a name too long for the file system, a path through a file
+        raise UserError(f"{name_or_path[:80]}: not a degradation preset file ({e.strerror or e})") from None
     raise UserError(f"unknown degradation preset '{name_or_path}' "
                     f"(built-in: {', '.join(PRESET_NAMES)}; or a path to a .yaml file)")
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    """A finite number that fits the samplers (numpy draws int64 and float64)."""
+    if isinstance(v, bool):
+        return False
+    return (isinstance(v, int) and abs(v) < 2**63) or (isinstance(v, float) and math.isfinite(v))
 
 
 def _is_range(v: Any) -> bool:
