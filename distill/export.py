@@ -52,10 +52,8 @@ FORMATS: dict[str, Callable[[dict[str, Any], list[str]], dict[str, Any]]] = {
 }
 
 
-def _checked_row(row: Any, where: str) -> list[str]:
+def _checked_row(row: dict[str, Any], where: str) -> list[str]:
     """The row's image paths after checking its shape (each format reads messages[0])."""
-    if not isinstance(row, dict):
-        raise UserError(f"{where}: expected a JSON object, got {type(row).__name__}")
     messages = row.get("messages")
     if not isinstance(messages, list) or not messages:
         raise UserError(f"{where}: 'messages' must be a non-empty list of {{role, content}} turns, got {messages!r:.60}")
@@ -98,7 +96,7 @@ def export(folder: Path, fmt: str, out: Path, prefix: str = "") -> int:
     _refuse_overwriting_inputs(out, [src])
     lines, inputs = [], [src]
     for n, row in enumerate(iter_rows(folder, ROWS), 1):
-        where = f"{src}: row {n}" + (f" (id {row['id']!r})" if isinstance(row, dict) and "id" in row else "")
+        where = f"{src}: row {n}" + (f" (id {row['id']!r})" if "id" in row else "")  # iter_rows gives objects
         rels = _checked_row(row, where)
         inputs += [folder / rel for rel in rels]
         images = [_image_ref(folder, rel, prefix) for rel in rels]
