@@ -66,11 +66,11 @@ def _is_amount(v: str) -> bool:
 
 
 def _is_date(v: str) -> bool:
-    from distill.spans import compact_date
+    from distill.spans import compact_date, word_date
     from eval.normalize import as_dates
 
-    return _has_digit(v) and (as_dates(v) is not None or (v.strip().isdigit() and len(v.strip()) == 8
-                                                          and compact_date(v.strip())))
+    return _has_digit(v) and (as_dates(v) is not None or word_date(v) or (
+        v.strip().isdigit() and len(v.strip()) == 8 and compact_date(v.strip())))
 
 
 KIND_CHECKS = {
@@ -79,7 +79,7 @@ KIND_CHECKS = {
     "percent": lambda v: _is_amount(v) and ("%" in v or len(v) <= 6),
     "date": _is_date,
     "time": lambda v: re.search(r"\d{1,2}[:.h]\d{2}", v) is not None,
-    "id": lambda v: len(v.strip()) >= 3 and _has_digit(v),
+    "id": lambda v: len(v.strip()) >= 3 and sum(c.isdigit() for c in v) >= 2,
     "code": lambda v: re.fullmatch(r"[A-Z0-9]{1,4}", v.strip()) is not None,
     "check": lambda v: bool(v.strip()),
     "text": lambda v: any(c.isalpha() for c in v),
@@ -479,9 +479,37 @@ def _read_table_headerless(page: Page, rows: list[list[Seg]], items_leaves: list
 
 # --- labelled key-value fields ------------------------------------------------------------------
 
-def _candidates(page: Page, s: Seg, rest: str, kind: str, labels: set[int]) -> list[tuple[str, list[Seg], float]]:
+def _in_box(page: Page, s: Seg, labels: set[int]) -> tuple[float, float]:
+    """The columns of a label's box: from its left edge to the next label on its row (a form's
+    boxes), or ``(inf, inf)``-free bounds when nothing is printed to its right."""
+    row = page.rows[s.row] if 0 <= s.row < len(page.rows) else []
+    nxt = [o.box[0] for o in row if o is not s and o.box[0] >= s.box[2] - 2 and id(o) in labels]
+    return s.box[0] - s.height, (min(nxt) if nxt else float("inf"))
+
+
+def _below_in_box(page: Page, s: Seg, labels: set[int], left: float, right: float, max_gap: float) -> Seg | None:
+    """The nearest unclaimed non-label segment under ``s``: overlapping its columns, or inside its
+    box when the row bounds one ("1 Wages" over an amount printed at the box's right edge)."""
+    best = None
+    for o in page.segs:
+        gap = o.box[1] - s.box[3]
+        if o is s or o.claimed or id(o) in labels or o.cy <= s.cy + 0.5 * min(s.height, o.height) \
+                or gap > max_gap * s.height:
+            continue
+        inside = right != float("inf") and o.box[0] >= left and o.box[2] <= right + 0.5 * s.height
+        if _x_overlap(o, s) <= 0 and not inside:
+            continue
+        if best is None or (o.cy, abs(o.box[0] - s.box[0])) < (best.cy, abs(best.box[0] - s.box[0])):
+            best = o
+    return best
+
+
+def _candidates(page: Page, s: Seg, rest: str, kind: str, labels: set[int],
+                multiline: bool = True) -> list[tuple[str, list[Seg], float]]:
     """Where the value of a label segment may be: after the label, to its right (for numbers and
-    dates every cell up to the next label: "Total | RM | 9.00"), or below it."""
+    dates every cell up to the next label: "Total | RM | 9.00"), or below it in its box (text: the
+    lines of the box, joined with spaces, unless ``multiline`` is off; another field's label is
+    not in it)."""
     out = []
     if rest:
         out.append((rest, [s], 1.0))
@@ -494,12 +522,19 @@ def _candidates(page: Page, s: Seg, rest: str, kind: str, labels: set[int]) -> l
             break
         right.append(o)
         if id(o) in labels:
-            break
+            break  # another field's label: a value only if nothing better ("Tender | Cash")
     if right:
         out.append((" ".join(o.text for o in right), right, 0.95))
-    down = page.below(s)
+    left, right_edge = _in_box(page, s, labels)
+    down = _below_in_box(page, s, labels, left, right_edge, 1.2)
     if down is not None:
-        out.append((down.text, [down], 0.9))
+        lines = [down]
+        while kind == "text" and multiline and len(lines) < 6:
+            more = _below_in_box(page, lines[-1], labels, left, right_edge, 0.8)
+            if more is None or (right_edge == float("inf") and _x_overlap(more, s) <= 0):
+                break
+            lines.append(more)
+        out.append((" ".join(o.text for o in lines), lines, 0.9))
     return out
 
 
@@ -510,18 +545,33 @@ def _later_label_bottom(leaf: Leaf, leaves: list[Leaf], by_leaf: dict[str, list[
     return max(ys) if ys else float("inf")
 
 
-def _read_labelled(page: Page, leaves: list[Leaf], matches: dict[int, tuple[Leaf, float, str]]) -> None:
+def _multiline(leaves: list[Leaf], everything: list[Leaf]) -> dict[str, bool]:
+    """May a labelled text leaf take several lines under its label? Not when the leaf after it in
+    the schema is unlabelled text: those lines are its ("Bill To" name, then the address)."""
+    order = [leaf.pattern for leaf in everything]
+    out = {}
+    for leaf in leaves:
+        i = order.index(leaf.pattern) if leaf.pattern in order else -1
+        nxt = everything[i + 1] if 0 <= i < len(everything) - 1 else None
+        out[leaf.pattern] = not (nxt is not None and not nxt.labels and nxt.kind == "text"
+                                 and _parent(nxt.pattern) == _parent(leaf.pattern))
+    return out
+
+
+def _read_labelled(page: Page, leaves: list[Leaf], matches: dict[int, tuple[Leaf, float, str]],
+                   everything: list[Leaf] | None = None) -> None:
     by_leaf: dict[str, list[tuple[Seg, float, str]]] = {}
     for i, (leaf, score, rest) in matches.items():
         by_leaf.setdefault(leaf.pattern, []).append((page.segs[i], score, rest))
     label_segs = {id(page.segs[i]) for i in matches}
+    multiline = _multiline(leaves, everything or leaves)
     for leaf in leaves:
         per_label = []
         for s, label_score, rest in by_leaf.get(leaf.pattern, []):
             if s.claimed:
                 continue  # taken as another field's value
             options = []
-            for text, segs, where in _candidates(page, s, rest, leaf.kind, label_segs):
+            for text, segs, where in _candidates(page, s, rest, leaf.kind, label_segs, multiline[leaf.pattern]):
                 if any(id(v) in label_segs for v in segs if v is not s):
                     where *= 0.5  # the neighbour is also a label: a value only if nothing better
                 value = as_kind(leaf.kind, text)
@@ -532,7 +582,9 @@ def _read_labelled(page: Page, leaves: list[Leaf], matches: dict[int, tuple[Leaf
                 per_label.append(max(options, key=lambda o: (o[0], o[1])))
         if not per_label:
             continue
-        good_ones = [o for o in per_label if o[0]] or per_label
+        good_ones = [o for o in per_label if o[0]] or (per_label if leaf.kind == "text" else [])
+        if not good_ones:
+            continue  # the label is printed with no value of its kind: the box is empty
         if leaf.kind in ("amount", "number") and len({o[4].row for o in good_ones}) > 1:
             # printed in schema order: the last one above the later fields' labels (a rounded
             # total after the unrounded one; a tax summary's "Total" row after the change is not it)
@@ -871,9 +923,12 @@ def _read_header(page: Page, doc: DocType, top_leaves: list[Leaf], other: list[L
 
 def _read_positional(page: Page, doc: DocType, top_leaves: list[Leaf], other: list[Leaf]) -> None:
     banners = titles(doc)
+    title_field = doc.schema.get("x-title-field")  # a type whose printed title is a field (forms) reads the banner
     for s in page.segs:
         if not s.claimed and _is_title(s, banners):
             s.claimed = True
+            if title_field and title_field not in page.found:
+                page.found[title_field] = Found(s.text, s.score * SCORE_POSITION, [s])
     parents: dict[str, list[Leaf]] = {}
     for leaf in top_leaves:
         parents.setdefault(_parent(leaf.pattern), []).append(leaf)
@@ -1032,7 +1087,12 @@ def extract(doc: DocType, lines: list[Any]) -> tuple[dict[str, Any], dict[str, f
     groups = {head: [_with_read_labels(doc, leaf) for leaf in items] for head, items in groups.items()}
     labelled = [leaf for leaf in top if leaf.labels]
     _read_header(page, doc, top, labelled)
+    from distill.pairs import pair_arrays, read_pairs
+
+    qa = pair_arrays(doc.schema)  # question/answer arrays are key-value pairs by layout, not tables
     for head, items in groups.items():
+        if head in {a.head for a in qa}:
+            continue
         rows = _word_rows(page)
         header = _header_row(rows, items)
         found = (_read_table_with_header(page, rows, header[0], header[1], top) if header
@@ -1041,7 +1101,14 @@ def extract(doc: DocType, lines: list[Any]) -> tuple[dict[str, Any], dict[str, f
     for s in segs:  # rows were numbered on words; renumber the lines
         s.row = -1
     page.rows = group_rows(segs)
-    _read_labelled(page, labelled, _label_matches(page, labelled, doc))
+    _read_labelled(page, labelled, _label_matches(page, labelled, doc), top)
+    if qa:  # before the unlabelled readers, which would take a form's answers for their own kinds
+        free = [s for s in segs if not s.claimed]
+        tables, used = read_pairs(free, qa)
+        for i in used:
+            free[i].claimed = True
+        for head, items in tables.items():
+            page.tables[head] = [{p: Found(v, sc) for p, (v, sc) in item.items()} for item in items]
     _read_unlabelled_kinds(page, labelled)
     _read_from_checks(page, doc)
     _checked_confidence(page, doc)

@@ -24,8 +24,11 @@ class OcrTeacher(Teacher):
         from pathlib import Path
 
         import distill.extract
+        import distill.pairs
+        import distill.spans
 
-        code = hashlib.sha256(Path(distill.extract.__file__).read_bytes()).hexdigest()[:16]
+        code = hashlib.sha256(b"".join(Path(m.__file__).read_bytes()  # every module of the reading
+                                       for m in (distill.extract, distill.pairs, distill.spans))).hexdigest()[:16]
         return {"spec": self.spec, "extractor": code}  # a changed extractor re-reads cached pages
 
     def answer(self, requests: list[Request], sampling: Sampling) -> Iterator[tuple[int, Answer]]:

@@ -1,0 +1,491 @@
+"""Key -> value pairs by layout: how the OCR teacher reads a form's questions and answers.
+
+A form prints keys (questions) and fills values (answers) next to them. Nothing here knows any
+key's wording; it reads the page's geometry and the look of the text:
+  - OCR lines are cut into segments at wide word gaps and after a word ending in a colon
+    ("Name: John" is a key and a value; "FAX:614" is cut inside the word); cells that OCR cut in
+    two ("84" "mm") are joined again;
+  - a key is a segment ending with a colon, or label-like text (short, capitalised, few digits)
+    with a value to its right that reads unlike a label; text laid out like the page's other keys
+    is a key too: the same key column and value column, or the same offset to a value under it
+    (stacked cards), even when its value reads like a label ("Name" / "John Smith");
+  - a colon key's value is the segment right of it on its line, with the lines under it that go
+    on (aligned, close, no key in between), else the line under it; a label key's value is the
+    run of cells right of it on its row (a table row);
+  - a checkbox group is a key followed on its row by two or more short options with box glyphs;
+    the checked option is the ticked one, or else the one whose box OCR did not read (a crossed
+    box reads as nothing, an empty one as "☐").
+
+Which schema arrays are read this way comes from the schema: an array whose items are objects of
+two text leaves with ``x-category`` ``question`` and ``answer``; ``"x-checkbox": true`` on the
+array makes it the checkbox groups. ``pair_arrays(schema)`` finds them, ``read_pairs`` reads them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+# How much a way of finding a pair is trusted (times the OCR score of its lines).
+SCORE_COLON_RIGHT = 0.9
+SCORE_COLON_BELOW = 0.8
+SCORE_LABEL_RIGHT = 0.75
+SCORE_LABEL_BELOW = 0.65
+SCORE_CHECKBOX = 0.6
+
+# Geometry, in line heights of the segments involved (page-size free).
+GAP_SPLIT = 1.6          # a word gap wider than this starts a new segment
+RIGHT_REACH = 30.0       # a value to the right may sit this far from its key (a row's width)
+BELOW_GAP = 1.6          # the first value line under a key starts within this many line heights
+BLOCK_GAP = 0.9          # further lines of a value follow within this
+ALIGN = 1.5              # lines of one block start within this of each other (left edges)
+TALLER = 1.15           # a value written this much taller than the label-like text above it (stacked cards)
+VOTES = 3                # rows sharing a key column and a value column that make a layout
+LABEL_WORDS = 6          # label-like text without a colon has at most this many words
+BOXES = "☐□▢❑❒"         # an empty checkbox as OCR reads it
+TICKS = "☒☑✓✔⊠■"         # a ticked one
+
+
+# --- schema: which arrays hold pairs ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PairArray:
+    """An array of question/answer items: its pattern (``fields[]``) and the two item keys."""
+
+    head: str
+    question: str
+    answer: str
+    checkbox: bool
+
+    @property
+    def question_pattern(self) -> str:
+        return f"{self.head}.{self.question}"
+
+    @property
+    def answer_pattern(self) -> str:
+        return f"{self.head}.{self.answer}"
+
+
+def pair_arrays(schema: dict[str, Any], prefix: str = "") -> list[PairArray]:
+    """Arrays of the schema whose items are ``{question, answer}`` by their leaves' ``x-category``."""
+    out: list[PairArray] = []
+    for key, node in schema.get("properties", {}).items():
+        path = f"{prefix}.{key}" if prefix else key
+        if node.get("type") == "object":
+            out += pair_arrays(node, path)
+        if node.get("type") != "array" or node.get("items", {}).get("type") != "object":
+            continue
+        props = node["items"].get("properties", {})
+        by_cat = {child.get("x-category"): k for k, child in props.items() if child.get("type") == "string"}
+        if len(props) == 2 and "question" in by_cat and "answer" in by_cat:
+            out.append(PairArray(f"{path}[]", by_cat["question"], by_cat["answer"], bool(node.get("x-checkbox"))))
+    return out
+
+
+# --- segments -----------------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class Seg:
+    """A run of words of one OCR line: a key, a value, or neither."""
+
+    words: list[tuple[str, list[int]]]
+    score: float
+    line: int                      # index of the OCR line it came from
+    key: bool = False
+    voted: bool = False            # a key by the page's key and value columns (its right cell is its value)
+    used: bool = False
+    row: int = -1
+
+    @property
+    def text(self) -> str:
+        return " ".join(w for w, _ in self.words)
+
+    @property
+    def box(self) -> list[int]:
+        bs = [b for _, b in self.words]
+        return [min(b[0] for b in bs), min(b[1] for b in bs), max(b[2] for b in bs), max(b[3] for b in bs)]
+
+    @property
+    def h(self) -> int:
+        b = self.box
+        return max(1, b[3] - b[1])
+
+    @property
+    def cy(self) -> float:
+        b = self.box
+        return (b[1] + b[3]) / 2
+
+
+_INNER_COLON = re.compile(r"^(.*[^\W\d_]{2}[.)]?:)(\S.*)$")
+
+
+def _split_word(text: str, box: list[int]) -> list[tuple[str, list[int]]]:
+    """``"FAX:614-5087"`` -> the key part and the value part, the box cut by character share."""
+    m = _INNER_COLON.match(text)
+    if not m:
+        return [(text, box)]
+    cut = box[0] + round((box[2] - box[0]) * len(m.group(1)) / len(text))
+    return [(m.group(1), [box[0], box[1], cut, box[3]]), (m.group(2), [cut, box[1], box[2], box[3]])]
+
+
+def segments(lines: list[Any]) -> list[Seg]:
+    """Cut each OCR line (``text``, ``score``, ``words``) after colons and at wide word gaps."""
+    out: list[Seg] = []
+    for i, line in enumerate(lines):
+        words = [p for t, b in (line.words or [(line.text, line.box)]) if str(t).strip()
+                 for p in _split_word(str(t), list(b))]
+        cur: list[tuple[str, list[int]]] = []
+        for w in words:
+            if cur:
+                prev = cur[-1]
+                h = max(1, prev[1][3] - prev[1][1])
+                if prev[0].endswith(":") or w[1][0] - prev[1][2] > GAP_SPLIT * h:
+                    out.append(Seg(cur, float(line.score), i))
+                    cur = []
+            cur.append(w)
+        if cur:
+            out.append(Seg(cur, float(line.score), i))
+    return _join_fragments(out)
+
+
+def _join_fragments(segs: list[Seg]) -> list[Seg]:
+    """Join a segment to the one just left of it on its row when OCR cut one cell in two
+    (``"84"`` and ``"mm"``): a gap that would not have cut a line, after no colon, and the right
+    part not a key of its own."""
+    out: list[Seg] = []
+    for s in sorted(segs, key=lambda s: s.box[0]):
+        host = None
+        for o in out:
+            ob = o.box
+            gap = s.box[0] - ob[2]
+            if -2 <= gap <= GAP_SPLIT * min(o.h, s.h) and abs(o.cy - s.cy) <= 0.3 * min(o.h, s.h) \
+                    and not o.text.endswith(":") and not is_colon_key(s.text) and not is_label_like(s.text):
+                host = o
+                break
+        if host is None:
+            out.append(s)
+        else:
+            host.words = host.words + s.words
+            host.score = min(host.score, s.score)
+    return sorted(out, key=lambda s: (s.line, s.box[0]))
+
+
+def _rows(segs: list[Seg]) -> list[list[Seg]]:
+    rows: list[list[Seg]] = []
+    for s in sorted(segs, key=lambda s: s.cy):
+        if rows and abs(s.cy - sum(r.cy for r in rows[-1]) / len(rows[-1])) <= 0.5 * min(s.h, rows[-1][0].h):
+            rows[-1].append(s)
+        else:
+            rows.append([s])
+    for i, row in enumerate(rows):
+        row.sort(key=lambda s: s.box[0])
+        for s in row:
+            s.row = i
+    return rows
+
+
+# --- what a segment looks like ------------------------------------------------------------------
+
+def _letters(text: str) -> int:
+    return sum(c.isalpha() for c in text)
+
+
+def is_colon_key(text: str) -> bool:
+    """Ends with a colon and has words before it (``"Date:"``, not ``":"``, ``"10:"`` or the
+    ``"samples (Note:"`` inside a sentence: a key starts with a capital unless it is one word)."""
+    t = text.rstrip()
+    if not t.endswith(":") or _letters(t) < 2:
+        return False
+    return not (t[0].islower() and len(t.split()) > 1)
+
+
+def is_label_like(text: str) -> bool:
+    """Short capitalised text with few digits: how printed keys look (``"Invoice No."``, ``"DATE"``)."""
+    words = text.split()
+    if not words or len(words) > LABEL_WORDS or _letters(text) < 2:
+        return False
+    return sum(c.isdigit() for c in text) <= 2 and words[0][0].isalpha() and words[0][0].isupper()
+
+
+def _looks_like_value(key: Seg, s: Seg, below: bool = False) -> bool:
+    """A neighbour can be a label-like key's value: it has digits, or is written unlike the key
+    (other case, not label-like, or, under it, taller: a card's small caption over its value)."""
+    if s.key:
+        return False
+    t, k = s.text, key.text
+    if any(c.isdigit() for c in t) or (below and s.h >= TALLER * key.h):
+        return True
+    return (t.isupper() != k.isupper()) or not is_label_like(t)
+
+
+# --- pairing ------------------------------------------------------------------------------------
+
+@dataclass
+class Pair:
+    """A key and its value with their segments and how much the pairing is trusted."""
+
+    question: str
+    answer: str
+    score: float
+    key_segs: list[Seg] = field(default_factory=list)
+    value_segs: list[Seg] = field(default_factory=list)
+    options: list[str] = field(default_factory=list)   # a checkbox group's printed options
+    how: str = ""                                       # colon/label + right/below, or checkbox
+
+    @property
+    def lines(self) -> set[int]:
+        return {s.line for s in self.key_segs + self.value_segs}
+
+
+class Layout:
+    """The page's segments in rows, with the neighbour queries pairing needs."""
+
+    def __init__(self, segs: list[Seg]) -> None:
+        self.segs = segs
+        self.rows = _rows(segs)
+
+    def left_of(self, s: Seg) -> Seg | None:
+        before = [o for o in self.rows[s.row] if o.box[2] <= s.box[0] + 2 and o is not s]
+        return before[-1] if before else None
+
+    def right_of(self, k: Seg) -> Seg | None:
+        """The nearest segment right of ``k`` on its line of text, if close enough to be read with it
+        (among segments starting about as near, the one best level with ``k``: OCR boxes of
+        neighbouring lines overlap)."""
+        kb = k.box
+        after = [o for o in self.segs if o is not k and o.box[0] >= kb[2] - 2
+                 and abs(o.cy - k.cy) <= 0.5 * max(o.h, k.h) and o.box[0] - kb[2] <= RIGHT_REACH * k.h]
+        if not after:
+            return None
+        first = min(o.box[0] for o in after)
+        return min((o for o in after if o.box[0] <= first + k.h), key=lambda o: abs(o.cy - k.cy))
+
+    def below(self, k: Seg) -> Seg | None:
+        """The nearest segment under ``k`` that overlaps its columns (or starts where ``k`` starts)."""
+        kb = k.box
+        best = None
+        for s in self.segs:
+            b = s.box
+            if s is k or s.cy <= k.cy or b[1] - kb[3] > BELOW_GAP * k.h:
+                continue
+            if min(b[2], kb[2]) - max(b[0], kb[0]) <= 0 and abs(b[0] - kb[0]) > ALIGN * k.h:
+                continue
+            if best is None or s.cy < best.cy:
+                best = s
+        return best
+
+    def continues(self, prev: Seg, s: Seg, column: float) -> bool:
+        """Is ``s`` the next line of a value whose last line is ``prev`` (value text starts at x
+        ``column``)? Close under it, not a key and not right of one, and aligned with the value's
+        column or its line above, or a sentence going on (a lowercase start) under it."""
+        b, pb = s.box, prev.box
+        if s.used or s.key or s.cy <= prev.cy or b[1] - pb[3] > BLOCK_GAP * prev.h:
+            return False
+        if min(b[2], pb[2]) - max(b[0], pb[0]) <= 0:
+            return False
+        left = self.left_of(s)
+        if left is not None and not left.used:
+            return False  # the line has its own text first (a key waiting for its value, another value)
+        tol = ALIGN * prev.h
+        return abs(b[0] - column) <= tol or abs(b[0] - pb[0]) <= tol or s.text[:1].islower()
+
+    def row_run(self, first: Seg) -> list[Seg]:
+        """``first`` and the cells after it on its row up to the next key or label-like text (a
+        table row's values)."""
+        out = [first]
+        first.used = True
+        while (nxt := self.right_of(out[-1])) is not None and not nxt.key and not nxt.used \
+                and (any(c.isdigit() for c in nxt.text) or not is_label_like(nxt.text)):
+            out.append(nxt)
+            nxt.used = True
+        return out
+
+    def block(self, first: Seg) -> list[Seg]:
+        """``first`` and the lines under it that continue it (each the nearest line under the one
+        before: a key or another value in between ends the block)."""
+        out = [first]
+        first.used = True
+        while True:
+            prev = out[-1]
+            under = [s for s in self.segs if s.cy > prev.cy + 0.3 * prev.h and s.box[1] >= prev.box[1]
+                     and min(s.box[2], prev.box[2]) - max(s.box[0], prev.box[0]) > 0]
+            nxt = min(under, key=lambda s: s.box[1], default=None)
+            if nxt is None or not self.continues(prev, nxt, first.box[0]):
+                return out
+            out.append(nxt)
+            nxt.used = True
+
+
+def _pair(k: Seg, values: list[Seg], trust: float, how: str) -> Pair:
+    for s in values:
+        s.used = True
+    k.used = True
+    score = min([k.score, *(s.score for s in values)]) * trust
+    return Pair(k.text, " ".join(s.text for s in values), score, [k], values, how=how)
+
+
+def _options(k: Seg, row: list[Seg]) -> list[tuple[str, str]]:
+    """The printed options right of a checkbox key as (state, label): state ``"box"`` when an
+    empty box was read in front of it, ``"mark"`` for a ticked box, ``""`` when none was read.
+    An option starts at a box glyph or after a gap wider than a line height."""
+    opts: list[list[Any]] = []
+    state_next = None
+    last_x = None
+    for s in row:
+        for text, b in s.words:
+            t = text.strip()
+            glyph = t[:1] if t[:1] in BOXES + TICKS else ""
+            rest = t[1:].strip() if glyph else t
+            starts = glyph or state_next is not None or last_x is None or b[0] - last_x > k.h
+            if glyph and not rest:
+                state_next = "mark" if glyph in TICKS else "box"
+                last_x = b[2]
+                continue
+            if starts or not opts:
+                state = ("mark" if glyph in TICKS else "box") if glyph else (state_next or "")
+                opts.append([state, rest])
+            else:
+                opts[-1][1] = f"{opts[-1][1]} {rest}"
+            state_next = None
+            last_x = b[2]
+    return [(st, label.strip()) for st, label in opts if label.strip()]
+
+
+def _checkbox_groups(page: Layout, keys: list[Seg]) -> list[Pair]:
+    """Keys followed on their row by two or more short options with boxes in front; the checked
+    one is the ticked option, or else the first whose box the OCR did not read (a crossed box
+    reads as nothing, an empty one as a box glyph)."""
+    groups = []
+    for k in keys:
+        if k.used:
+            continue
+        row = sorted((s for s in page.segs if s.box[0] >= k.box[2] - 2 and not is_colon_key(s.text) and not s.used
+                      and abs(s.cy - k.cy) <= 0.5 * max(s.h, k.h)), key=lambda s: s.box[0])
+        opts = _options(k, row)
+        states = [st for st, _ in opts]
+        if len(opts) < 2 or "box" not in states and "mark" not in states or any(len(o.split()) > 3 for _, o in opts):
+            continue
+        checked = [o for st, o in opts if st == "mark"] or [o for st, o in opts if st == ""]
+        if not checked:
+            continue
+        for s in row:
+            s.used, s.key = True, False  # an option that read like a label key is an option
+        k.used = True
+        sure = len(checked) == 1
+        groups.append(Pair(k.text, checked[0], k.score * SCORE_CHECKBOX * (1.0 if sure else 0.7), [k], row,
+                           [o for _, o in opts], "checkbox"))
+    return groups
+
+
+def _column_votes(page: Layout, reserved: set[int]) -> None:
+    """Label-like text laid out like the page's other keys is a key too: rows whose first cell
+    starts where other rows' keys start and whose second cell starts where their values start
+    (a form's key column and value column) — even when the value reads like a label ("Name" /
+    "John Smith")."""
+    cands = []
+    for s in page.segs:
+        r = page.right_of(s)
+        if r is not None and not r.key and (s.key or (is_label_like(s.text) and id(s) not in reserved)):
+            cands.append((s, r))
+    for s, r in cands:
+        if s.key:
+            continue
+        tol = ALIGN * s.h
+        same = [k for k, v in cands if abs(k.box[0] - s.box[0]) <= tol and abs(v.box[0] - r.box[0]) <= tol]
+        if len(same) >= VOTES and 2 * sum(k.key for k in same) >= len(same):
+            s.key = s.voted = True
+
+
+def _stack_votes(page: Layout, reserved: set[int]) -> None:
+    """A key with nothing right of it takes the line under it as its value when the page's other
+    keys do the same with the same offset (cards: each caption over its value), even when the value
+    reads like a label ("Full name:" over "John Smith")."""
+    def lone(s: Seg) -> Seg | None:
+        r = page.right_of(s)
+        d = page.below(s)
+        if (r is not None and not r.key and _looks_like_value(s, r)) or d is None or d.key:
+            return None
+        return d
+
+    def offset(s: Seg, d: Seg) -> tuple[int, int]:
+        return d.box[0] - s.box[0], d.box[1] - s.box[3]
+
+    sure = [offset(s, d) for s in page.segs if s.key and (d := lone(s)) is not None
+            and _looks_like_value(s, d, below=True)]
+    for s in page.segs:
+        if s.voted or (not s.key and (not is_label_like(s.text) or id(s) in reserved)):
+            continue
+        d = lone(s)
+        if d is None:
+            continue
+        dx, dy = offset(s, d)
+        tol = 0.5 * s.h
+        if sum(abs(dx - x) <= tol and abs(dy - y) <= tol for x, y in sure) >= VOTES - 1:
+            s.key = s.voted = True
+            reserved.add(id(d))
+
+
+def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
+    """(key-value pairs, checkbox groups) of a page in reading order, from OCR lines."""
+    page = Layout(segments(lines))
+    for s in page.segs:
+        s.key = is_colon_key(s.text)
+    reserved = set()  # what colon keys will take: the text right of them, else the line under them
+    for k in page.segs:
+        if k.key:
+            r = page.right_of(k)
+            d = page.below(k)
+            v = r if r is not None and not r.key else d if d is not None and _looks_like_value(k, d, True) else None
+            if v is not None and not v.key:
+                reserved.add(id(v))
+    for s in page.segs:  # label-like keys: a value right of them on the row, or under them in their column
+        if s.key or id(s) in reserved or not is_label_like(s.text):
+            continue
+        r, d = page.right_of(s), page.below(s)
+        s.key = r is not None and _looks_like_value(s, r)
+    _column_votes(page, reserved)
+    _stack_votes(page, reserved)
+    keys = [s for row in page.rows for s in row if s.key]
+    groups = _checkbox_groups(page, keys)
+    pairs: list[Pair] = []
+    for k in keys:  # values to the right first: they are the common case and the surest
+        r = None if k.used else page.right_of(k)
+        if r is not None and not r.used and not r.key and (is_colon_key(k.text) or k.voted or _looks_like_value(k, r)):
+            colon = is_colon_key(k.text)
+            k.used = True
+            values = page.block(r) if colon else page.row_run(r)
+            pairs.append(_pair(k, values, SCORE_COLON_RIGHT if colon else SCORE_LABEL_RIGHT,
+                               "colon right" if colon else "label right"))
+    for k in keys:
+        d = None if k.used else page.below(k)
+        if d is not None and not d.used and not d.key and (k.voted or is_colon_key(k.text)
+                                                            and _looks_like_value(k, d, below=True)):
+            colon = is_colon_key(k.text)
+            k.used = True
+            pairs.append(_pair(k, page.block(d), SCORE_COLON_BELOW if colon else SCORE_LABEL_BELOW,
+                               "colon below" if colon else "label below"))
+    pairs.sort(key=lambda p: (p.key_segs[0].row, p.key_segs[0].box[0]))
+    return pairs, groups
+
+
+def read_pairs(lines: list[Any], arrays: list[PairArray]) -> tuple[dict[str, list[dict[str, tuple[str, float]]]], set[int]]:
+    """The items of each pair array (``{pattern: (value, score)}``) read from ``lines``, and the
+    indices of the lines they were read from. Without a checkbox array, checkbox groups are pairs."""
+    pairs, groups = read_page_pairs(lines)
+    if not any(a.checkbox for a in arrays):
+        pairs = sorted(pairs + groups, key=lambda p: (p.key_segs[0].row, p.key_segs[0].box[0]))
+        groups = []
+    out: dict[str, list[dict[str, tuple[str, float]]]] = {}
+    taken = False
+    for a in arrays:
+        if a.checkbox:
+            got = groups
+        elif taken:
+            continue  # one key-value array gets the pairs
+        else:
+            got, taken = pairs, True
+        out[a.head] = [{a.question_pattern: (p.question, round(p.score, 4)),
+                        a.answer_pattern: (p.answer, round(p.score, 4))} for p in got]
+    used = {i for p in pairs + groups for i in p.lines} if out else set()
+    return out, used
