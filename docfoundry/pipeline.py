@@ -5,9 +5,11 @@
     docfoundry run my_run.yaml --from label --until eval  # a slice of an existing RUN_DIR
     docfoundry report runs/acme                           # re-draw the run report
 
-Every stage writes ``RUN_DIR/<stage>/`` through its own library function. A stage is skipped when
-it finished with the same inputs (hash of its config and of the stages it reads), and an
-interrupted stage resumes, because each stage resumes by itself.
+Every stage writes its folders (``Stage.writes``, under RUN_DIR) through its own library function.
+A stage is skipped when it finished with the same inputs (hash of its config, of the content of any
+outside model it reads, and of the stages it reads); when they changed, all its folders are removed
+and it runs again. An interrupted stage resumes, because each stage resumes by itself. The console
+shows one line per stage; library output goes to ``RUN_DIR/run.log``.
 """
 
 from __future__ import annotations
@@ -105,12 +107,13 @@ class RunConfig:
 
 @dataclass
 class Stage:
-    """A step of the run: reads the folders of ``needs``, writes ``RUN_DIR/<name>``."""
+    """A step of the run: reads what the stages in ``needs`` wrote, writes the folders ``writes``."""
 
     name: str
     needs: tuple[str, ...]
-    section: Callable[[RunConfig], Any]  # the part of the config that defines its output
+    section: Callable[[RunConfig], Any]  # what defines its output: config parts, contents of outside models
     run: Callable[[RunConfig, Path], dict[str, Any]]
+    writes: tuple[str, ...]  # every folder it writes, relative to RUN_DIR: removed together when its inputs change
 
 
 def _synth(cfg: RunConfig, out: Path, n: int, seed: int, degrade: str, splits: dict[str, float]) -> dict[str, Any]:
@@ -321,6 +324,20 @@ def stage_compare(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
                                      out=str(run_dir / "compare"), labels=names))
 
 
+def _teacher_identity(spec: str) -> Any:
+    """What defines the teacher's answers beyond its spec (a local model's content digest)."""
+    from distill.teachers import load_teacher
+
+    return load_teacher(spec).identity()
+
+
+def _student_content(model: str) -> str | None:
+    """The content digest of a student given as a folder or hub id (a tiny one is built by the run)."""
+    from docfoundry.digest import model_digest
+
+    return None if model.startswith("tiny:") else model_digest(model)
+
+
 def _pages_key(c: RunConfig) -> UnlabeledSection:
     """What defines the unlabeled pages: their truth and its map only matter to the audit (adding
     truth to a run must not redo its labels)."""
@@ -328,22 +345,25 @@ def _pages_key(c: RunConfig) -> UnlabeledSection:
 
 
 def _teacher_key(c: RunConfig) -> tuple[Any, ...]:
-    return (c.seed, c.teacher, _pages_key(c), c.synth.doc_types)
+    return (c.seed, c.teacher, _pages_key(c), c.synth.doc_types, _teacher_identity(c.teacher.spec))
 
 
 STAGES: list[Stage] = [
-    Stage("synth", (), lambda c: (c.seed, c.synth), stage_synth),
-    Stage("heldout", (), lambda c: (c.seed, c.synth, _pages_key(c)), stage_heldout),
-    Stage("label", ("heldout",), _teacher_key, stage_label),
-    Stage("audit", ("label",), lambda c: (_teacher_key(c), c.unlabeled.truth, c.unlabeled.field_map), stage_audit),
-    Stage("instruct", ("synth", "label"), lambda c: (c.seed, c.instruct), stage_instruct),
-    Stage("student", (), lambda c: (c.seed, c.student.model, c.student.tiny_size), stage_student),
-    Stage("train", ("instruct", "student"), lambda c: (c.seed, c.student), stage_train),
-    Stage("evalset", (), lambda c: (c.seed, c.synth, c.eval.n, c.eval.degrade), stage_evalset),
-    Stage("eval_base", ("evalset", "student"), lambda c: (c.seed, c.eval), stage_eval_base),
-    Stage("eval_student", ("evalset", "train"), lambda c: (c.seed, c.eval), stage_eval_student),
-    Stage("eval_teacher", ("evalset",), lambda c: (_teacher_key(c), c.eval), stage_eval_teacher),
-    Stage("compare", ("eval_base", "eval_student", "eval_teacher"), lambda c: (), stage_compare),
+    Stage("synth", (), lambda c: (c.seed, c.synth), stage_synth, ("synth",)),
+    Stage("heldout", (), lambda c: (c.seed, c.synth, _pages_key(c)), stage_heldout, ("heldout",)),
+    Stage("label", ("heldout",), _teacher_key, stage_label, ("label",)),
+    Stage("audit", ("label",), lambda c: (_teacher_key(c), c.unlabeled.truth, c.unlabeled.field_map), stage_audit,
+          ("audit",)),
+    Stage("instruct", ("synth", "label"), lambda c: (c.seed, c.instruct), stage_instruct, ("instruct",)),
+    Stage("student", (), lambda c: (c.seed, c.student.model, c.student.tiny_size, _student_content(c.student.model)),
+          stage_student, ("student",)),
+    Stage("train", ("instruct", "student"), lambda c: (c.seed, c.student), stage_train, ("train",)),
+    Stage("evalset", (), lambda c: (c.seed, c.synth, c.eval.n, c.eval.degrade), stage_evalset, ("evalset",)),
+    Stage("eval_base", ("evalset", "student"), lambda c: (c.seed, c.eval), stage_eval_base, ("eval/base",)),
+    Stage("eval_student", ("evalset", "train"), lambda c: (c.seed, c.eval), stage_eval_student, ("eval/student",)),
+    Stage("eval_teacher", ("evalset",), lambda c: (_teacher_key(c), c.eval), stage_eval_teacher,
+          ("teacher_eval", "eval/teacher")),
+    Stage("compare", ("eval_base", "eval_student", "eval_teacher"), lambda c: (), stage_compare, ("compare",)),
 ]
 
 
@@ -354,6 +374,7 @@ def stage_names() -> list[str]:
 # --- orchestration --------------------------------------------------------------------------------
 
 DEFAULT_CONFIG = "runs/quickstart.yaml"
+LOG = "run.log"  # in RUN_DIR: what the libraries print while the stages run
 
 
 @dataclass(kw_only=True)
@@ -499,7 +520,12 @@ def _write_state(run_dir: Path, state: dict[str, Any]) -> None:
 
 
 def run_pipeline(cfg: RunConfig, from_stage: str = "", until: str = "") -> dict[str, Any]:
-    """Run the stages in order (or a slice), skipping finished ones; returns per-stage status."""
+    """Run the stages in order (or a slice), skipping finished ones; returns per-stage status.
+
+    The console gets one line per stage; everything else written meanwhile (library logs and
+    warnings, loading bars, trainer logs, child processes) goes to ``RUN_DIR/run.log``.
+    """
+    from docfoundry.progress import note, route_output, stage_line
     from docfoundry.store import OutputLock, versions
 
     names = stage_names()
@@ -521,22 +547,27 @@ def run_pipeline(cfg: RunConfig, from_stage: str = "", until: str = "") -> dict[
                             "config; run it first (or drop --from)")
     state.update(config=to_dict(cfg), versions=versions("torch", "transformers", "peft", "vllm", "faker",
                                                            "reportlab", "augraphy", "rapidocr"))
-    for stage in STAGES[first:last + 1]:
-        prev = state["stages"].get(stage.name, {})
-        if prev.get("status") == "complete" and prev.get("hash") == hashes[stage.name]:
-            continue
-        if prev.get("hash") not in (None, hashes[stage.name]):
-            shutil.rmtree(run_dir / stage.name, ignore_errors=True)  # its inputs changed: redo from scratch
-        state["stages"][stage.name] = {"status": "running", "hash": hashes[stage.name]}
-        _write_state(run_dir, state)
-        start = time.time()
-        summary = stage.run(cfg, run_dir)
-        state["stages"][stage.name] = {"status": "complete", "hash": hashes[stage.name],
-                                       "seconds": round(time.time() - start, 1), "summary": summary}
-        _write_state(run_dir, state)
-    from docfoundry.run_report import write_run_report
+    with route_output(run_dir / LOG):
+        for stage in STAGES[first:last + 1]:
+            prev = state["stages"].get(stage.name, {})
+            if prev.get("status") == "complete" and prev.get("hash") == hashes[stage.name]:
+                note(f"{stage.name}: done earlier with the same inputs")
+                continue
+            if prev.get("hash") not in (None, hashes[stage.name]):
+                for folder in stage.writes:  # its inputs changed: everything it wrote is redone from scratch
+                    shutil.rmtree(run_dir / folder, ignore_errors=True)
+            state["stages"][stage.name] = {"status": "running", "hash": hashes[stage.name]}
+            _write_state(run_dir, state)
+            print(f"--- {stage.name} ({time.strftime('%Y-%m-%d %H:%M:%S')})", flush=True)  # into the log
+            start = time.time()
+            with stage_line(stage.name):
+                summary = stage.run(cfg, run_dir)
+            state["stages"][stage.name] = {"status": "complete", "hash": hashes[stage.name],
+                                           "seconds": round(time.time() - start, 1), "summary": summary}
+            _write_state(run_dir, state)
+        from docfoundry.run_report import write_run_report
 
-    report = write_run_report(run_dir)
+        report = write_run_report(run_dir)
     lock.release()
     return {"out": str(run_dir), "report": report,
             "stages": {k: v.get("status") for k, v in state["stages"].items()}}

@@ -38,8 +38,15 @@ def prompt_for(record: TruthRecord) -> str:
 
 
 def _fingerprint(cfg: Any) -> dict[str, Any]:
-    return {k: getattr(cfg, k) for k in ("model", "adapter", "engine", "dtype", "quantization",
-                                         "max_image_tokens", "max_new_tokens")}
+    """What defines the answers: the settings, and the model's and adapter's contents (a folder
+    trained again at the same path is another model)."""
+    from docfoundry.digest import model_digest
+    from docfoundry.models import resolve_source
+
+    base, adapter = resolve_source(cfg.model, cfg.adapter or None)
+    settings = {k: getattr(cfg, k) for k in ("model", "adapter", "engine", "dtype", "quantization",
+                                             "max_image_tokens", "max_new_tokens")}
+    return {**settings, "model_content": model_digest(base), "adapter_content": model_digest(adapter)}
 
 
 def check_settings(cfg: Any) -> None:

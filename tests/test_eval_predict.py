@@ -88,3 +88,43 @@ def test_vllm_engine_answers_like_transformers_with_and_without_an_adapter(tiny_
     tuned_vllm, _ = answers("vllm", "--adapter", str(adapter))
     assert tuned_vllm == answers("hf", "--adapter", str(adapter))[0]  # served as a vLLM LoRA
     assert tuned_vllm != base_vllm
+
+
+def test_an_adapter_trained_again_in_place_is_not_answered_from_old_predictions(tiny_model, tmp_path, capsys):
+    from safetensors.torch import load_file, save_file
+
+    truth = dataset_folder(tmp_path / "truth", {"r1": RECEIPTS["r1"]})
+    adapter = random_adapter(tiny_model("smolvlm"), tmp_path / "adapter")
+    args = ["eval", "--truth", str(truth), "--model", str(tiny_model("smolvlm")), "--adapter", str(adapter),
+            "--max-new-tokens", "4", "--bootstrap", "0", "--out", str(tmp_path / "report")]
+    assert main(args) == 0
+    capsys.readouterr()
+    weights = adapter / "adapter_model.safetensors"
+    size = weights.stat().st_size
+    save_file({k: v * 2 for k, v in load_file(weights).items()}, weights, metadata={"format": "pt"})  # same size
+    assert weights.stat().st_size == size
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "differs in adapter_content" in err and "already answered" not in err
+
+
+def test_model_digest_follows_content_not_sizes(tmp_path, monkeypatch):
+    import os
+
+    import docfoundry.digest as digest
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(digest, "_cache", None)
+    model = tmp_path / "model"
+    (model / "checkpoints").mkdir(parents=True)
+    (model / "config.json").write_text("{}")
+    (model / "weights.bin").write_bytes(b"\0" * 64)
+    first = digest.model_digest(str(model))
+    (model / "checkpoints" / "state.bin").write_bytes(b"x")  # not part of the model
+    assert digest.model_digest(str(model)) == first
+    (model / "weights.bin").write_bytes(b"\1" * 64)  # same size
+    os.utime(model / "weights.bin", ns=(1, 1))
+    assert digest.model_digest(str(model)) != first
+    cached = json.loads((tmp_path / "cache" / "docfoundry" / "file_digests.json").read_text())
+    assert cached[os.path.realpath(model / "weights.bin")][:2] == [64, 1]  # keyed by (size, mtime_ns)
+    assert digest.model_digest("someone/not-downloaded") == "id:someone/not-downloaded"

@@ -248,3 +248,15 @@ def test_tiny_tile_geometry_divides_for_every_size():
                 assert (vision["image_size"] // vision["patch_size"]) % config["scale_factor"] == 0, (family.name, size.name)
                 checked += 1
     assert checked == 6  # idefics3 and smolvlm, three sizes each
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_tiny_config_token_ids_are_in_the_vocabulary(name):
+    """Our tiny configs give transformers no cause to warn about token ids (the pad_token_id 128002
+    warning of a run comes from transformers building the class's default Idefics3Config on save)."""
+    processor = build_processor(name, "micro")
+    config = tiny_config(name, "micro", processor.tokenizer)
+    text = config.get_text_config(decoder=True)
+    ids = {k: v for c in (config.to_dict(), text.to_dict()) for k, v in c.items()
+           if k.endswith("_token_id") and isinstance(v, int)}
+    assert "pad_token_id" in ids and all(0 <= v < text.vocab_size for v in ids.values()), ids

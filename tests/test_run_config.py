@@ -58,3 +58,24 @@ def test_hash_changes_only_downstream_of_a_change():
     b.instruct.per_page += 1
     ha, hb = stage_hashes(a), stage_hashes(b)
     assert ha["synth"] == hb["synth"] and ha["instruct"] != hb["instruct"]
+
+
+def test_a_student_folder_trained_again_in_place_changes_the_hashes(tmp_path, monkeypatch):
+    import os
+
+    import docfoundry.digest
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(docfoundry.digest, "_cache", None)
+    model = tmp_path / "student"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    (model / "model.safetensors").write_bytes(b"\0" * 32)
+    cfg = load_run_config("")
+    cfg.student.model = str(model)
+    before = stage_hashes(cfg)
+    (model / "model.safetensors").write_bytes(b"\1" * 32)  # same path, same size
+    os.utime(model / "model.safetensors", ns=(1, 1))
+    after = stage_hashes(cfg)
+    assert before["synth"] == after["synth"] and before["label"] == after["label"]
+    assert all(before[s] != after[s] for s in ("student", "train", "eval_base", "eval_student", "compare"))

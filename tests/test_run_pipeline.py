@@ -101,6 +101,22 @@ def test_kill_and_resume_gives_the_same_result(config, reference, tmp_path):
     assert final_state(out) == final_state(reference)
 
 
+# what transformers, bitsandbytes, peft and the HF Trainer print (they belong in the run's log)
+LIBRARY_OUTPUT = ("pad_token_id", "gemm_4bit", "kernels", "Loading weights", "Writing model shards", "{'loss'",
+                  "train_runtime", "it/s]", "Warning")
+
+
+def assert_console_is_one_line_per_stage(proc: subprocess.CompletedProcess, log_text: str) -> None:
+    """``log_text``: what the run added to its log file."""
+    from docfoundry.pipeline import stage_names
+
+    for needle in LIBRARY_OUTPUT:
+        assert needle not in proc.stdout + proc.stderr, needle
+    assert "{'loss'" in log_text and "Loading weights" in log_text  # routed, not lost (the train stage ran)
+    assert [line.split()[0].rstrip(":") for line in proc.stderr.splitlines()] == stage_names(), proc.stderr
+    assert json.loads(proc.stdout)["stages"]["compare"] == "complete"  # stdout: the summary alone
+
+
 def test_from_until_runs_a_slice(config, tmp_path):
     out = tmp_path / "slice"
     assert main(["run", str(config), "--out", str(out), "--until", "heldout"]) == 0
@@ -109,3 +125,57 @@ def test_from_until_runs_a_slice(config, tmp_path):
     stages = json.loads((out / "run.json").read_text())["stages"]
     assert set(stages) == {"synth", "heldout", "label", "audit"}
     assert (out / "audit" / "audit.json").is_file() and not (out / "train").exists()
+
+
+def rerun_changed(reference: Path, out: Path, old: str, new: str) -> Path:
+    """A copy of the reference run, run again (as a user does, in its own process) with one config
+    line changed; what the user reads must be one line per stage."""
+    import shutil
+
+    assert old in MINI
+    shutil.copytree(reference, out)
+    log = out / "run.log"
+    before = log.stat().st_size if log.is_file() else 0
+    config = out.parent / f"{out.name}.yaml"
+    config.write_text(MINI.replace(old, new))
+    proc = subprocess.run([sys.executable, "-m", "docfoundry", "run", str(config), "--out", str(out)],
+                          capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr
+    assert_console_is_one_line_per_stage(proc, log.read_bytes()[before:].decode("utf-8", "replace"))
+    return out
+
+
+def test_every_folder_a_run_writes_is_owned_by_one_stage(reference):
+    from docfoundry.pipeline import LOG, STAGES
+
+    owned = [f for s in STAGES for f in s.writes]
+    assert len(owned) == len(set(owned))
+    written = {p.relative_to(reference).as_posix() for p in reference.iterdir() if p.is_dir()}
+    written |= {f"eval/{p.name}" for p in (reference / "eval").iterdir()} - {"eval"}
+    assert written - {"eval", "plots"} == set(owned)  # a stage folder nobody owns would never be invalidated
+    files = {p.name for p in reference.iterdir() if p.is_file() and not p.name.startswith(".")}  # not locks
+    assert files <= {"run.json", LOG, "report.html", "report.md"}
+
+
+def test_changed_training_rescores_the_student(reference, tmp_path):
+    from docfoundry.digest import model_digest
+
+    out = rerun_changed(reference, tmp_path / "lr", "train: {max_steps: 3,", "train: {lr: 0.05, max_steps: 3,")
+    old_rows, new_rows = ((run / "eval" / "student" / "predictions.jsonl").read_text() for run in (reference, out))
+    assert new_rows != old_rows  # answered again, not reused
+    fingerprint = json.loads((out / "eval" / "student" / "predictions.run.json").read_text())
+    assert fingerprint["adapter_content"] == model_digest(str(out / "train"))  # scored with the new adapter
+    compare = json.loads((out / "compare" / "compare.json").read_text())["overall"]["student"]
+    metrics = json.loads((out / "eval" / "student" / "metrics.json").read_text())["overall"]
+    assert compare and all(compare[k] == metrics[k] for k in compare)  # the report shows this run's scores
+    base = [(run / "eval" / "base" / "predictions.jsonl").read_text() for run in (reference, out)]
+    assert base[0] == base[1]  # the base model did not change: its answers are kept
+
+
+def test_changed_teacher_relabels_the_eval_set(reference, tmp_path):
+    out = rerun_changed(reference, tmp_path / "teacher", "teacher: {spec: ocr,", "teacher: {spec: ocr, min_confidence: 0.1,")
+    for folder in (out / "teacher_eval").iterdir():
+        if (folder / "run.json").is_file():
+            assert json.loads((folder / "run.json").read_text())["config"]["min_confidence"] == 0.1
+    state = json.loads((out / "run.json").read_text())["stages"]
+    assert all(state[s]["status"] == "complete" for s in ("label", "eval_teacher", "compare"))

@@ -103,18 +103,14 @@ class TeacherOptions:
 
 
 def model_fingerprint(name_or_path: str) -> dict[str, Any]:
-    """What identifies a model in a cache key: a local folder's config and weight-file sizes, or the hub id."""
+    """What identifies a model in a cache key: a local folder's path and content digest (weights
+    retrained to the same sizes are another model), or the hub id."""
     folder = Path(name_or_path)
     if not folder.is_dir():
         return {"model": name_or_path}
-    from distill.cache import digest
+    from docfoundry.digest import model_digest
 
-    config = folder / "config.json"
-    weights = sorted((p.name, p.stat().st_size) for p in folder.iterdir()
-                     if p.suffix in (".safetensors", ".bin", ".pt", ".gguf"))
-    return {"model": str(folder.resolve()),
-            "config": digest(config.read_bytes()) if config.is_file() else None,
-            "weights": weights}
+    return {"model": str(folder.resolve()), "content": model_digest(str(folder))}
 
 
 class Teacher:
