@@ -13,16 +13,13 @@ name). ``label audit --truth`` and ``eval`` both map truth through :func:`resolv
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from docfoundry.doctypes import DocType, path_pattern
 from docfoundry.errors import UserError
 from docfoundry.records import flatten
-
-_INDEX = re.compile(r"\.(\d+)(?=\.|$)")
 
 
 @dataclass
@@ -47,15 +44,15 @@ class FieldMap:
 
     def apply(self, fields: Mapping[str, Any], keep_unmapped: bool = False) -> dict[str, Any]:
         """Nested truth ``fields`` renamed to schema paths; keys that map to nothing are left out,
-        or kept under their own names with ``keep_unmapped``."""
-        out: dict[str, Any] = {}
-        for path, value in flatten(dict(fields)).items():
-            target = self.rules.get(path_pattern(path))
+        or kept where they are with ``keep_unmapped`` (a key may hold a dot: ``"No. of items"``)."""
+        out = []
+        for parts, value in _leaves(fields):
+            target = self.rules.get(path_pattern(".".join(map(str, parts))))
             if target is not None:
-                out[_fill_indices(target, _INDEX.findall(path))] = value
+                out.append((_target_parts(target, [p for p in parts if isinstance(p, int)]), value))
             elif keep_unmapped:
-                out[path] = value
-        return unflatten(out)
+                out.append((parts, value))
+        return _build(out)
 
     def to_json(self) -> dict[str, Any]:
         """What a report records: truth pattern -> schema field, and the truth fields left unscored."""
@@ -63,19 +60,34 @@ class FieldMap:
                 "explicit": self.explicit}
 
 
-def _fill_indices(pattern: str, indices: list[str]) -> str:
-    """``items[].amount`` with indices ``["2"]`` -> ``items.2.amount``; missing list levels are item 0
-    (CORD writes a one-item list as an object)."""
+def _leaves(obj: Any, parts: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """Every leaf of nested JSON with its path as parts: list positions are ints, keys are strings
+    (``records.flatten`` joins them with dots, which a key may hold too)."""
+    if isinstance(obj, Mapping):
+        for k, v in obj.items():
+            yield from _leaves(v, (*parts, k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _leaves(v, (*parts, i))
+    else:
+        yield parts, obj
+
+
+def _target_parts(pattern: str, indices: list[int]) -> tuple[str | int, ...]:
+    """``items[].amount`` with indices ``[2]`` -> ``("items", 2, "amount")``; a missing list level is
+    item 0 (CORD writes a one-item list as an object)."""
     it = iter(indices)
-    return re.sub(r"\[\]", lambda _: f".{next(it, '0')}", pattern)
+    out: list[str | int] = []
+    for name in pattern.split("."):
+        out.append(name.removesuffix("[]"))
+        out += [next(it, 0) for _ in range(name.count("[]"))]
+    return tuple(out)
 
 
-def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
-    """Dotted leaf paths back to nested JSON (the inverse of ``records.flatten``): an object whose
-    keys are all digits becomes a list, in index order."""
-    tree: dict[str, Any] = {}
-    for path, value in flat.items():
-        parts = path.split(".")
+def _build(leaves: Iterable[tuple[tuple[str | int, ...], Any]]) -> dict[str, Any]:
+    """Nested JSON from (parts, value) leaves; int parts are list positions, kept in order."""
+    tree: dict[Any, Any] = {}
+    for parts, value in leaves:
         node = tree
         for part in parts[:-1]:
             node = node.setdefault(part, {})
@@ -87,8 +99,8 @@ def _as_lists(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     out = {k: _as_lists(v) for k, v in node.items()}
-    if out and all(k.isdigit() for k in out):
-        return [out[k] for k in sorted(out, key=int)]
+    if out and all(isinstance(k, int) for k in out):
+        return [out[k] for k in sorted(out)]
     return out
 
 
@@ -185,7 +197,8 @@ def without(fields: Mapping[str, Any] | None, patterns: set[str]) -> dict[str, A
     """Nested ``fields`` less the leaves whose pattern is in ``patterns`` (``None`` stays ``None``)."""
     if fields is None:
         return None
-    return unflatten({p: v for p, v in flatten(dict(fields)).items() if path_pattern(p) not in patterns})
+    return _build((parts, v) for parts, v in _leaves(fields)
+                  if path_pattern(".".join(map(str, parts))) not in patterns)
 
 
 def unlabeled_fields(doc: DocType, records: Iterable[Any]) -> set[str]:

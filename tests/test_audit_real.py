@@ -126,6 +126,10 @@ def test_explicit_map_and_aliases_resolve_nested_and_case_folded_names():
                                            {"description": "B", "amount": "1.00"}],
                                  "subtotal": "5.00", "total": "5.50", "tendered": "10.00"}
     assert fm.apply(cord[1]) == {"items": [{"description": "C", "amount": "3.00"}], "total": "3.00"}
+    # eval keeps unmapped truth where it is, and a key may hold dots (flattened paths are dotted)
+    fm = resolve_field_map(receipt, ["company", "No. of items"])
+    assert fm.apply({"company": "A", "No. of items": "3"}, keep_unmapped=True) == {"store_name": "A",
+                                                                                  "No. of items": "3"}
     with pytest.raises(UserError, match="'store_name' is already mapped from 'company'"):
         resolve_field_map(receipt, ["company", "merchant"], {"company": "store_name", "merchant": "store_name"})
     with pytest.raises(UserError, match="list field"):
