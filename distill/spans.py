@@ -20,7 +20,7 @@ _MONTH_WORDS = (
     "juillet août aout septembre octobre novembre décembre decembre enero febrero marzo abril mayo "
     "junio julio agosto septiembre setiembre octubre noviembre diciembre gennaio febbraio aprile "
     "maggio giugno luglio settembre ottobre dicembre januari februari maart mei augustus ogos disember "
-    "mac jun julai"
+    "mac jun julai mrt okt ott ago giu lug set dic"
 ).split()
 
 
@@ -29,6 +29,50 @@ def strip_accents(text: str) -> str:
     import unicodedata
 
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+# month numbers of the names above (for validating a date eval's parser does not read)
+_MONTH_NUMBERS = {
+    1: "january januar janvier enero gennaio januari jan", 2: "february februar février fevrier febrero febbraio februari feb",
+    3: "march märz maerz mars marzo maart mrt mac mar", 4: "april avril abril aprile apr", 5: "may mai mayo maggio mei",
+    6: "june juni juin junio giugno jun", 7: "july juli juillet julio luglio julai jul",
+    8: "august août aout agosto augustus ogos aug", 9: "september septembre septiembre setiembre settembre sep sept",
+    10: "october oktober octobre octubre ottobre okt oct", 11: "november novembre noviembre nov",
+    12: "december dezember décembre decembre diciembre dicembre disember dez dec dic",
+}
+
+
+def month_number(word: str) -> int | None:
+    """The month a (possibly abbreviated) month name means, or ``None``: "ott" and "ottobre" are 10."""
+    w = word.casefold().rstrip(".")
+    if len(w) < 3:
+        return None
+    hits = {n for n, names in _MONTH_NUMBERS.items() for name in names.split()
+            if name == w or (len(w) >= 3 and name.startswith(w) and len(name) > 3)}
+    return hits.pop() if len(hits) == 1 else None
+
+
+def word_date(text: str) -> bool:
+    """Is ``text`` a day, a month name and a year ("24 ott 2019", "13 mrt 2020", "Mar 12, 2024")?"""
+    import datetime as dt
+
+    t = " ".join(text.split())
+    for pattern in _WORD_DATES:
+        m = pattern.fullmatch(t.rstrip(" ,."))
+        if not m:
+            continue
+        word = next(g for g in m.groups() if not g[0].isdigit())
+        nums = [g for g in m.groups() if g[0].isdigit()]
+        month = month_number(word)
+        if month is None:
+            continue
+        day, year = (int(nums[0]), int(nums[1])) if len(nums[1]) in (2, 4) else (int(nums[1]), int(nums[0]))
+        year += 2000 if year < 70 else (1900 if year < 100 else 0)
+        try:
+            return bool(dt.date(year, month, day))
+        except ValueError:
+            return False
+    return False
 
 
 def _is_month(word: str) -> bool:
@@ -80,7 +124,7 @@ def date_span(text: str) -> str | None:
     for pattern in _WORD_DATES:
         for m in pattern.finditer(text):
             word = next(g for g in m.groups() if not g[0].isdigit())
-            if _is_month(word) and as_dates(m.group(0)):
+            if _is_month(word) and (as_dates(m.group(0)) or word_date(m.group(0))):
                 found.append((m.start(), m.group(0).rstrip(" ,")))
                 break
     return min(found)[1] if found else None

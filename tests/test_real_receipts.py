@@ -13,7 +13,7 @@ from rapidfuzz import fuzz
 
 from distill.extract import SCORE_NOT_FOUND, extract
 from distill.ocr import OcrLine
-from distill.spans import amount_span, date_span, legal_form, line_classes, time_span
+from distill.spans import amount_span, date_span, legal_form, line_classes, time_span, word_date
 from docfoundry.doctypes import load_doc_type
 
 SROIE = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sroie-dev"
@@ -128,6 +128,36 @@ def test_a_value_of_several_lines_is_as_sure_as_all_its_lines_together():
     assert fields["store_address"] == "12, MAIN ROAD 45000 TOWN"
     # both lines must be read right: 0.8 * 0.8 of the trust an address under a name gets
     assert scores["store_address"] < scores["store_name"] * 0.8 * 0.8
+
+
+def test_form_boxes_pair_a_label_with_the_value_under_it_in_its_box():
+    """A W-2-like page: each box prints its label at the top left and its value under it, an amount
+    right-aligned (not under the label's words), a name and address over several lines."""
+    lines = page(
+        ("1 Wages, tips, other compensation", 70, 100, 240), ("2 Federal income tax withheld", 355, 100, 500),
+        ("48,384.15", 268, 118, 351), ("3,310.94", 560, 118, 633),
+        ("c Employer's name, address, and ZIP code", 640, 100, 840),
+        ("Wright Inc", 640, 118, 730), ("18 Harbor Lane", 640, 140, 800), ("Springfield, IL 62704", 640, 162, 830),
+        ("7 Social security tips", 70, 200, 180), ("8 Allocated tips", 355, 200, 440),
+        ("d Control number", 640, 200, 760), ("05797", 640, 218, 700),
+    )
+    fields, _ = extract(load_doc_type("w2"), lines)
+    assert fields["wages"] == "48,384.15" and fields["federal_income_tax"] == "3,310.94"
+    assert fields["employer_name_address"] == "Wright Inc 18 Harbor Lane Springfield, IL 62704"
+    assert fields["control_number"] == "05797"
+    # empty boxes stay empty: their neighbours are labels, not amounts
+    assert fields["social_security_tips"] == "" and fields["allocated_tips"] == ""
+
+
+def test_a_labelled_name_followed_by_an_unlabelled_address_keeps_one_line():
+    fields, _ = extract(load_doc_type("invoice"), page(
+        ("Bill To", 40, 300, 120), ("Acme GmbH", 40, 322, 200), ("Hauptstr. 5", 40, 344, 200), ("10115 Berlin", 40, 366, 200)))
+    assert fields["customer"]["name"] == "Acme GmbH"
+
+
+@pytest.mark.parametrize("text", ["24 ott 2019", "13 mrt 2020", "30 giu 2026", "3 juil. 2018", "Mar 12, 2024"])
+def test_dates_with_month_names_of_several_languages(text):
+    assert word_date(text) and date_span(f"Date: {text} 14:00") == text
 
 
 # --- value spans and line classes ---------------------------------------------------------------
