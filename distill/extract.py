@@ -923,9 +923,12 @@ def _read_header(page: Page, doc: DocType, top_leaves: list[Leaf], other: list[L
 
 def _read_positional(page: Page, doc: DocType, top_leaves: list[Leaf], other: list[Leaf]) -> None:
     banners = titles(doc)
+    title_field = doc.schema.get("x-title-field")  # a type whose printed title is a field (forms) reads the banner
     for s in page.segs:
         if not s.claimed and _is_title(s, banners):
             s.claimed = True
+            if title_field and title_field not in page.found:
+                page.found[title_field] = Found(s.text, s.score * SCORE_POSITION, [s])
     parents: dict[str, list[Leaf]] = {}
     for leaf in top_leaves:
         parents.setdefault(_parent(leaf.pattern), []).append(leaf)
@@ -1084,7 +1087,12 @@ def extract(doc: DocType, lines: list[Any]) -> tuple[dict[str, Any], dict[str, f
     groups = {head: [_with_read_labels(doc, leaf) for leaf in items] for head, items in groups.items()}
     labelled = [leaf for leaf in top if leaf.labels]
     _read_header(page, doc, top, labelled)
+    from distill.pairs import pair_arrays, read_pairs
+
+    qa = pair_arrays(doc.schema)  # question/answer arrays are key-value pairs by layout, not tables
     for head, items in groups.items():
+        if head in {a.head for a in qa}:
+            continue
         rows = _word_rows(page)
         header = _header_row(rows, items)
         found = (_read_table_with_header(page, rows, header[0], header[1], top) if header
@@ -1094,6 +1102,13 @@ def extract(doc: DocType, lines: list[Any]) -> tuple[dict[str, Any], dict[str, f
         s.row = -1
     page.rows = group_rows(segs)
     _read_labelled(page, labelled, _label_matches(page, labelled, doc), top)
+    if qa:  # before the unlabelled readers, which would take a form's answers for their own kinds
+        free = [s for s in segs if not s.claimed]
+        tables, used = read_pairs(free, qa)
+        for i in used:
+            free[i].claimed = True
+        for head, items in tables.items():
+            page.tables[head] = [{p: Found(v, sc) for p, (v, sc) in item.items()} for item in items]
     _read_unlabelled_kinds(page, labelled)
     _read_from_checks(page, doc)
     _checked_confidence(page, doc)
