@@ -147,16 +147,47 @@ def stage_line(description: str) -> Iterator[None]:
         bar.stop()
 
 
+def _to_console(text: str, target: IO[str]) -> None:
+    if _line is not None:  # above the live stage line, which rich then draws again below
+        _line.bar.console.print(text, markup=False, highlight=False, soft_wrap=True)
+    else:
+        print(text, file=target, flush=True)
+
+
 def note(text: str) -> None:
     """A line on the console a user reads (the terminal even while ``route_output`` holds stderr)."""
-    target = _console_file if _console_file is not None else sys.stderr
-    print(text, file=target, flush=True)
+    _to_console(text, _console_file if _console_file is not None else sys.stderr)
+
+
+class _OwnWarnings:
+    """Python's stderr under ``route_output``: everything to the log, and docfoundry's own one-line
+    ``warning: ...`` messages (the project's convention) to the console too."""
+
+    def __init__(self, log: IO[str], console: IO[str]):
+        self._log, self._console, self._line = log, console, ""
+
+    def write(self, text: str) -> int:
+        self._log.write(text)
+        self._line += text
+        *done, self._line = self._line.split("\n")
+        for line in done:
+            if line.startswith("warning: "):
+                _to_console(line, self._console)
+        return len(text)
+
+    def flush(self) -> None:
+        self._log.flush()
+        self._console.flush()
+
+    def __getattr__(self, name: str) -> Any:  # fileno, encoding, isatty...: the log's
+        return getattr(self._log, name)
 
 
 @contextlib.contextmanager
 def route_output(log_file: Path) -> Iterator[None]:
     """Send stdout and stderr, Python's and the file descriptors' (so child processes and C code too),
-    to ``log_file`` (appended); progress lines and ``note`` still reach the original stderr."""
+    to ``log_file`` (appended); progress lines, ``note`` and docfoundry's own ``warning: ...`` lines
+    still reach the original stderr."""
     global _console_file
     log_file.parent.mkdir(parents=True, exist_ok=True)
     for stream in (sys.stdout, sys.stderr):
@@ -168,7 +199,7 @@ def route_output(log_file: Path) -> Iterator[None]:
     try:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
-        _console_file, sys.stdout, sys.stderr = console, log, log
+        _console_file, sys.stdout, sys.stderr = console, log, _OwnWarnings(log, console)
         yield
     finally:
         log.flush()

@@ -65,6 +65,7 @@ with route_output(Path(sys.argv[1])):
             warnings.warn("LIB-WARNING")
             os.write(2, b"LIB-FD\\n")
             subprocess.run(["echo", "LIB-CHILD"], check=True)
+        print("warning: OWN-WARNING", file=sys.stderr)  # docfoundry's own: the user reads it
     note("NOTE-LINE")
 print("AFTER")
 """
@@ -81,4 +82,5 @@ def test_library_output_goes_to_the_log_and_stage_lines_to_the_console(tmp_path)
         assert noise in log.read_text(), noise
     assert proc.stdout == "AFTER\n"  # stdout is the process's own again afterwards
     lines = proc.stderr.splitlines()
-    assert len(lines) == 2 and lines[0].startswith("stage") and "3/3" in lines[0] and lines[1] == "NOTE-LINE"
+    assert lines[0] == "warning: OWN-WARNING" and "OWN-WARNING" in log.read_text()
+    assert len(lines) == 3 and lines[1].startswith("stage") and "3/3" in lines[1] and lines[2] == "NOTE-LINE"
