@@ -255,7 +255,8 @@ class Layout:
         neighbouring lines overlap)."""
         kb = k.box
         after = [o for o in self.segs if o is not k and o.box[0] >= kb[2] - 2
-                 and abs(o.cy - k.cy) <= 0.5 * max(o.h, k.h) and o.box[0] - kb[2] <= RIGHT_REACH * k.h]
+                 and abs(o.cy - k.cy) <= 0.5 * max(o.h, k.h) and o.h <= 2 * k.h
+                 and o.box[0] - kb[2] <= RIGHT_REACH * k.h]
         if not after:
             return None
         first = min(o.box[0] for o in after)
