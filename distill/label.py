@@ -473,10 +473,17 @@ def run(cfg: LabelConfig, teacher: Any = None) -> dict[str, Any]:
                                "pages_per_s": round(len(todo) / seconds, 3) if seconds > 0 and todo else None}
     if failed:
         summary["failed_pages"] = [f"{f['id']}: {f['reason']}" for f in failed[:10]]
-    if failed and len(failed) == len(todo) and not writer.done:  # nothing labeled at all: not a success
-        first = (str(failed[0]["reason"]).splitlines() or [""])[0]
-        raise UserError(f"{writer.folder / FAILED_FILE}: all {len(failed)} pages failed, none was labeled "
-                        f"(first: {failed[0]['id']}: {first})")
+    return summary
+
+
+def run_command(cfg: LabelConfig) -> dict[str, Any]:
+    """``docfoundry label``: ``run``, and a failure exit when not one page was labeled (the library
+    call returns the summary either way, so a caller can look at the failures)."""
+    summary = run(cfg)
+    if summary["failed"] and not summary["pages"]:
+        first = (summary["failed_pages"][0].splitlines() or [""])[0]
+        raise UserError(f"{Path(cfg.out) / FAILED_FILE}: all {summary['failed']} pages failed, none was "
+                        f"labeled (first: {first})")
     return summary
 
 
@@ -763,7 +770,7 @@ def run_audit(cfg: AuditConfig) -> dict[str, Any]:
 
 COMMANDS = [
     Command("label", "weak-label pages with a teacher (vLLM, OpenAI server, transformers or OCR): "
-            "fields with confidence and grounding, cached and resumable", LabelConfig, run,
+            "fields with confidence and grounding, cached and resumable", LabelConfig, run_command,
             usage=__doc__.split("\n\n")[1]),
     Command("label audit", "run a teacher on synthetic pages with exact truth (and on labeled real pages "
             "with --truth): per-field accuracy, accuracy per confidence bucket, the synthetic-real gap and "

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from docfoundry.store import LOCK_FILE
+
 REPO = Path(__file__).resolve().parent.parent
 HASH_SEEDS = ("1", "2")
 SYNTH = ["synth", "--n", "12", "--seed", "10", "--doc-types", "invoice,receipt,w2,form",
@@ -24,10 +26,11 @@ def _run(args: list[str], cwd: Path, hash_seed: str, timeout: int = 300) -> subp
 
 
 def _folder(folder: Path) -> dict[str, bytes]:
-    """Every file's bytes; run.json without its timing (the only field a re-run may change)."""
+    """Every file's bytes but the writer's empty lock file; run.json without its timing (the only
+    field a re-run may change)."""
     out = {}
     for p in sorted(folder.rglob("*")):
-        if p.is_file():
+        if p.is_file() and p.name != LOCK_FILE:
             data = p.read_bytes()
             if p.name == "run.json":
                 info = json.loads(data)
