@@ -89,8 +89,8 @@ def _is_range(v: Any) -> bool:
     return isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v)
 
 
-def _check_own_param(key: str, value: Any, default: Any) -> str | None:
-    """None when ``value`` fits the parameter whose default is ``default``, else the problem."""
+def _check_own_param(key: str, value: Any, default: Any, limit: fx.Limit | None = None) -> str | None:
+    """None when ``value`` fits the parameter whose default is ``default`` and its ``limit``, else the problem."""
     if isinstance(default, fx.OneOf):
         values = value if isinstance(value, list) else [value]
         bad = [v for v in values if v not in default.options]
@@ -106,6 +106,9 @@ def _check_own_param(key: str, value: Any, default: Any) -> str | None:
         return f"parameter '{key}' expects {kind} or a [lo, hi] range of integers, got {value!r}"
     if isinstance(value, list) and value[0] > value[1]:
         return f"parameter '{key}' range [{value[0]}, {value[1]}] has lo > hi"
+    if limit is not None and not all(limit.admits(v) for v in values):
+        what = f"range [{value[0]}, {value[1]}]" if isinstance(value, list) else f"value {value!r}"
+        return f"parameter '{key}' {what} is outside {limit}"
     return None
 
 
@@ -141,12 +144,14 @@ def _parse_step(path: Path, phase: str, index: int, raw: Any) -> Step:
     if not _is_number(p) or not 0.0 <= float(p) <= 1.0:
         raise UserError(f"{where}: probability p={p!r} is outside [0, 1]")
     defaults = _effect_defaults(name)
-    check = _check_own_param if own is not None else _check_augraphy_param
     params = {k: v for k, v in raw.items() if k not in _STEP_KEYS}
     for key, value in params.items():
         if key not in defaults:
             raise UserError(f"{where}: unknown parameter '{key}' (known: {', '.join(defaults) or 'none'})")
-        problem = check(key, value, defaults[key])
+        if own is not None:
+            problem = _check_own_param(key, value, defaults[key], own.limits.get(key))
+        else:
+            problem = _check_augraphy_param(key, value, defaults[key])
         if problem:
             raise UserError(f"{where}: {problem}")
     return Step(phase, name, float(p), params)

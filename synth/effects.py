@@ -34,8 +34,24 @@ class OneOf:
 
 
 @dataclass(frozen=True)
+class Limit:
+    """The values a numeric parameter may take: ``lo`` to ``hi``, ``lo`` itself left out when ``open_lo``."""
+
+    lo: float
+    hi: float
+    open_lo: bool = False
+
+    def admits(self, value: float) -> bool:
+        """Whether ``value`` lies within the limit."""
+        return (self.lo < value if self.open_lo else self.lo <= value) and value <= self.hi
+
+    def __str__(self) -> str:
+        return f"{'(' if self.open_lo else '['}{self.lo:g}, {self.hi:g}]"
+
+
+@dataclass(frozen=True)
 class Effect:
-    """A registered effect: its name, kind, the phases it may run in and its parameter defaults."""
+    """A registered effect: its name, kind, the phases it may run in, its parameter defaults and limits."""
 
     name: str
     kind: str  # "pixel" or "geometric"
@@ -44,6 +60,7 @@ class Effect:
     run: Callable[..., Any]
     summary: str
     source: str = "docfoundry"
+    limits: dict[str, Limit] = field(default_factory=dict)  # per numeric parameter: the values that work
 
 
 @dataclass
@@ -79,14 +96,34 @@ def then(first: Warp, second: Warp) -> Warp | None:
 EFFECTS: dict[str, Effect] = {}
 
 
-def register(name: str, kind: str = "pixel", phases: tuple[str, ...] = PHASES, **params: Any):
-    """Register an effect function under ``name`` with its parameter defaults."""
+def register(name: str, kind: str = "pixel", phases: tuple[str, ...] = PHASES,
+             limits: dict[str, Limit] | None = None, **params: Any):
+    """Register an effect function under ``name`` with its parameter defaults and the limits of its
+    numeric parameters (every one has a limit, and its default lies within it)."""
+    limits = limits or {}
+    numeric = {k for k, v in params.items() if not isinstance(v, OneOf)}
+    if set(limits) != numeric:  # a new effect cannot forget a limit: presets are checked against them
+        raise ValueError(f"effect {name}: limits for {sorted(limits)}, numeric parameters {sorted(numeric)}")
+    for key, limit in limits.items():
+        if not all(limit.admits(v) for v in (params[key] if isinstance(params[key], list) else [params[key]])):
+            raise ValueError(f"effect {name}: default {key}={params[key]} outside {limit}")
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        EFFECTS[name] = Effect(name, kind, phases, params, fn, (fn.__doc__ or "").strip().splitlines()[0])
+        EFFECTS[name] = Effect(name, kind, phases, params, fn, (fn.__doc__ or "").strip().splitlines()[0],
+                               limits=limits)
         return fn
 
     return deco
+
+
+def _upto(hi: float) -> Limit:
+    """Above zero, up to ``hi``: a size or scale of zero is no effect at all and OpenCV refuses it."""
+    return Limit(0.0, hi, open_lo=True)
+
+
+UNIT = Limit(0.0, 1.0)
+GRAY = Limit(0, 255)  # a uint8 gray level
+FILL = Limit(-1.0, 255.0)  # a gray level, or negative: continue the page's border pixels
 
 
 # ---------------------------------------------------------------- cached textures (per process)
@@ -175,7 +212,8 @@ def _lut(values: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------ pixel effects
 
 
-@register("paper", brightness=[236, 250], tint=[0, 10], texture=[6, 16])
+@register("paper", brightness=[236, 250], tint=[0, 10], texture=[6, 16],
+          limits={"brightness": GRAY, "tint": GRAY, "texture": GRAY})
 def paper(img, rng, ctx, brightness, tint, texture):
     """Paper colour and structure: multiplies the page by a cached paper texture, tinted yellow."""
     import cv2
@@ -189,7 +227,7 @@ def paper(img, rng, ctx, brightness, tint, texture):
     return sheet if ctx.blank else cv2.multiply(img, sheet, scale=1 / 255)
 
 
-@register("ink_fade", fade=[0.1, 0.3])
+@register("ink_fade", fade=[0.1, 0.3], limits={"fade": UNIT})
 def ink_fade(img, rng, ctx, fade):
     """Patchy light ink: dark pixels lose up to ``fade`` of their darkness, following a smooth field."""
     import cv2
@@ -200,7 +238,7 @@ def ink_fade(img, rng, ctx, fade):
     return cv2.bitwise_not(cv2.multiply(dark, _channels(img, keep), scale=1 / 255))
 
 
-@register("ink_spread", radius=[1, 1])
+@register("ink_spread", radius=[1, 1], limits={"radius": Limit(-10, 10)})
 def ink_spread(img, rng, ctx, radius):
     """Ink gain or loss: ``radius`` > 0 thickens strokes (toner spread), < 0 thins them."""
     import cv2
@@ -212,7 +250,7 @@ def ink_spread(img, rng, ctx, radius):
     return cv2.erode(img, kernel) if r > 0 else cv2.dilate(img, kernel)
 
 
-@register("blur", sigma=[0.4, 0.8])
+@register("blur", sigma=[0.4, 0.8], limits={"sigma": _upto(20.0)})
 def blur(img, rng, ctx, sigma):
     """Gaussian blur (scanner optics, focus)."""
     import cv2
@@ -220,7 +258,8 @@ def blur(img, rng, ctx, sigma):
     return cv2.GaussianBlur(img, (0, 0), float(sigma))
 
 
-@register("motion_blur", length=[3, 7], angle=[0.0, 180.0])
+@register("motion_blur", length=[3, 7], angle=[0.0, 180.0],
+          limits={"length": Limit(1, 64), "angle": Limit(-360.0, 360.0)})
 def motion_blur(img, rng, ctx, length, angle):
     """Linear motion blur of ``length`` pixels at ``angle`` degrees (hand shake in a photo)."""
     import cv2
@@ -233,7 +272,7 @@ def motion_blur(img, rng, ctx, length, angle):
     return cv2.filter2D(img, -1, kernel / max(float(kernel.sum()), 1e-6))
 
 
-@register("noise", sigma=[2.0, 5.0])
+@register("noise", sigma=[2.0, 5.0], limits={"sigma": Limit(0.0, 128.0)})
 def noise(img, rng, ctx, sigma):
     """Sensor noise: cached Gaussian grain of standard deviation ``sigma`` gray levels."""
     import cv2
@@ -243,7 +282,8 @@ def noise(img, rng, ctx, sigma):
     return cv2.addWeighted(img, 1.0, grain, alpha, -128.0 * alpha)
 
 
-@register("speckle", density=[2e-5, 8e-5], size=[1, 3], value=[0, 80])
+@register("speckle", density=[2e-5, 8e-5], size=[1, 3], value=[0, 80],
+          limits={"density": Limit(0.0, 0.01), "size": Limit(1, 16), "value": GRAY})
 def speckle(img, rng, ctx, density, size, value):
     """Dust and toner specks: ``density`` dots per pixel of ``size`` pixels and gray ``value``."""
     h, w = img.shape[:2]
@@ -258,7 +298,8 @@ def speckle(img, rng, ctx, density, size, value):
 
 
 @register("streaks", count=[1, 4], thickness=[1, 3], darkness=[0.3, 0.8],
-          orientation=OneOf(("horizontal", "vertical")))
+          orientation=OneOf(("horizontal", "vertical")),
+          limits={"count": Limit(0, 100), "thickness": Limit(1, 64), "darkness": UNIT})
 def streaks(img, rng, ctx, count, thickness, darkness, orientation):
     """Scanner / fax streaks: full-length dark lines along rows or columns."""
     out = img.copy()
@@ -272,7 +313,8 @@ def streaks(img, rng, ctx, count, thickness, darkness, orientation):
     return out
 
 
-@register("levels", contrast=[0.9, 1.1], brightness=[-8.0, 8.0], gamma=[0.9, 1.1])
+@register("levels", contrast=[0.9, 1.1], brightness=[-8.0, 8.0], gamma=[0.9, 1.1],
+          limits={"contrast": Limit(0.0, 10.0), "brightness": Limit(-255.0, 255.0), "gamma": _upto(10.0)})
 def levels(img, rng, ctx, contrast, brightness, gamma):
     """Contrast around mid-gray, brightness shift and gamma, as one lookup table."""
     import cv2
@@ -282,7 +324,7 @@ def levels(img, rng, ctx, contrast, brightness, gamma):
     return cv2.LUT(img, _lut(y * 255))
 
 
-@register("lighting", strength=[0.1, 0.3])
+@register("lighting", strength=[0.1, 0.3], limits={"strength": UNIT})
 def lighting(img, rng, ctx, strength):
     """Uneven light: a linear gradient in a random direction plus a vignette, darkening by up to ``strength``."""
     import cv2
@@ -297,7 +339,7 @@ def lighting(img, rng, ctx, strength):
     return cv2.multiply(img, _channels(img, gain.astype(np.uint8)), scale=1 / 255)
 
 
-@register("shadow", darkness=[0.2, 0.45], softness=[0.02, 0.08])
+@register("shadow", darkness=[0.2, 0.45], softness=[0.02, 0.08], limits={"darkness": UNIT, "softness": UNIT})
 def shadow(img, rng, ctx, darkness, softness):
     """A soft-edged shadow (a hand or phone) falling over one side of the page."""
     import cv2
@@ -322,7 +364,7 @@ def _rotate_square(pts: np.ndarray, quarter_turns: int, size: float) -> np.ndarr
     return pts
 
 
-@register("color_cast", warmth=[-0.06, 0.06])
+@register("color_cast", warmth=[-0.06, 0.06], limits={"warmth": Limit(-1.0, 1.0)})
 def color_cast(img, rng, ctx, warmth):
     """White balance: ``warmth`` > 0 shifts toward yellow (tungsten), < 0 toward blue (daylight)."""
     import cv2
@@ -334,7 +376,7 @@ def color_cast(img, rng, ctx, warmth):
     return cv2.LUT(img, lut.reshape(256, 1, 3))
 
 
-@register("bleed_through", alpha=[0.04, 0.12])
+@register("bleed_through", alpha=[0.04, 0.12], limits={"alpha": UNIT})
 def bleed_through(img, rng, ctx, alpha):
     """Show-through of the back side: a mirrored, blurred, faint copy of the page."""
     import cv2
@@ -347,7 +389,7 @@ def bleed_through(img, rng, ctx, alpha):
     return cv2.min(img, cv2.resize(faint, (w, h), interpolation=cv2.INTER_LINEAR))
 
 
-@register("jpeg", quality=[50, 85])
+@register("jpeg", quality=[50, 85], limits={"quality": Limit(0, 100)})
 def jpeg(img, rng, ctx, quality):
     """JPEG compression artefacts at ``quality``."""
     import cv2
@@ -359,7 +401,7 @@ def jpeg(img, rng, ctx, quality):
     return out if img.ndim == 2 else cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
 
 
-@register("gray")
+@register("gray", phases=("ink", "post"))  # not paper: the sheet is multiplied into an RGB page
 def gray(img, rng, ctx):
     """Convert to one gray channel (a gray-scale scan)."""
     import cv2
@@ -367,7 +409,7 @@ def gray(img, rng, ctx):
     return img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
 
 
-@register("binarize", threshold=[130, 170])
+@register("binarize", phases=("ink", "post"), threshold=[130, 170], limits={"threshold": GRAY})
 def binarize(img, rng, ctx, threshold):
     """Black and white at ``threshold`` (fax, bitonal scan); returns gray."""
     import cv2
@@ -376,7 +418,8 @@ def binarize(img, rng, ctx, threshold):
     return cv2.threshold(g, int(threshold), 255, cv2.THRESH_BINARY)[1]
 
 
-@register("resolution", factor=[0.55, 0.8], vertical=[1.0, 1.0])
+@register("resolution", factor=[0.55, 0.8], vertical=[1.0, 1.0],
+          limits={"factor": _upto(1.0), "vertical": _upto(4.0)})
 def resolution(img, rng, ctx, factor, vertical):
     """Low resolution look: down-sample by ``factor`` (rows by ``factor * vertical``) and back up."""
     import cv2
@@ -414,7 +457,8 @@ def _draw_fill(rng: np.random.Generator, fill: float) -> float | None:
     return None if fill < 0 else float(fill)
 
 
-@register("rotate", kind="geometric", phases=("ink", "post"), angle=[-1.0, 1.0], fill=-1.0)
+@register("rotate", kind="geometric", phases=("ink", "post"), angle=[-1.0, 1.0], fill=-1.0,
+          limits={"angle": Limit(-360.0, 360.0), "fill": FILL})
 def rotate(h, w, rng, ctx, angle, fill):
     """Skew: rotate the page by ``angle`` degrees about its centre (size kept)."""
     import cv2
@@ -423,7 +467,8 @@ def rotate(h, w, rng, ctx, angle, fill):
     return _homography(m, (w, h), {"fill": _draw_fill(rng, fill)})
 
 
-@register("perspective", kind="geometric", phases=("ink", "post"), strength=[0.01, 0.04], fill=-1.0)
+@register("perspective", kind="geometric", phases=("ink", "post"), strength=[0.01, 0.04], fill=-1.0,
+          limits={"strength": Limit(0.0, 0.25), "fill": FILL})
 def perspective(h, w, rng, ctx, strength, fill):
     """Camera / scanner-lid perspective: each corner moves inward by up to ``strength`` of the page."""
     import cv2
@@ -435,7 +480,8 @@ def perspective(h, w, rng, ctx, strength, fill):
     return _homography(cv2.getPerspectiveTransform(src, dst), (w, h), {"fill": _draw_fill(rng, fill)})
 
 
-@register("scale", kind="geometric", phases=("ink", "post"), factor=[0.7, 0.9], vertical=[1.0, 1.0])
+@register("scale", kind="geometric", phases=("ink", "post"), factor=[0.7, 0.9], vertical=[1.0, 1.0],
+          limits={"factor": Limit(0.05, 2.0), "vertical": Limit(0.25, 2.0)})
 def scale(h, w, rng, ctx, factor, vertical):
     """Resample the page to ``factor`` of its size (rows ``factor * vertical``): lower scan DPI."""
     import cv2
@@ -453,7 +499,7 @@ def scale(h, w, rng, ctx, factor, vertical):
     return Warp((nw, nh), apply, map_points)
 
 
-@register("crop", kind="geometric", phases=("ink", "post"), amount=[0.0, 0.6])
+@register("crop", kind="geometric", phases=("ink", "post"), amount=[0.0, 0.6], limits={"amount": UNIT})
 def crop(h, w, rng, ctx, amount):
     """Page cropping: cut each side by a random share (up to ``amount``) of its blank margin."""
     x0, y0, x1, y1 = ctx.content or (0, 0, w, h)
@@ -471,7 +517,8 @@ def crop(h, w, rng, ctx, amount):
     return Warp((nw, nh), apply, map_points, {"cut": [int(c) for c in cut]})
 
 
-@register("frame", kind="geometric", phases=("post",), fill_ratio=[0.8, 0.95], background=[40, 200])
+@register("frame", kind="geometric", phases=("post",), fill_ratio=[0.8, 0.95], background=[40, 200],
+          limits={"fill_ratio": Limit(0.05, 1.0), "background": GRAY})
 def frame(h, w, rng, ctx, fill_ratio, background):
     """A photo that does not fill the frame: shrink the page onto a plain background, off-centre."""
     s = float(fill_ratio)
@@ -481,7 +528,7 @@ def frame(h, w, rng, ctx, fill_ratio, background):
 
 
 @register("wave", kind="geometric", phases=("ink", "post"), amplitude=[0.001, 0.003],
-          wavelength=[0.6, 1.5])
+          wavelength=[0.6, 1.5], limits={"amplitude": Limit(0.0, 0.05), "wavelength": Limit(0.05, 10.0)})
 def wave(h, w, rng, ctx, amplitude, wavelength):
     """Paper that does not lie flat: smooth waves of ``amplitude`` (share of height) across the page."""
     import cv2

@@ -61,7 +61,18 @@ BAD = {
     "phase not a list": ("ink: blur\npaper: []\npost: []\n", ["phase 'ink' must be a list"]),
     "step without effect": ("ink: []\npaper: []\npost:\n  - {sigma: 1.0}\n", ["post[0]", "'effect' key"]),
     "missing fallback": ("fallback: nowhere\nink: []\npaper: []\npost: []\n", ["nowhere"]),
+    # each of these loaded, then crashed the degrade stage (OverflowError, OpenCV errors)
+    "gray level past uint8": ("ink: []\npaper: []\npost:\n  - {effect: speckle, value: 300}\n",
+                              ["post[0]", "'speckle'", "parameter 'value'", "300", "[0, 255]"]),
+    "negative blur": ("ink: []\npaper: []\npost:\n  - {effect: blur, sigma: -3}\n",
+                      ["post[0]", "'blur'", "parameter 'sigma'", "-3", "(0, 20]"]),
+    "range past the limit": ("ink: []\npaper: []\npost:\n  - {effect: jpeg}\n  - {effect: jpeg, quality: [50, 101]}\n",
+                             ["post[1]", "'jpeg'", "parameter 'quality'", "[50, 101]", "[0, 100]"]),
+    "gray sheet": ("ink: []\npaper:\n  - {effect: paper}\n  - {effect: gray}\npost: []\n",
+                   ["paper[1]", "'gray'", "not in the paper phase"]),
 }
+
+REGRESSIONS = ("gray level past uint8", "negative blur", "gray sheet")
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
@@ -76,6 +87,28 @@ def test_bad_preset_is_one_line_naming_file_effect_and_problem(case, tmp_path):
     assert str(path) in message
     for part in expected:
         assert part in message, (part, message)
+
+
+def test_every_numeric_parameter_has_a_limit_holding_its_default():
+    """Presets are checked against the limits, so every own effect declares one per number."""
+    for name, effect in fx.EFFECTS.items():
+        numeric = {k for k, v in effect.params.items() if not isinstance(v, fx.OneOf)}
+        assert set(effect.limits) == numeric, name
+    with pytest.raises(ValueError, match="limits for"):
+        fx.register("unlimited", sigma=[0.1, 0.2])
+
+
+@pytest.mark.parametrize("case", REGRESSIONS)
+def test_the_crashing_presets_are_refused_before_any_page(case, tmp_path):
+    """Without the limits these loaded and then crashed on the first page with a traceback."""
+    from synth.degrade import degrade_sample
+    from synth.specimen import specimen_page
+
+    path = tmp_path / "crash.yaml"
+    path.write_text(BAD[case][0])
+    img, words, fields = specimen_page(0, dpi=24)  # 204 x 264 px: small and quick
+    with pytest.raises(UserError, match="crash.yaml"):
+        degrade_sample(img, words, fields, str(path), seed=1)
 
 
 def test_unknown_preset_name_lists_the_builtins():
