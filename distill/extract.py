@@ -440,13 +440,16 @@ def _read_table_with_header(page: Page, rows: list[list[Seg]], header_row: int,
 
 
 def _read_table_headerless(page: Page, rows: list[list[Seg]], items_leaves: list[Leaf],
-                           other: list[Leaf]) -> list[dict[Leaf, Found]]:
+                           other: list[Leaf], headings: tuple[str, ...] = ()) -> list[dict[Leaf, Found]]:
     """The longest run of rows that start with text and end with an amount, read by cells:
-    text cells fill the text leaves, number cells fill the number leaves from the right."""
+    a code or id cell fills the leaf of its kind, the other text cells the text leaves, number
+    cells fill the number leaves from the right. A row that starts with another field's label or
+    one of the table's ``headings`` ("Box 12") is not one of its rows."""
     def fits(row: list[Seg]) -> bool:
         free = [w for w in row if not w.claimed]
         return (len(free) >= 2 and not _is_number(free[0].text) and _is_number(free[-1].text)
-                and not (free[0].parent is not None and _starts_with_other_label(free[0].parent, other)))
+                and not (free[0].parent is not None and _starts_with_other_label(free[0].parent, other))
+                and not (free[0].parent is not None and any(match_label(free[0].parent.text, h) for h in headings)))
 
     best, start = (0, 0), None
     for r in range(len(rows) + 1):
@@ -458,13 +461,20 @@ def _read_table_headerless(page: Page, rows: list[list[Seg]], items_leaves: list
                 best = (start, r)
             start = None
     text_leaves = [leaf for leaf in items_leaves if leaf.kind == "text"]
-    num_leaves = [leaf for leaf in items_leaves if leaf.kind != "text"]
+    coded = [leaf for leaf in items_leaves if leaf.kind not in ("text", "amount", "number", "percent")]
+    num_leaves = [leaf for leaf in items_leaves if leaf.kind != "text" and leaf not in coded]
     out = []
     for row in rows[best[0]:best[1]]:
         cells = _cells([w for w in row if not w.claimed])
         nums = [c for c in cells if len(c) == 1 and _is_number(c[0].text)]
         texts = [c for c in cells if c not in nums]
         item: dict[Leaf, Found] = {}
+        for leaf in coded:  # a code column ("D", "DD") is text by its letters, not a description
+            cell = next((c for c in texts if as_kind(leaf.kind, " ".join(w.text for w in c).strip(".,:;"))), None)
+            if cell is not None:
+                _fill(item, leaf, cell, SCORE_TABLE_HEADERLESS)
+                item[leaf].value = " ".join(w.text for w in cell).strip(".,:;")
+                texts.remove(cell)
         for leaf, cell in zip(text_leaves, texts):
             _fill(item, leaf, cell, SCORE_TABLE_HEADERLESS)
         for leaf, cell in zip(num_leaves[-len(nums):] if nums else [], nums[-len(num_leaves):]):
@@ -475,6 +485,75 @@ def _read_table_headerless(page: Page, rows: list[list[Seg]], items_leaves: list
             w.claim()
         out.append(item)
     return out
+
+
+def _array_node(doc: DocType, head: str) -> dict[str, Any]:
+    """The schema node of the array pattern ``head`` (``box12[]``, ``order.items[]``)."""
+    node: dict[str, Any] = doc.schema
+    for part in head[:-2].split("."):
+        node = node.get("properties", {}).get(part, {})
+    return node
+
+
+def _boxed_arrays(doc: DocType, groups: dict[str, list[Leaf]]) -> dict[str, dict[str, Any]]:
+    """Arrays printed as labelled boxes, one per item (``x-item-labels``: "12a", "12b", ...), or
+    under a heading of their own (the array's ``x-labels``: "Box 12"), and every array of a type
+    whose page is a grid of labelled boxes (``"x-boxed": true``): pattern -> schema node."""
+    out = {}
+    for head in groups:
+        node = _array_node(doc, head)
+        if node.get("x-item-labels") or node.get("x-labels") or doc.schema.get("x-boxed"):
+            out[head] = node
+    return out
+
+
+def _array_label_segs(page: Page, boxed: dict[str, dict[str, Any]]) -> tuple[dict[str, list[tuple[int, Seg]]], set[int]]:
+    """The segments that start with an item label (per array: (item index, segment)) and the ids
+    of every item-label and heading segment (they bound the other fields' boxes)."""
+    items: dict[str, list[tuple[int, Seg]]] = {}
+    ids: set[int] = set()
+    for head, node in boxed.items():
+        for k, label in enumerate(node.get("x-item-labels", [])):
+            for s in page.segs:
+                if match_label(s.text, label) is not None:
+                    items.setdefault(head, []).append((k, s))
+                    ids.add(id(s))
+        for label in node.get("x-labels", []):
+            ids.update(id(s) for s in page.segs if match_label(s.text, label) is not None)
+    return items, ids
+
+
+def _read_item_boxes(page: Page, found: list[tuple[int, Seg]], leaves: list[Leaf],
+                     labels: set[int]) -> list[dict[Leaf, Found]]:
+    """An array printed as one labelled box per item: each box's values (right of its label up
+    to the next label, else the row under it) fill the item leaves by kind, in schema order."""
+    by_index: dict[int, dict[Leaf, Found]] = {}
+    for k, s in sorted(found, key=lambda x: x[0]):
+        if k in by_index:
+            continue
+        left, right = _in_box(page, s, labels)
+        segs = [o for o in page.rows[s.row] if o is not s and not o.claimed and id(o) not in labels
+                and s.box[2] - 2 <= o.box[0] and o.box[2] <= right + 0.5 * s.height]
+        down = _below_in_box(page, s, labels, left, right, 1.2)
+        if not segs and down is not None:
+            segs = [o for o in page.rows[down.row] if not o.claimed and id(o) not in labels
+                    and o.box[0] >= min(left, down.box[0]) and o.box[2] <= right + 0.5 * s.height
+                    and o.box[0] >= down.box[0]]
+            if right == float("inf"):  # an open box: its row up to the next label
+                stop = [o.box[0] for o in page.rows[down.row] if id(o) in labels and o.box[0] > down.box[0]]
+                segs = [o for o in segs if not stop or o.box[2] <= min(stop)]
+        item: dict[Leaf, Found] = {}
+        tokens = [(t.strip(".,:;"), o) for o in segs for t in o.text.split()]
+        for leaf in leaves:
+            hit = next(((v, o) for t, o in tokens if (v := as_kind(leaf.kind, t)) is not None
+                        and not any(o is f.segs[0] and v == f.value for f in item.values())), None)
+            if hit is not None:
+                item[leaf] = Found(hit[0], hit[1].score * SCORE_TABLE_HEADER, [hit[1]])
+        if item:
+            for f in item.values():
+                f.segs[0].claimed = True
+            by_index[k] = item
+    return [by_index[k] for k in sorted(by_index)]
 
 
 # --- labelled key-value fields ------------------------------------------------------------------
@@ -489,27 +568,42 @@ def _in_box(page: Page, s: Seg, labels: set[int]) -> tuple[float, float]:
 
 def _below_in_box(page: Page, s: Seg, labels: set[int], left: float, right: float, max_gap: float) -> Seg | None:
     """The nearest unclaimed non-label segment under ``s``: overlapping its columns, or inside its
-    box when the row bounds one ("1 Wages" over an amount printed at the box's right edge)."""
+    box when the row bounds one ("1 Wages" over an amount printed at the box's right edge).
+    ``None`` when another field's label is nearer: that label starts the next box (a stacked
+    "e Employee's name" / "Jane Doe" / "f Employee's address" card: the name ends at "f")."""
     best = None
     for o in page.segs:
         gap = o.box[1] - s.box[3]
-        if o is s or o.claimed or id(o) in labels or o.cy <= s.cy + 0.5 * min(s.height, o.height) \
-                or gap > max_gap * s.height:
+        if o is s or o.claimed or o.cy <= s.cy + 0.5 * min(s.height, o.height) or gap > max_gap * s.height:
             continue
         inside = right != float("inf") and o.box[0] >= left and o.box[2] <= right + 0.5 * s.height
         if _x_overlap(o, s) <= 0 and not inside:
             continue
         if best is None or (o.cy, abs(o.box[0] - s.box[0])) < (best.cy, abs(best.box[0] - s.box[0])):
             best = o
+    return None if best is not None and id(best) in labels else best
+
+
+def _box_owner(page: Page, o: Seg, headers: set[int], reach: float = 8.0) -> Seg | None:
+    """The box heading label whose box holds ``o``: the nearest one above it overlapping its
+    columns (within ``reach`` line heights), ``None`` when no heading is over it."""
+    best = None
+    for h in page.segs:
+        if id(h) not in headers or h.cy >= o.cy - 0.5 * min(h.height, o.height) or _x_overlap(h, o) <= 0 \
+                or o.box[1] - h.box[3] > reach * h.height:
+            continue
+        if best is None or h.cy > best.cy:
+            best = h
     return best
 
 
 def _candidates(page: Page, s: Seg, rest: str, kind: str, labels: set[int],
-                multiline: bool = True) -> list[tuple[str, list[Seg], float]]:
+                multiline: bool = True, headers: set[int] | None = None) -> list[tuple[str, list[Seg], float]]:
     """Where the value of a label segment may be: after the label, to its right (for numbers and
     dates every cell up to the next label: "Total | RM | 9.00"), or below it in its box (text: the
     lines of the box, joined with spaces, unless ``multiline`` is off; another field's label is
-    not in it)."""
+    not in it). ``headers``: on a page of labelled boxes, the labels printed alone at the head of
+    a box; a cell to the right that is in another one's box is not this label's value."""
     out = []
     if rest:
         out.append((rest, [s], 1.0))
@@ -518,6 +612,8 @@ def _candidates(page: Page, s: Seg, rest: str, kind: str, labels: set[int],
     for o in row:
         if o.box[0] < s.box[2] - 2 or o.claimed:
             continue
+        if headers and id(o) not in labels and (owner := _box_owner(page, o, headers)) is not None and owner is not s:
+            break  # the next box's value ("d Control number" beside a card's last address line)
         if right and (kind == "text" or id(o) in labels):
             break
         right.append(o)
@@ -559,11 +655,16 @@ def _multiline(leaves: list[Leaf], everything: list[Leaf]) -> dict[str, bool]:
 
 
 def _read_labelled(page: Page, leaves: list[Leaf], matches: dict[int, tuple[Leaf, float, str]],
-                   everything: list[Leaf] | None = None) -> None:
+                   everything: list[Leaf] | None = None, more_labels: frozenset[int] = frozenset(),
+                   boxed: bool = False) -> set[int]:
+    """Read each labelled leaf from its label's box; ``more_labels``: ids of other printed labels
+    (an array's item boxes) that bound the boxes too. Returns the ids of every label segment."""
     by_leaf: dict[str, list[tuple[Seg, float, str]]] = {}
     for i, (leaf, score, rest) in matches.items():
         by_leaf.setdefault(leaf.pattern, []).append((page.segs[i], score, rest))
-    label_segs = {id(page.segs[i]) for i in matches}
+    label_segs = {id(page.segs[i]) for i in matches} | set(more_labels)
+    # a page of labelled boxes (schema "x-boxed"): a label printed alone heads a box
+    headers = {id(page.segs[i]) for i, (_, _, rest) in matches.items() if not rest} if boxed else None
     multiline = _multiline(leaves, everything or leaves)
     for leaf in leaves:
         per_label = []
@@ -571,7 +672,8 @@ def _read_labelled(page: Page, leaves: list[Leaf], matches: dict[int, tuple[Leaf
             if s.claimed:
                 continue  # taken as another field's value
             options = []
-            for text, segs, where in _candidates(page, s, rest, leaf.kind, label_segs, multiline[leaf.pattern]):
+            for text, segs, where in _candidates(page, s, rest, leaf.kind, label_segs, multiline[leaf.pattern],
+                                                 headers):
                 if any(id(v) in label_segs for v in segs if v is not s):
                     where *= 0.5  # the neighbour is also a label: a value only if nothing better
                 value = as_kind(leaf.kind, text)
@@ -600,6 +702,7 @@ def _read_labelled(page: Page, leaves: list[Leaf], matches: dict[int, tuple[Leaf
         s.claimed = True
         for v in segs:
             v.claimed = True
+    return label_segs
 
 
 def _read_unlabelled_kinds(page: Page, leaves: list[Leaf]) -> None:
@@ -1090,18 +1193,42 @@ def extract(doc: DocType, lines: list[Any]) -> tuple[dict[str, Any], dict[str, f
     from distill.pairs import pair_arrays, read_pairs
 
     qa = pair_arrays(doc.schema)  # question/answer arrays are key-value pairs by layout, not tables
-    for head, items in groups.items():
-        if head in {a.head for a in qa}:
-            continue
+    boxed = _boxed_arrays(doc, groups)
+    item_labels, array_label_ids = _array_label_segs(page, boxed)
+
+    def read_table(head: str, items: list[Leaf], headerless: bool = True) -> None:
         rows = _word_rows(page)
         header = _header_row(rows, items)
+        if header is None and not headerless:
+            return
         found = (_read_table_with_header(page, rows, header[0], header[1], top) if header
-                 else _read_table_headerless(page, rows, items, top))
+                 else _read_table_headerless(page, rows, items, top, tuple(boxed.get(head, {}).get("x-labels", []))))
         page.tables[head] = [{leaf.pattern: f for leaf, f in row.items()} for row in found]
+
+    for head, items in groups.items():
+        if head not in {a.head for a in qa}:
+            # an array printed in labelled boxes or under its heading is read after the labelled
+            # fields (before, its headerless reading takes their name and address lines), unless
+            # it prints a header row
+            read_table(head, items, headerless=head not in boxed)
     for s in segs:  # rows were numbered on words; renumber the lines
         s.row = -1
     page.rows = group_rows(segs)
-    _read_labelled(page, labelled, _label_matches(page, labelled, doc), top)
+    label_ids = _read_labelled(page, labelled, _label_matches(page, labelled, doc), top, frozenset(array_label_ids),
+                               bool(doc.schema.get("x-boxed")))
+    for head in boxed:
+        if head in page.tables:
+            continue
+        if item_labels.get(head):
+            page.tables[head] = [{leaf.pattern: f for leaf, f in row.items()}
+                                 for row in _read_item_boxes(page, item_labels[head], groups[head], label_ids)]
+        if not page.tables.get(head):
+            for s in segs:
+                s.row = -1
+            read_table(head, groups[head])
+            for s in segs:
+                s.row = -1
+            page.rows = group_rows(segs)
     if qa:  # before the unlabelled readers, which would take a form's answers for their own kinds
         free = [s for s in segs if not s.claimed]
         tables, used = read_pairs(free, qa)

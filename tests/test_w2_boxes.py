@@ -1,0 +1,71 @@
+"""The `ocr` teacher on W-2-like pages: a grid or card of labelled boxes, where a value belongs to
+the box its label heads. Invented OCR layouts (names, numbers and places made up)."""
+
+from __future__ import annotations
+
+from distill.extract import extract
+from distill.ocr import OcrLine
+from docfoundry.doctypes import load_doc_type
+
+
+def page(*rows: tuple[str, int, int, int]) -> list[OcrLine]:
+    """OCR lines from ``(text, x0, y0, x1)`` rows (height 20, one word box per word, 9 px a letter)."""
+    out = []
+    for t, x0, y0, x1 in rows:
+        words, x = [], x0
+        for w in t.split():
+            words.append((w, [x, y0, min(x1, x + 9 * len(w)), y0 + 20]))
+            x += 9 * (len(w) + 1)
+        out.append(OcrLine(t, [x0, y0, x1, y0 + 20], 0.99, words))
+    return out
+
+
+def w2(*rows: tuple[str, int, int, int]) -> dict:
+    return extract(load_doc_type("w2"), page(*rows))[0]
+
+
+def test_a_stacked_box_ends_at_the_next_label_under_it():
+    """Label, value, next label, next value, down one column: the name is one box, the address
+    the next one (a value does not run on past another field's label)."""
+    fields = w2(
+        ("c Employer's name, address, and ZIP code", 100, 100, 400),
+        ("Orchard Mills", 100, 120, 240), ("77 Quarry Road", 100, 140, 260), ("Elmstead, OR 97001", 100, 160, 300),
+        ("d Control number", 100, 182, 240), ("31415", 100, 202, 160),
+        ("e Employee's first name and initial Last name", 600, 100, 960), ("Dana Q Vale", 600, 120, 720),
+        ("f Employee's address and ZIP code", 600, 142, 880),
+        ("9 Birch Court Apt. 4", 600, 162, 800), ("Fernbrook, VT 05001", 600, 182, 800),
+    )
+    assert fields["employer_name_address"] == "Orchard Mills 77 Quarry Road Elmstead, OR 97001"
+    assert fields["control_number"] == "31415"
+    assert fields["employee_name"] == "Dana Q Vale"
+    assert fields["employee_address"] == "9 Birch Court Apt. 4 Fernbrook, VT 05001"
+
+
+def test_box_12_items_are_read_from_their_labelled_boxes():
+    """"12a" / "12b" boxes side by side, each with a code at its left and an amount at its right
+    edge; an empty "12c" box stays out of the array."""
+    fields = w2(
+        ("f Employee's address and ZIP code", 700, 300, 980),
+        ("9 Birch Court Apt. 4", 700, 320, 900), ("Fernbrook, VT 05001", 700, 340, 900),
+        ("12a", 70, 300, 100), ("12b", 350, 300, 380),
+        ("W.", 70, 322, 100), ("1,250.00", 260, 322, 340), ("DD", 350, 322, 380), ("8,004.17", 560, 322, 640),
+        ("12c", 70, 360, 100), ("12d", 350, 360, 380),
+    )
+    assert fields["box12"] == [{"code": "W", "amount": "1,250.00"}, {"code": "DD", "amount": "8,004.17"}]
+    assert fields["employee_address"] == "9 Birch Court Apt. 4 Fernbrook, VT 05001"
+
+
+def test_box_12_under_its_heading_is_read_after_the_address_boxes():
+    """A payroll statement: the address lines end in a ZIP code (text then a number, like a table
+    row); the box 12 rows under their "Box 12" heading are the table, the address stays whole."""
+    fields = w2(
+        ("f Employee's address and ZIP code", 100, 100, 380),
+        ("9 Birch Court Apt. 4", 100, 120, 300), ("Fernbrook, VT 05001", 100, 140, 300),
+        ("14 Other", 100, 200, 180),
+        ("Box 12", 100, 240, 160),
+        ("D", 100, 262, 112), ("3,429.26", 900, 262, 980),
+        ("DD", 100, 284, 120), ("612.00", 920, 284, 980),
+    )
+    assert fields["employee_address"] == "9 Birch Court Apt. 4 Fernbrook, VT 05001"
+    assert fields["box12"] == [{"code": "D", "amount": "3,429.26"}, {"code": "DD", "amount": "612.00"}]
+    assert fields["other"] == ""  # the heading under an empty box is not its value
