@@ -112,16 +112,24 @@ def _check_own_param(key: str, value: Any, default: Any, limit: fx.Limit | None 
     return None
 
 
-def _check_augraphy_param(key: str, value: Any, default: Any) -> str | None:
+def _check_augraphy_param(key: str, value: Any, default: Any, limit: fx.Limit | None = None) -> str | None:
+    """None when ``value`` is shaped like augraphy's ``default`` (and its numbers lie within
+    ``limit``, where augraphy does not check them itself), else the problem."""
     if default is None or value is None:
         return None
     if isinstance(default, list):
         ok = isinstance(value, list) and len(value) == len(default)
-        return None if ok else f"parameter '{key}' expects a list of {len(default)} like {default}, got {value!r}"
-    if _is_number(default):
-        return None if _is_number(value) else f"parameter '{key}' expects a number, got {value!r}"
-    if not isinstance(value, type(default)):
+        if not ok:
+            return f"parameter '{key}' expects a list of {len(default)} like {default}, got {value!r}"
+    elif _is_number(default):
+        if not _is_number(value):
+            return f"parameter '{key}' expects a number, got {value!r}"
+    elif not isinstance(value, type(default)):
         return f"parameter '{key}' expects {type(default).__name__} like {default!r}, got {value!r}"
+    if limit is not None:
+        values = value if isinstance(value, list) else [value]
+        if not all(_is_number(v) and limit.admits(v) for v in values):
+            return f"parameter '{key}' expects numbers within {limit}, got {value!r}"
     return None
 
 
@@ -151,7 +159,7 @@ def _parse_step(path: Path, phase: str, index: int, raw: Any) -> Step:
         if own is not None:
             problem = _check_own_param(key, value, defaults[key], own.limits.get(key))
         else:
-            problem = _check_augraphy_param(key, value, defaults[key])
+            problem = _check_augraphy_param(key, value, defaults[key], fx.AUGRAPHY_LIMITS[name].get(key))
         if problem:
             raise UserError(f"{where}: {problem}")
     return Step(phase, name, float(p), params)
@@ -319,7 +327,13 @@ def degrade_array(page: np.ndarray, boxes: np.ndarray, preset: Preset, seed: int
         else:
             sub_seed = int(rng.integers(2**31 - 1))
             params = {**fx.augraphy_params(step.effect), **step.params}
-            target = fx.run_augraphy(step.effect, target, sub_seed, params)
+            try:
+                target = fx.run_augraphy(step.effect, target, sub_seed, params)
+            except Exception as e:  # augraphy checks few values: one it cannot use is the preset's fault
+                index = sum(s.phase == phase for s in preset.steps[:k])
+                raise UserError(f"{preset.path}: {phase}[{index}] effect '{step.effect}': augraphy failed with "
+                                f"{step.params or 'its defaults'}: {' '.join(f'{type(e).__name__}: {e}'.split())}"
+                                ) from None
             applied.append({"phase": phase, "effect": step.effect, "params": params, "seed": sub_seed})
         if phase == "paper":
             paper = target

@@ -35,18 +35,17 @@ class OneOf:
 
 @dataclass(frozen=True)
 class Limit:
-    """The values a numeric parameter may take: ``lo`` to ``hi``, ``lo`` itself left out when ``open_lo``."""
+    """The values a numeric parameter may take: ``lo`` to ``hi``, both included."""
 
     lo: float
     hi: float
-    open_lo: bool = False
 
     def admits(self, value: float) -> bool:
         """Whether ``value`` lies within the limit."""
-        return (self.lo < value if self.open_lo else self.lo <= value) and value <= self.hi
+        return self.lo <= value <= self.hi
 
     def __str__(self) -> str:
-        return f"{'(' if self.open_lo else '['}{self.lo:g}, {self.hi:g}]"
+        return f"[{self.lo:g}, {self.hi:g}]"
 
 
 @dataclass(frozen=True)
@@ -114,11 +113,6 @@ def register(name: str, kind: str = "pixel", phases: tuple[str, ...] = PHASES,
         return fn
 
     return deco
-
-
-def _upto(hi: float) -> Limit:
-    """Above zero, up to ``hi``: a size or scale of zero is no effect at all and OpenCV refuses it."""
-    return Limit(0.0, hi, open_lo=True)
 
 
 UNIT = Limit(0.0, 1.0)
@@ -250,7 +244,7 @@ def ink_spread(img, rng, ctx, radius):
     return cv2.erode(img, kernel) if r > 0 else cv2.dilate(img, kernel)
 
 
-@register("blur", sigma=[0.4, 0.8], limits={"sigma": _upto(20.0)})
+@register("blur", sigma=[0.4, 0.8], limits={"sigma": Limit(0.01, 20.0)})  # OpenCV refuses 0
 def blur(img, rng, ctx, sigma):
     """Gaussian blur (scanner optics, focus)."""
     import cv2
@@ -314,7 +308,7 @@ def streaks(img, rng, ctx, count, thickness, darkness, orientation):
 
 
 @register("levels", contrast=[0.9, 1.1], brightness=[-8.0, 8.0], gamma=[0.9, 1.1],
-          limits={"contrast": Limit(0.0, 10.0), "brightness": Limit(-255.0, 255.0), "gamma": _upto(10.0)})
+          limits={"contrast": Limit(0.0, 10.0), "brightness": Limit(-255.0, 255.0), "gamma": Limit(0.01, 10.0)})
 def levels(img, rng, ctx, contrast, brightness, gamma):
     """Contrast around mid-gray, brightness shift and gamma, as one lookup table."""
     import cv2
@@ -383,7 +377,8 @@ def bleed_through(img, rng, ctx, alpha):
 
     h, w = img.shape[:2]
     # Work at a quarter size: the show-through is blurred anyway.
-    back = cv2.flip(cv2.resize(img, (w // 4, h // 4), interpolation=cv2.INTER_LINEAR), 1)
+    small = (max(w // 4, 1), max(h // 4, 1))  # a page scaled down to a few pixels still has a back
+    back = cv2.flip(cv2.resize(img, small, interpolation=cv2.INTER_LINEAR), 1)
     back = cv2.GaussianBlur(back, (0, 0), 1.5)
     faint = cv2.addWeighted(back, float(alpha), np.full_like(back, 255), 1.0 - float(alpha), 0)
     return cv2.min(img, cv2.resize(faint, (w, h), interpolation=cv2.INTER_LINEAR))
@@ -419,7 +414,7 @@ def binarize(img, rng, ctx, threshold):
 
 
 @register("resolution", factor=[0.55, 0.8], vertical=[1.0, 1.0],
-          limits={"factor": _upto(1.0), "vertical": _upto(4.0)})
+          limits={"factor": Limit(0.01, 1.0), "vertical": Limit(0.01, 4.0)})
 def resolution(img, rng, ctx, factor, vertical):
     """Low resolution look: down-sample by ``factor`` (rows by ``factor * vertical``) and back up."""
     import cv2
@@ -577,6 +572,24 @@ AUGRAPHY_EFFECTS = (
     "Stains",               # coffee / water stains (paper), ~300 ms
     "LinesDegradation",     # broken thin lines, ~100 ms
 )
+
+# What augraphy leaves unchecked, per number (each element of a list): outside these it divides by
+# zero, hands OpenCV an empty kernel, or loops or allocates without bound. Anything else it
+# cannot use fails at the page and is reported as the preset's fault (synth.degrade).
+AUGRAPHY_LIMITS: dict[str, dict[str, Limit]] = {
+    "InkBleed": {"intensity_range": UNIT, "kernel_size": Limit(1, 31), "severity": UNIT},
+    "LowInkRandomLines": {"count_range": Limit(0, 200), "noise_probability": UNIT},
+    "LowInkPeriodicLines": {"count_range": Limit(0, 200), "period_range": Limit(1, 1000), "noise_probability": UNIT},
+    "InkMottling": {"ink_mottling_alpha_range": UNIT, "ink_mottling_noise_scale_range": Limit(1, 64),
+                    "ink_mottling_gaussian_kernel_range": Limit(1, 63)},
+    "DirtyDrum": {"line_width_range": Limit(1, 64), "line_concentration": UNIT, "direction": Limit(-1, 2),
+                  "noise_intensity": UNIT, "noise_value": GRAY, "ksize": Limit(1, 31), "sigmaX": Limit(0, 20)},
+    "Stains": {"stains_blend_alpha": UNIT},
+    "LinesDegradation": {"line_gradient_range": GRAY, "line_gradient_direction": Limit(0, 2),
+                         "line_split_probability": UNIT, "line_replacement_value": GRAY,
+                         "line_long_to_short_ratio": Limit(1, 1000), "line_replacement_probability": UNIT,
+                         "line_replacement_thickness": Limit(1, 64)},
+}
 
 
 @cache
