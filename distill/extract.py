@@ -331,6 +331,27 @@ def _cells(words: list[Seg]) -> list[list[Seg]]:
     return cells
 
 
+def _fuzzy_header_cell(row: list[Seg], j: int, labels: list[tuple[str, Leaf]],
+                       named: set[Leaf]) -> tuple[Leaf, list[Seg]] | None:
+    """The long label (10 letters or more) that words ``j``.. of ``row`` print with an OCR slip
+    ("ete." for "etc."), maybe in one word more or fewer ("wages,tips,"): the closest, at least
+    90 alike. Only where no label matches exactly ("Units Price" is two columns)."""
+    from rapidfuzz import fuzz
+
+    best: tuple[float, int, Leaf, int] | None = None
+    for lab, leaf in labels:
+        k = len(lab.split())
+        if leaf in named or len(lab) < 10:
+            continue
+        for n in range(max(1, k - 1), k + 2):
+            if j + n > len(row):
+                break
+            r = fuzz.ratio(fold(" ".join(w.text for w in row[j:j + n])).rstrip(":"), lab)
+            if r >= 90 and (best is None or (r, -abs(n - k)) > (best[0], best[1])):
+                best = (r, -abs(n - k), leaf, n)
+    return (best[2], row[j:j + best[3]]) if best else None
+
+
 def _header_row(rows: list[list[Seg]], items: list[Leaf]) -> tuple[int, list[tuple[Leaf, list[Seg]]]] | None:
     """The word row whose cells name most of the item leaves (at least two), with the header cells.
 
@@ -351,6 +372,8 @@ def _header_row(rows: list[list[Seg]], items: list[Leaf]) -> tuple[int, list[tup
                 if leaf not in (x[0] for x in named) and fold(" ".join(w.text for w in row[j:j + n])).rstrip(":") == lab:
                     hit = (leaf, row[j:j + n])
                     break
+            if hit is None:  # a long label with an OCR slip, its words split or glued differently
+                hit = _fuzzy_header_cell(row, j, labels, {x[0] for x in named})
             if hit:
                 named.append(hit)
                 j += len(hit[1])
@@ -400,7 +423,8 @@ def _split_leading_number(item: dict[Leaf, Found], cols: list[Leaf], trust: floa
 
 
 def _read_table_with_header(page: Page, rows: list[list[Seg]], header_row: int,
-                            header: list[tuple[Leaf, list[Seg]]], other: list[Leaf]) -> list[dict[Leaf, Found]]:
+                            header: list[tuple[Leaf, list[Seg]]], other: list[Leaf],
+                            boxed: bool = False) -> list[dict[Leaf, Found]]:
     cols = sorted(header, key=lambda c: c[1][0].box[0])
     order = [leaf for leaf, _ in cols]
     bounds = [(a[-1].box[2] + b[0].box[0]) / 2 for (_, a), (_, b) in zip(cols, cols[1:])]
@@ -415,7 +439,11 @@ def _read_table_with_header(page: Page, rows: list[list[Seg]], header_row: int,
             break
         per_col: dict[Leaf, list[Seg]] = {}
         for w in free:
-            per_col.setdefault(order[sum(w.cx > b for b in bounds)], []).append(w)
+            # in a grid of boxes, under the header cell it overlaps most (a value aligned to either
+            # edge of its box), else by the midpoints between the header cells
+            over = max(range(len(cols)), key=lambda c: min(w.box[2], cols[c][1][-1].box[2]) - max(w.box[0], cols[c][1][0].box[0]))
+            inside = boxed and min(w.box[2], cols[over][1][-1].box[2]) - max(w.box[0], cols[over][1][0].box[0]) > 0
+            per_col.setdefault(order[over] if inside else order[sum(w.cx > b for b in bounds)], []).append(w)
         item: dict[Leaf, Found] = {}
         for leaf, words in per_col.items():
             _fill(item, leaf, words, SCORE_TABLE_HEADER)
@@ -1201,7 +1229,7 @@ def extract(doc: DocType, lines: list[Any]) -> tuple[dict[str, Any], dict[str, f
         header = _header_row(rows, items)
         if header is None and not headerless:
             return
-        found = (_read_table_with_header(page, rows, header[0], header[1], top) if header
+        found = (_read_table_with_header(page, rows, header[0], header[1], top, bool(doc.schema.get("x-boxed"))) if header
                  else _read_table_headerless(page, rows, items, top, tuple(boxed.get(head, {}).get("x-labels", []))))
         page.tables[head] = [{leaf.pattern: f for leaf, f in row.items()} for row in found]
 

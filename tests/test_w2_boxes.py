@@ -69,3 +69,15 @@ def test_box_12_under_its_heading_is_read_after_the_address_boxes():
     assert fields["employee_address"] == "9 Birch Court Apt. 4 Fernbrook, VT 05001"
     assert fields["box12"] == [{"code": "D", "amount": "3,429.26"}, {"code": "DD", "amount": "612.00"}]
     assert fields["other"] == ""  # the heading under an empty box is not its value
+
+
+def test_a_state_table_header_with_an_ocr_slip_still_names_its_column():
+    """"16 State wages, tips, ete." (OCR for "etc."): the column is still the state wages, so the
+    wages and the tax under it are not read as one cell of the next column."""
+    fields = w2(
+        ("15 State Employer's state ID number 16 State wages, tips, ete. 17 State income tax", 100, 600, 838),
+        ("MN", 100, 630, 118), ("MN794724060", 181, 630, 280), ("48,384.15", 577, 630, 658), ("2,693.18", 766, 630, 838),
+    )
+    state = fields["states"][0]
+    assert (state["state"], state["employer_state_id"]) == ("MN", "MN794724060")
+    assert (state["state_wages"], state["state_income_tax"]) == ("48,384.15", "2,693.18")
