@@ -70,9 +70,13 @@ BAD = {
                              ["post[1]", "'jpeg'", "parameter 'quality'", "[50, 101]", "[0, 100]"]),
     "gray sheet": ("ink: []\npaper:\n  - {effect: paper}\n  - {effect: gray}\npost: []\n",
                    ["paper[1]", "'gray'", "not in the paper phase"]),
+    "augraphy zero period": ("ink:\n  - {effect: LowInkPeriodicLines, period_range: [0, 0]}\npaper: []\npost: []\n",
+                             ["ink[0]", "'LowInkPeriodicLines'", "period_range", "[1, 1000]"]),
+    "augraphy zero kernel": ("ink: []\npaper: []\npost:\n  - {effect: DirtyDrum, ksize: [0, 0]}\n",
+                             ["post[0]", "'DirtyDrum'", "ksize", "[1, 31]"]),
 }
 
-REGRESSIONS = ("gray level past uint8", "negative blur", "gray sheet")
+REGRESSIONS = ("gray level past uint8", "negative blur", "gray sheet", "augraphy zero period", "augraphy zero kernel")
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
@@ -137,6 +141,21 @@ def test_the_crashing_presets_are_refused_before_any_page(case, tmp_path):
     img, words, fields = specimen_page(0, dpi=24)  # 204 x 264 px: small and quick
     with pytest.raises(UserError, match="crash.yaml"):
         degrade_sample(img, words, fields, str(path), seed=1)
+
+
+def test_a_value_augraphy_cannot_use_fails_the_page_in_one_line(tmp_path):
+    """An even blur kernel is within the limits but OpenCV refuses it inside augraphy."""
+    from synth.degrade import degrade_sample
+    from synth.specimen import specimen_page
+
+    path = tmp_path / "even.yaml"
+    path.write_text("ink: []\npaper: []\npost:\n  - {effect: blur}\n  - {effect: DirtyDrum, ksize: [2, 2]}\n")
+    img, words, fields = specimen_page(0, dpi=24)
+    with pytest.raises(UserError) as err:
+        degrade_sample(img, words, fields, str(path), seed=1)
+    message = str(err.value)
+    assert "\n" not in message
+    assert all(part in message for part in (str(path), "post[1]", "'DirtyDrum'", "ksize", "error")), message
 
 
 def test_unknown_preset_name_lists_the_builtins():
