@@ -1052,7 +1052,10 @@ def _read_header(page: Page, doc: DocType, top_leaves: list[Leaf], other: list[L
                 _assign_run(page, [after], [stop])  # printed without its label, right after the run
 
 
-def _read_positional(page: Page, doc: DocType, top_leaves: list[Leaf], other: list[Leaf]) -> None:
+def _read_positional(page: Page, doc: DocType, top_leaves: list[Leaf], other: list[Leaf],
+                     unprinted: frozenset[str] = frozenset()) -> None:
+    """Unlabelled text leaves, and labelled ones whose label the page does not print
+    (``unprinted``: a card of name and address lines under its party's id), from position."""
     banners = titles(doc)
     title_field = doc.schema.get("x-title-field")  # a type whose printed title is a field (forms) reads the banner
     for s in page.segs:
@@ -1065,15 +1068,23 @@ def _read_positional(page: Page, doc: DocType, top_leaves: list[Leaf], other: li
         parents.setdefault(_parent(leaf.pattern), []).append(leaf)
     for parent, leaves in parents.items():
         i = 0
+        def unlabelled(leaf: Leaf) -> bool:
+            return not leaf.labels or (leaf.pattern in unprinted and leaf.pattern not in page.found)
+
         while i < len(leaves):
-            if leaves[i].labels or leaves[i].kind != "text" or leaves[i].pattern in page.found:
+            if not unlabelled(leaves[i]) or leaves[i].kind != "text" or leaves[i].pattern in page.found:
                 i += 1
                 continue
             j = i
-            while j < len(leaves) and not leaves[j].labels and leaves[j].kind == "text":
+            while j < len(leaves) and unlabelled(leaves[j]) and leaves[j].kind == "text":
                 j += 1
             run = leaves[i:j]
             before = page.found.get(leaves[i - 1].pattern) if i > 0 else None
+            if run[0].pattern in unprinted and run[0].category:
+                # its label is not printed: it follows its party's last field found (the party's
+                # id line over the name and address), not the previous box of another party
+                same = [leaf for leaf in leaves[:i] if leaf.category == run[0].category and leaf.pattern in page.found]
+                before = page.found[same[-1].pattern] if same else None
             after = next((page.label_of[leaf.pattern] for leaf in leaves[j:] if leaf.pattern in page.label_of), None)
             lines: list[Seg] = []
             stop = None
@@ -1242,7 +1253,10 @@ def extract(doc: DocType, lines: list[Any]) -> tuple[dict[str, Any], dict[str, f
     for s in segs:  # rows were numbered on words; renumber the lines
         s.row = -1
     page.rows = group_rows(segs)
-    label_ids = _read_labelled(page, labelled, _label_matches(page, labelled, doc), top, frozenset(array_label_ids),
+    matches = _label_matches(page, labelled, doc)
+    printed = {leaf.pattern for leaf, _, _ in matches.values()}
+    unprinted = frozenset(leaf.pattern for leaf in labelled if leaf.kind == "text" and leaf.pattern not in printed)
+    label_ids = _read_labelled(page, labelled, matches, top, frozenset(array_label_ids),
                                bool(doc.schema.get("x-boxed")))
     for head in boxed:
         if head in page.tables:
@@ -1267,7 +1281,7 @@ def extract(doc: DocType, lines: list[Any]) -> tuple[dict[str, Any], dict[str, f
     _read_unlabelled_kinds(page, labelled)
     _read_from_checks(page, doc)
     _checked_confidence(page, doc)
-    _read_positional(page, doc, top, labelled)
+    _read_positional(page, doc, top, labelled, unprinted)
     scores: dict[str, float] = {}
     fields = _build(doc.schema, "", "", page, scores)
     return fields, scores

@@ -81,3 +81,23 @@ def test_a_state_table_header_with_an_ocr_slip_still_names_its_column():
     state = fields["states"][0]
     assert (state["state"], state["employer_state_id"]) == ("MN", "MN794724060")
     assert (state["state_wages"], state["state_income_tax"]) == ("48,384.15", "2,693.18")
+
+
+def test_a_party_card_without_box_labels_reads_name_and_address_under_the_partys_id():
+    """Employer and employee cards side by side: a heading, the id with its label, then the name
+    and address lines with no label of their own (the boxes' labels are not printed)."""
+    fields = w2(
+        ("Employer", 100, 180, 190), ("Employee", 650, 180, 740),
+        ("b Employer identification number (EIN): 43-3587169", 100, 202, 520),
+        ("a Employee's social security number: 378-43-3491", 650, 202, 1060),
+        ("Orchard Mills", 100, 224, 240), ("Dana Q Vale", 650, 224, 780),
+        ("77 Quarry Road", 100, 246, 260), ("9 Birch Court Apt. 4", 650, 246, 850),
+        ("Elmstead, OR 97001", 100, 268, 300), ("Fernbrook, VT 05001", 650, 268, 850),
+        ("d Control number: 31933", 100, 290, 300),
+        ("1 Wages, tips, other compensation", 100, 330, 380), ("76,846.96", 365, 352, 452),
+    )
+    assert fields["employer_ein"] == "43-3587169" and fields["control_number"] == "31933"
+    assert fields["employer_name_address"] == "Orchard Mills 77 Quarry Road Elmstead, OR 97001"
+    assert fields["employee_name"] == "Dana Q Vale"
+    assert fields["employee_address"] == "9 Birch Court Apt. 4 Fernbrook, VT 05001"
+    assert fields["wages"] == "76,846.96"
