@@ -11,7 +11,9 @@ key's wording; it reads the page's geometry and the look of the text:
     (stacked cards), even when its value reads like a label ("Name" / "John Smith");
   - a colon key's value is the segment right of it on its line, with the lines under it that go
     on (aligned, close, no key in between), else the line under it; a label key's value is the
-    run of cells right of it on its row (a table row);
+    run of cells right of it on its row, one or two (more is a table row, whose header is no key);
+    a value right of a key sits near it (10 line heights) unless the key is in the page's key
+    column: far text is the next column's;
   - a checkbox group is a key followed on its row by two or more short options with box glyphs;
     the checked option is the ticked one, or else the one whose box OCR did not read (a crossed
     box reads as nothing, an empty one as "☐").
@@ -37,6 +39,8 @@ SCORE_CHECKBOX = 0.6
 # Geometry, in line heights of the segments involved (page-size free).
 GAP_SPLIT = 1.6          # a word gap wider than this starts a new segment
 RIGHT_REACH = 30.0       # a value to the right may sit this far from its key (a row's width)
+NEAR_REACH = 10.0         # ... unless the page's key column says so, a value sits this near (farther: another column)
+ROW_CELLS = 2            # a label key's value is at most this many cells of its row (more: a table row)
 BELOW_GAP = 1.6          # the first value line under a key starts within this many line heights
 BLOCK_GAP = 0.9          # further lines of a value follow within this
 ALIGN = 1.5              # lines of one block start within this of each other (left edges)
@@ -94,6 +98,7 @@ class Seg:
     line: int                      # index of the OCR line it came from
     key: bool = False
     voted: bool = False            # a key by the page's key and value columns (its right cell is its value)
+    column: bool = False           # a key in the page's key column, its value in the value column (a far value is its own)
     used: bool = False
     row: int = -1
 
@@ -390,12 +395,12 @@ def _column_votes(page: Layout, reserved: set[int]) -> None:
         if r is not None and not r.key and (s.key or (is_label_like(s.text) and id(s) not in reserved)):
             cands.append((s, r))
     for s, r in cands:
-        if s.key:
-            continue
         tol = ALIGN * s.h
         same = [k for k, v in cands if abs(k.box[0] - s.box[0]) <= tol and abs(v.box[0] - r.box[0]) <= tol]
         if len(same) >= VOTES and 2 * sum(k.key for k in same) >= len(same):
-            s.key = s.voted = True
+            s.column = True
+            if not s.key:
+                s.key = s.voted = True
 
 
 def _stack_votes(page: Layout, reserved: set[int]) -> None:
@@ -452,10 +457,14 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
     pairs: list[Pair] = []
     for k in keys:  # values to the right first: they are the common case and the surest
         r = None if k.used else page.right_of(k)
+        if r is not None and not k.column and r.box[0] - k.box[2] > NEAR_REACH * k.h:
+            r = None  # far across the row: the next column's text, not this key's value
         if r is not None and not r.used and not r.key and (is_colon_key(k.text) or k.voted or _looks_like_value(k, r)):
             colon = is_colon_key(k.text)
             k.used = True
             values = page.block(r) if colon else page.row_run(r)
+            if not colon and len(values) > ROW_CELLS:
+                continue  # a table row's header: FUNSD-style truth links it to each cell, not to the row
             pairs.append(_pair(k, values, SCORE_COLON_RIGHT if colon else SCORE_LABEL_RIGHT,
                                "colon right" if colon else "label right"))
     for k in keys:

@@ -121,3 +121,18 @@ def test_real_funsd_forms_pair_against_their_truth(n):
         total.merge(c)
     assert total.matched >= 0.45 * total.truth, total      # 21 of 36 when written (read as a table before: 0)
     assert total.matched >= 0.3 * total.predicted, total
+
+
+def test_far_text_and_table_rows_are_no_values():
+    """A value sits near its key unless the page's key column says it sits far (the value column);
+    a label heading a row of several cells is a table row's header, not a key with one value."""
+    lines = [
+        line("Name:", 50, 100), line("John Smith", 700, 100),      # a key column with far values:
+        line("Phone:", 50, 140), line("555-0100", 700, 140),       # each far value is its key's
+        line("City:", 50, 180), line("Springfield", 700, 180),
+        line("Weight", 50, 260), line("Totals 12", 800, 260),      # far across the row: another column
+        line("STRENGTH", 50, 320), line("4.31", 200, 320), line("4.59", 300, 320), line("4.09", 400, 320),
+    ]
+    pairs, _ = read_page_pairs(lines)
+    assert [(p.question, p.answer) for p in pairs] == [
+        ("Name:", "John Smith"), ("Phone:", "555-0100"), ("City:", "Springfield")]
