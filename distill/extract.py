@@ -565,8 +565,7 @@ def _read_item_boxes(page: Page, found: list[tuple[int, Seg]], leaves: list[Leaf
         down = _below_in_box(page, s, labels, left, right, 1.2)
         if not segs and down is not None:
             segs = [o for o in page.rows[down.row] if not o.claimed and id(o) not in labels
-                    and o.box[0] >= min(left, down.box[0]) and o.box[2] <= right + 0.5 * s.height
-                    and o.box[0] >= down.box[0]]
+                    and o.box[0] >= min(left, down.box[0]) and o.box[2] <= right + 0.5 * s.height]
             if right == float("inf"):  # an open box: its row up to the next label
                 stop = [o.box[0] for o in page.rows[down.row] if id(o) in labels and o.box[0] > down.box[0]]
                 segs = [o for o in segs if not stop or o.box[2] <= min(stop)]

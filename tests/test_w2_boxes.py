@@ -101,3 +101,10 @@ def test_a_party_card_without_box_labels_reads_name_and_address_under_the_partys
     assert fields["employee_name"] == "Dana Q Vale"
     assert fields["employee_address"] == "9 Birch Court Apt. 4 Fernbrook, VT 05001"
     assert fields["wages"] == "76,846.96"
+
+
+def test_a_box_12_code_left_of_an_amount_printed_a_little_higher_is_kept():
+    """The amount at the box's right edge sits a few pixels above the code: the box's row under
+    its label is read from the box's left edge, not from the amount."""
+    fields = w2(("12a", 70, 300, 100), ("12b", 350, 300, 380), ("D", 70, 324, 82), ("13,169.13", 260, 321, 340))
+    assert fields["box12"] == [{"code": "D", "amount": "13,169.13"}]
