@@ -43,6 +43,7 @@ SCORE_POSITION = 0.6
 SCORE_UNLABELLED_KIND = 0.9   # a date or time found by its form alone (97% right on real receipts)
 SCORE_WRONG_KIND = 0.4
 SCORE_NOT_FOUND = 0.3
+CHECKED = "X"   # the value of a ticked ``check`` leaf, whatever mark the page prints
 
 
 # --- value checks per x-kind --------------------------------------------------------------------
@@ -81,7 +82,7 @@ KIND_CHECKS = {
     "time": lambda v: re.search(r"\d{1,2}[:.h]\d{2}", v) is not None,
     "id": lambda v: len(v.strip()) >= 3 and sum(c.isdigit() for c in v) >= 2,
     "code": lambda v: re.fullmatch(r"[A-Z0-9]{1,4}", v.strip()) is not None,
-    "check": lambda v: bool(v.strip()),
+    "check": lambda v: 0 < len("".join(v.split())) <= 2 and not _has_digit(v),  # a mark: "X", "x", a ticked box
     "text": lambda v: any(c.isalpha() for c in v),
 }
 
@@ -648,6 +649,10 @@ def _candidates(page: Page, s: Seg, rest: str, kind: str, labels: set[int],
             break  # another field's label: a value only if nothing better ("Tender | Cash")
     if right:
         out.append((" ".join(o.text for o in right), right, 0.95))
+    if kind == "check":  # a tick box is printed over its label or beside it
+        up = page.above(s, 1.5)
+        if up is not None and not up.claimed and id(up) not in labels:
+            out.append((up.text, [up], 0.9))
     left, right_edge = _in_box(page, s, labels)
     down = _below_in_box(page, s, labels, left, right_edge, 1.2)
     if down is not None:
@@ -704,6 +709,8 @@ def _read_labelled(page: Page, leaves: list[Leaf], matches: dict[int, tuple[Leaf
                 if any(id(v) in label_segs for v in segs if v is not s):
                     where *= 0.5  # the neighbour is also a label: a value only if nothing better
                 value = as_kind(leaf.kind, text)
+                if value is not None and leaf.kind == "check":
+                    value = CHECKED  # any mark ("x", a boxed X read as one glyph) means checked
                 good = value is not None
                 score = label_score * where * min(v.score for v in segs) * (SCORE_LABEL_EXACT if good else SCORE_WRONG_KIND)
                 options.append((good, score, value if good else " ".join(text.split()), segs, s))

@@ -108,3 +108,16 @@ def test_a_box_12_code_left_of_an_amount_printed_a_little_higher_is_kept():
     its label is read from the box's left edge, not from the amount."""
     fields = w2(("12a", 70, 300, 100), ("12b", 350, 300, 380), ("D", 70, 324, 82), ("13,169.13", 260, 321, 340))
     assert fields["box12"] == [{"code": "D", "amount": "13,169.13"}]
+
+
+def test_box_13_checks_are_the_marks_over_or_beside_their_labels():
+    """A ticked box over its label reads as one glyph; an empty box reads as nothing; the
+    neighbouring label (misread, so not known as one) is no mark."""
+    fields = w2(
+        ("13", 86, 573, 106), ("凶", 265, 590, 297),
+        ("Statutory emplovee", 86, 615, 174), ("Retirement plan", 266, 615, 342), ("Thind-party sick pay", 449, 615, 540),
+    )
+    assert (fields["statutory_employee"], fields["retirement_plan"], fields["third_party_sick_pay"]) == ("", "X", "")
+    lines = w2(("Statutory employee", 134, 676, 302), ("Retirement plan", 133, 700, 273), ("x", 1121, 702, 1143),
+               ("Third-party sick pay", 132, 728, 321))
+    assert (lines["statutory_employee"], lines["retirement_plan"], lines["third_party_sick_pay"]) == ("", "X", "")
