@@ -647,6 +647,14 @@ def _candidates(page: Page, s: Seg, rest: str, kind: str, labels: set[int],
         right.append(o)
         if id(o) in labels:
             break  # another field's label: a value only if nothing better ("Tender | Cash")
+    if right and kind == "text" and multiline and headers is not None:
+        # a boxed table row's value of several lines ("Name, address" | three lines): the lines
+        # under it, down to one on the row of another label
+        more = right[0]
+        while len(right) < 6 and (more := _below_in_box(page, more, labels, more.box[0], more.box[2], 0.8)) is not None:
+            if any(id(o) in labels and o is not s and o.box[1] <= more.cy <= o.box[3] for o in page.segs):
+                break
+            right.append(more)
     if right:
         out.append((" ".join(o.text for o in right), right, 0.95))
     if kind == "check":  # a tick box is printed over its label or beside it

@@ -121,3 +121,20 @@ def test_box_13_checks_are_the_marks_over_or_beside_their_labels():
     lines = w2(("Statutory employee", 134, 676, 302), ("Retirement plan", 133, 700, 273), ("x", 1121, 702, 1143),
                ("Third-party sick pay", 132, 728, 321))
     assert (lines["statutory_employee"], lines["retirement_plan"], lines["third_party_sick_pay"]) == ("", "X", "")
+
+
+def test_a_bordered_table_row_keeps_every_line_of_its_value():
+    """Label cell | value cell, one row per box: a value of several lines ends at the line on the
+    next label's row."""
+    fields = w2(
+        ("f Employee's address and ZIP code", 87, 152, 381),
+        ("9 Birch Court Apt. 4", 482, 159, 702), ("Fernbrook, VT 05001", 481, 179, 672),
+        ("b Employer identification number (EIN)", 87, 202, 410), ("76-7212373", 480, 205, 579),
+        ("c Employer's name, address, and ZIP code", 89, 230, 437),
+        ("Orchard Mills", 479, 234, 622), ("77 Quarry Road", 480, 254, 632), ("Elmstead, OR 97001", 479, 274, 645),
+        ("d Control number", 88, 294, 238), ("31415", 479, 298, 535),
+    )
+    assert fields["employee_address"] == "9 Birch Court Apt. 4 Fernbrook, VT 05001"
+    assert fields["employer_ein"] == "76-7212373"
+    assert fields["employer_name_address"] == "Orchard Mills 77 Quarry Road Elmstead, OR 97001"
+    assert fields["control_number"] == "31415"
