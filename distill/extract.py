@@ -642,8 +642,8 @@ def _candidates(page: Page, s: Seg, rest: str, kind: str, labels: set[int],
             continue
         if headers and id(o) not in labels and (owner := _box_owner(page, o, headers)) is not None and owner is not s:
             break  # the next box's value ("d Control number" beside a card's last address line)
-        if right and (kind == "text" or id(o) in labels):
-            break
+        if (right and (kind == "text" or id(o) in labels)) or (headers is not None and id(o) in labels):
+            break  # on a page of boxes, a label beside this one starts the next box
         right.append(o)
         if id(o) in labels:
             break  # another field's label: a value only if nothing better ("Tender | Cash")
@@ -662,6 +662,8 @@ def _candidates(page: Page, s: Seg, rest: str, kind: str, labels: set[int],
         if up is not None and not up.claimed and id(up) not in labels:
             out.append((up.text, [up], 0.9))
     left, right_edge = _in_box(page, s, labels)
+    if headers is not None and not right and kind != "text" and right_edge == float("inf") and page.segs:
+        right_edge = max(o.box[2] for o in page.segs)  # the last box of its row reaches the page's edge
     down = _below_in_box(page, s, labels, left, right_edge, 1.2)
     if down is not None:
         lines = [down]

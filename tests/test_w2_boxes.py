@@ -138,3 +138,18 @@ def test_a_bordered_table_row_keeps_every_line_of_its_value():
     assert fields["employer_ein"] == "76-7212373"
     assert fields["employer_name_address"] == "Orchard Mills 77 Quarry Road Elmstead, OR 97001"
     assert fields["control_number"] == "31415"
+
+
+def test_the_last_box_of_a_row_reaches_the_page_edge_and_a_neighbouring_box_label_is_no_value():
+    """The IRS grid: "2 Federal income tax withheld" is the last box of its row, its amount at the
+    page's right edge; "11 Nonqualified plans" is empty, the "12a ..." box label beside it holds
+    a number that is not its value."""
+    fields = w2(
+        ("1 Wages, tips, other compensation", 639, 176, 827), ("2 Federal income tax withheld", 926, 178, 1087),
+        ("87,157.95", 830, 190, 922), ("11,070.04", 1114, 189, 1208),
+        ("11 Nonqualified plans", 638, 443, 759), ("12a See instructions for box 12", 926, 445, 1093),
+        ("D", 925, 462, 947), ("6,598.63", 1124, 462, 1206),
+    )
+    assert fields["wages"] == "87,157.95" and fields["federal_income_tax"] == "11,070.04"
+    assert fields["nonqualified_plans"] == ""
+    assert fields["box12"] == [{"code": "D", "amount": "6,598.63"}]
