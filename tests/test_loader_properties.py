@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,92 @@ def augraphy_imported():
 @given(data=preset_inputs)
 def test_preset_loader_gives_a_preset_or_one_line(work, augraphy_imported, data):
     event("refused" if _load_preset_bytes(work, data) is None else "loaded")  # counts: --hypothesis-show-statistics
+
+
+@pytest.fixture(scope="module")
+def small_page():
+    """A rendered page small enough to degrade many times: 204 x 264 px, a few words and field boxes."""
+    from synth.specimen import specimen_page
+
+    return specimen_page(0, dpi=24)
+
+
+def _within(limit, integral: bool):
+    """A number inside ``limit``, its edges drawn often (where effects break)."""
+    if integral:
+        lo, hi = math.ceil(limit.lo), math.floor(limit.hi)
+        return st.one_of(st.sampled_from([lo, hi]), st.integers(lo, hi))
+    return st.one_of(st.sampled_from([float(limit.lo), float(limit.hi)]), st.floats(limit.lo, limit.hi))
+
+
+def _near(default):
+    """An augraphy value like its default: numbers scaled by 0 to 4, lists kept at their length."""
+    if isinstance(default, bool) or not isinstance(default, (int, float, list)):
+        return st.just(default)
+    if isinstance(default, list):
+        return st.tuples(*[_near(d) for d in default]).map(sorted).map(list)
+    if isinstance(default, int):
+        return st.integers(0, max(4 * abs(default), 4)).map(lambda v: v if default >= 0 else -v)
+    return st.floats(0.0, 4.0).map(lambda f: round(f * default, 4) if default else round(f / 4, 4))
+
+
+@st.composite
+def plausible_preset(draw):
+    """A preset the loader is likely to accept: effects in their phases, values within their limits
+    (own effects) or near their defaults (augraphy), so the examples reach the pixels."""
+    from synth import effects as fx
+
+    def step(phase):
+        names = [n for n in fx.effect_names() if n not in fx.EFFECTS or phase in fx.EFFECTS[n].phases]
+        name = draw(st.sampled_from(names))
+        raw = {"effect": name, "p": draw(st.sampled_from([1.0, 1.0, 0.5]))}
+        own = fx.EFFECTS.get(name)
+        defaults = own.params if own else fx.augraphy_params(name)
+        for key in draw(st.lists(st.sampled_from(sorted(defaults)), max_size=3, unique=True)) if defaults else []:
+            default = defaults[key]
+            if own is None:
+                raw[key] = draw(_near(default))
+            elif isinstance(default, fx.OneOf):
+                raw[key] = draw(st.sampled_from(default.options))
+            else:
+                integral = all(isinstance(x, int) for x in (default if isinstance(default, list) else [default]))
+                one = _within(own.limits[key], integral)
+                raw[key] = draw(st.one_of(one, st.tuples(one, one).map(sorted).map(list)))
+        return raw
+
+    return {phase: [step(phase) for _ in range(draw(st.integers(0, 3)))] for phase in fx.PHASES}
+
+
+APPLIED = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])  # ~10 s: each example degrades a page
+
+
+@st.composite
+def applied_inputs(draw):
+    """Mostly plausible presets (they reach the pixels), the rest random and mutated ones."""
+    return draw(preset_inputs if draw(st.integers(0, 3)) == 0 else plausible_preset().map(_dump_yaml))
+
+
+@APPLIED
+@given(data=applied_inputs(), seed=st.integers(0, 2**32))
+def test_a_preset_that_loads_degrades_a_page_or_says_why_in_one_line(work, augraphy_imported, small_page, data, seed):
+    """Loading is not enough: the degrade stage then runs the preset on pages."""
+    from synth.degrade import degrade_sample
+
+    preset = _load_preset_bytes(work, data)
+    if preset is None:
+        event("refused")
+        return
+    img, words, fields = small_page
+    try:
+        image, new_words, new_fields, record = degrade_sample(img, words, fields, preset.path, seed)
+    except UserError as e:
+        assert_one_line(e, preset.path)
+        event("refused on the page")
+        return
+    event("degraded")
+    assert image.mode in ("RGB", "L") and min(image.size) >= 1
+    assert len(new_words) == len(words) and len(new_fields) == len(fields)
+    json.dumps(record)  # the record goes into the page's meta
 
 
 def test_the_shipped_presets_pass_through_the_same_check(work):
