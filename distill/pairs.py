@@ -6,14 +6,12 @@ key's wording; it reads the page's geometry and the look of the text:
     ("Name: John" is a key and a value; "FAX:614" is cut inside the word); cells that OCR cut in
     two ("84" "mm") are joined again;
   - a key is a segment ending with a colon, or label-like text (short, capitalised, few digits)
-    with a value to its right that reads unlike a label; text laid out like the page's other keys
-    is a key too: the same key column and value column, or the same offset to a value under it
+    with a value to its right that reads unlike a label or sits right next to it; text laid out
+    like the page's other keys is a key too: the same key column and value column, or the same offset to a value under it
     (stacked cards), even when its value reads like a label ("Name" / "John Smith");
   - a colon key's value is the segment right of it on its line, with the lines under it that go
     on (aligned, close, no key in between), else the line under it; a label key's value is the
-    run of cells right of it on its row, one or two (more is a table row, whose header is no key);
-    a value right of a key sits near it (10 line heights) unless the key is in the page's key
-    column: far text is the next column's;
+    run of cells right of it on its row (a table row);
   - a checkbox group is a key followed on its row by two or more short options with box glyphs;
     the checked option is the ticked one, or else the one whose box OCR did not read (a crossed
     box reads as nothing, an empty one as "☐").
@@ -40,6 +38,7 @@ SCORE_CHECKBOX = 0.6
 GAP_SPLIT = 1.6          # a word gap wider than this starts a new segment
 RIGHT_REACH = 30.0       # a value to the right may sit this far from its key (a row's width)
 NEAR_REACH = 10.0         # ... unless the page's key column says so, a value sits this near (farther: another column)
+NEAR_GAP = 2.0           # a label's value may read like a label when it sits this close (a cell's filled text)
 ROW_CELLS = 2            # a label key's value is at most this many cells of its row (more: a table row)
 BELOW_GAP = 1.6          # the first value line under a key starts within this many line heights
 BLOCK_GAP = 0.9          # further lines of a value follow within this
@@ -222,6 +221,13 @@ def _looks_like_value(key: Seg, s: Seg, below: bool = False) -> bool:
     if any(c.isdigit() for c in t) or (below and s.h >= TALLER * key.h):
         return True
     return (t.isupper() != k.isupper()) or not is_label_like(t)
+
+
+def _near_label(key: Seg, s: Seg) -> bool:
+    """Text right next to a label (within ``NEAR_GAP`` line heights) is its value even when it reads
+    like a label too (``"Subject"`` ``"Annual Review"``): printed text runs on with one space.
+    """
+    return not s.key and s.box[0] - key.box[2] <= NEAR_GAP * key.h
 
 
 # --- pairing ------------------------------------------------------------------------------------
@@ -449,7 +455,7 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
         if s.key or id(s) in reserved or not is_label_like(s.text):
             continue
         r, d = page.right_of(s), page.below(s)
-        s.key = r is not None and _looks_like_value(s, r)
+        s.key = r is not None and (_looks_like_value(s, r) or _near_label(s, r))
     _column_votes(page, reserved)
     _stack_votes(page, reserved)
     keys = [s for row in page.rows for s in row if s.key]
@@ -459,7 +465,8 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
         r = None if k.used else page.right_of(k)
         if r is not None and not k.column and r.box[0] - k.box[2] > NEAR_REACH * k.h:
             r = None  # far across the row: the next column's text, not this key's value
-        if r is not None and not r.used and not r.key and (is_colon_key(k.text) or k.voted or _looks_like_value(k, r)):
+        if r is not None and not r.used and not r.key and (is_colon_key(k.text) or k.voted or _looks_like_value(k, r)
+                                                           or _near_label(k, r)):
             colon = is_colon_key(k.text)
             k.used = True
             values = page.block(r) if colon else page.row_run(r)

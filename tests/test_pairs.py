@@ -136,3 +136,12 @@ def test_far_text_and_table_rows_are_no_values():
     pairs, _ = read_page_pairs(lines)
     assert [(p.question, p.answer) for p in pairs] == [
         ("Name:", "John Smith"), ("Phone:", "555-0100"), ("City:", "Springfield")]
+
+
+def test_a_label_close_to_its_label_like_value():
+    """Label-like text right next to a label is its value ("Subject" "Annual Review"); the same text
+    far across the row is not (another column's label)."""
+    lines = [line("Subject", 50, 100), line("Annual Review", 100 + 30, 100),
+             line("Region", 50, 160), line("North Field", 400, 160)]
+    pairs, _ = read_page_pairs(lines)
+    assert [(p.question, p.answer) for p in pairs] == [("Subject", "Annual Review")]
