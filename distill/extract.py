@@ -19,7 +19,13 @@ Everything it looks for comes from the document type's schema, never from a fiel
     one with a company's legal form first; ``x-not-lines`` names the classes of line a field never
     holds (an address has no id, phone, e-mail or date line); multi-line values join with spaces;
   - lines naming the schema's ``title`` or one of its ``x-titles`` (a banner such as "INVOICE")
-    are headings, never values.
+    are headings, never values;
+  - a type whose page is a grid of labelled boxes (``"x-boxed": true``, a W-2) reads a value from
+    the box its label heads: a box ends at the next label under or beside it, the last box of a
+    row reaches the page's edge, a cell under another box's label is that box's; its arrays are
+    read after the labelled fields (unless they print a header row). An array printed as one
+    labelled box per item names the boxes in ``x-item-labels`` ("12a", "12b", ...) and its
+    heading in its ``x-labels`` ("Box 12"); a ``check`` leaf is a mark over or beside its label.
 
 ``extract(doc, lines)`` returns the nested fields (every schema key present, "" when not found)
 and a score per dotted path (OCR confidence times how the value was found).
