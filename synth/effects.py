@@ -1,7 +1,8 @@
 """The degradation effects a preset can name: fast numpy/OpenCV effects and vetted augraphy ones.
 
-An effect is registered once with its parameter defaults; a preset names it and may override
-parameters with a fixed value or a ``[lo, hi]`` range that is drawn per page. Pixel effects take
+An effect is registered once with its parameter defaults, the limits of its numeric parameters
+and the phases it may run in; a preset names it and may override parameters with a fixed value
+or a ``[lo, hi]`` range that is drawn per page (``synth.degrade`` checks both against the limits). Pixel effects take
 and return a uint8 page (H x W x 3 RGB or H x W gray). Geometric effects return a ``Warp``: the
 same mapping moves the pixels and the word / field boxes, so boxes stay on their text.
 
