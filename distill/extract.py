@@ -440,8 +440,10 @@ def _read_table_with_header(page: Page, rows: list[list[Seg]], header_row: int,
             w.claim()
     numeric = [leaf for leaf in order if leaf.kind != "text"]
     items: list[dict[Leaf, Found]] = []
+    span = (cols[0][1][0].box[0] - cols[0][1][0].height, cols[-1][1][-1].box[2] + cols[-1][1][-1].height)
     for row in rows[header_row + 1:]:
-        free = [w for w in row if not w.claimed]
+        # in a grid of boxes, tables side by side share rows: a table's cells lie under its header
+        free = [w for w in row if not w.claimed and (not boxed or span[0] <= w.cx <= span[1])]
         if not free:
             break
         per_col: dict[Leaf, list[Seg]] = {}

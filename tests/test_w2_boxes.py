@@ -153,3 +153,19 @@ def test_the_last_box_of_a_row_reaches_the_page_edge_and_a_neighbouring_box_labe
     assert fields["wages"] == "87,157.95" and fields["federal_income_tax"] == "11,070.04"
     assert fields["nonqualified_plans"] == ""
     assert fields["box12"] == [{"code": "D", "amount": "6,598.63"}]
+
+
+def test_box_12_and_state_tables_side_by_side_keep_to_their_own_columns():
+    """Two bordered tables share their rows: box 12 (code | amount) left of the states table; each
+    table's cells are the ones under its own header."""
+    fields = w2(
+        ("12 Code", 81, 500, 161), ("Amount", 313, 500, 388),
+        ("15 State", 412, 500, 479), ("Employer's state ID number", 490, 500, 645),
+        ("16 State wages, tips, etc.", 656, 500, 890),
+        ("D", 85, 535, 106), ("623.73", 326, 535, 386), ("NY", 411, 535, 446), ("NY879667384", 490, 535, 596),
+        ("21,943.37", 800, 535, 884),
+        ("DD", 83, 567, 120), ("4,905.14", 311, 567, 385),
+    )
+    assert fields["box12"] == [{"code": "D", "amount": "623.73"}, {"code": "DD", "amount": "4,905.14"}]
+    state = fields["states"][0]
+    assert (state["state"], state["employer_state_id"], state["state_wages"]) == ("NY", "NY879667384", "21,943.37")
