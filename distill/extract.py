@@ -544,9 +544,10 @@ def _boxed_arrays(doc: DocType, groups: dict[str, list[Leaf]]) -> dict[str, dict
     return out
 
 
-def _array_label_segs(page: Page, boxed: dict[str, dict[str, Any]]) -> tuple[dict[str, list[tuple[int, Seg]]], set[int]]:
+def _array_label_segs(page: Page, boxed: dict[str, dict[str, Any]],
+                      leaves: dict[str, list[Leaf]]) -> tuple[dict[str, list[tuple[int, Seg]]], set[int]]:
     """The segments that start with an item label (per array: (item index, segment)) and the ids
-    of every item-label and heading segment (they bound the other fields' boxes)."""
+    of every item-label, heading and column-label segment (they bound the other fields' boxes)."""
     items: dict[str, list[tuple[int, Seg]]] = {}
     ids: set[int] = set()
     for head, node in boxed.items():
@@ -557,6 +558,9 @@ def _array_label_segs(page: Page, boxed: dict[str, dict[str, Any]]) -> tuple[dic
                     ids.add(id(s))
         for label in node.get("x-labels", []):
             ids.update(id(s) for s in page.segs if match_label(s.text, label) is not None)
+        for leaf in leaves.get(head, []):  # a column's label ("19 Local income tax") bounds boxes too
+            for label in leaf.labels:
+                ids.update(id(s) for s in page.segs if match_label(s.text, label) is not None)
     return items, ids
 
 
@@ -1257,7 +1261,7 @@ def extract(doc: DocType, lines: list[Any]) -> tuple[dict[str, Any], dict[str, f
 
     qa = pair_arrays(doc.schema)  # question/answer arrays are key-value pairs by layout, not tables
     boxed = _boxed_arrays(doc, groups)
-    item_labels, array_label_ids = _array_label_segs(page, boxed)
+    item_labels, array_label_ids = _array_label_segs(page, boxed, groups)
 
     def read_table(head: str, items: list[Leaf], headerless: bool = True) -> None:
         rows = _word_rows(page)

@@ -169,3 +169,9 @@ def test_box_12_and_state_tables_side_by_side_keep_to_their_own_columns():
     assert fields["box12"] == [{"code": "D", "amount": "623.73"}, {"code": "DD", "amount": "4,905.14"}]
     state = fields["states"][0]
     assert (state["state"], state["employer_state_id"], state["state_wages"]) == ("NY", "NY879667384", "21,943.37")
+
+
+def test_a_box_ends_at_a_state_column_label_under_it():
+    """Box 14 over the state rows: the label of a state column under "14 Other" ends its value."""
+    fields = w2(("14 Other", 922, 512, 979), ("SDI 1560.00", 920, 530, 1043), ("19 Local income tax", 917, 552, 1053))
+    assert fields["other"] == "SDI 1560.00"
