@@ -685,6 +685,9 @@ def _candidates(page: Page, s: Seg, rest: str, kind: str, labels: set[int],
                 break
             lines.append(more)
         out.append((" ".join(o.text for o in lines), lines, 0.9))
+        if headers is not None and _x_overlap(down, s) > 0:
+            # a value right under a box's label is its; the cell beside the label is the next box's
+            out = [(t, v, w * 0.8 if v is right else w) for t, v, w in out]
     return out
 
 

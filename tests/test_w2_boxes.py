@@ -175,3 +175,11 @@ def test_a_box_ends_at_a_state_column_label_under_it():
     """Box 14 over the state rows: the label of a state column under "14 Other" ends its value."""
     fields = w2(("14 Other", 922, 512, 979), ("SDI 1560.00", 920, 530, 1043), ("19 Local income tax", 917, 552, 1053))
     assert fields["other"] == "SDI 1560.00"
+
+
+def test_a_value_under_its_box_label_wins_over_the_next_box_beside_it():
+    """The IRS grid's first row: "a Employee's social security number" with its number under it,
+    and the next box's "OMB No. 1545-0029" on the label's row (an id too)."""
+    fields = w2(("a Employee's social security number", 65, 121, 261), ("OMB No. 1545-0029", 638, 123, 750),
+                ("872-20-3965", 67, 141, 179))
+    assert fields["employee_ssn"] == "872-20-3965"
