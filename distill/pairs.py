@@ -39,6 +39,7 @@ GAP_SPLIT = 1.6          # a word gap wider than this starts a new segment
 RIGHT_REACH = 30.0       # a value to the right may sit this far from its key (a row's width)
 NEAR_REACH = 10.0         # ... unless the page's key column says so, a value sits this near (farther: another column)
 NEAR_GAP = 2.0           # a label's value may read like a label when it sits this close (a cell's filled text)
+HEADING = 1.4            # label-like text this much taller than the page's usual line is a heading, not a key
 ROW_CELLS = 2            # a label key's value is at most this many cells of its row (more: a table row)
 BELOW_GAP = 1.6          # the first value line under a key starts within this many line heights
 BLOCK_GAP = 0.9          # further lines of a value follow within this
@@ -459,10 +460,13 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
     _column_votes(page, reserved)
     _stack_votes(page, reserved)
     keys = [s for row in page.rows for s in row if s.key]
+    text_h = sorted(s.h for s in page.segs)[len(page.segs) // 2] if page.segs else 0  # the page's usual line height
     groups = _checkbox_groups(page, keys)
     pairs: list[Pair] = []
     for k in keys:  # values to the right first: they are the common case and the surest
         r = None if k.used else page.right_of(k)
+        if r is not None and not (is_colon_key(k.text) or k.voted) and k.h > HEADING * text_h:
+            r = None  # a title or section heading beside other text
         if r is not None and not k.column and r.box[0] - k.box[2] > NEAR_REACH * k.h:
             r = None  # far across the row: the next column's text, not this key's value
         if r is not None and not r.used and not r.key and (is_colon_key(k.text) or k.voted or _looks_like_value(k, r)

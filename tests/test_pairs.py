@@ -145,3 +145,16 @@ def test_a_label_close_to_its_label_like_value():
              line("Region", 50, 160), line("North Field", 400, 160)]
     pairs, _ = read_page_pairs(lines)
     assert [(p.question, p.answer) for p in pairs] == [("Subject", "Annual Review")]
+
+
+def test_a_heading_is_no_label_key():
+    """Label-like text much taller than the page's lines is a title: the number beside it is not its
+    value; the same words at the page's size are a key."""
+    big = 2 * H
+    title = OcrLine("ANNUAL REPORT", [50, 20, 400, 20 + big], 0.98,
+                    [("ANNUAL", [50, 20, 210, 20 + big]), ("REPORT", [230, 20, 400, 20 + big])])
+    year = OcrLine("1998", [440, 30, 480, 30 + H], 0.98, [("1998", [440, 30, 480, 30 + H])])
+    lines = [title, year, line("Project No.", 50, 100), line("1989-29", 200, 100),
+             line("Prepared for the board of the company", 50, 140)]
+    pairs, _ = read_page_pairs(lines)
+    assert [(p.question, p.answer) for p in pairs] == [("Project No.", "1989-29")]
