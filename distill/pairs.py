@@ -6,12 +6,15 @@ key's wording; it reads the page's geometry and the look of the text:
     ("Name: John" is a key and a value; "FAX:614" is cut inside the word); cells that OCR cut in
     two ("84" "mm") are joined again;
   - a key is a segment ending with a colon, or label-like text (short, capitalised, few digits)
-    with a value to its right that reads unlike a label or sits right next to it; text laid out
-    like the page's other keys is a key too: the same key column and value column, or the same offset to a value under it
-    (stacked cards), even when its value reads like a label ("Name" / "John Smith");
+    with a value to its right that reads unlike a label or sits right next to it (label-like text
+    much taller than the page's lines is a heading, not a key); text laid out like the page's
+    other keys is a key too: the same key column and value column, or the same offset to a value
+    under it (stacked cards), even when its value reads like a label ("Name" / "John Smith");
   - a colon key's value is the segment right of it on its line, with the lines under it that go
     on (aligned, close, no key in between), else the line under it; a label key's value is the
-    run of cells right of it on its row (a table row);
+    run of cells right of it on its row, one or two (more is a table row, whose header is no key);
+    a value right of a key sits near it (10 line heights) unless the key is in the page's key
+    column: far text is the next column's;
   - a checkbox group is a key followed on its row by two or more short options with box glyphs;
     the checked option is the ticked one, or else the one whose box OCR did not read (a crossed
     box reads as nothing, an empty one as "☐").
@@ -37,7 +40,7 @@ SCORE_CHECKBOX = 0.6
 # Geometry, in line heights of the segments involved (page-size free).
 GAP_SPLIT = 1.6          # a word gap wider than this starts a new segment
 RIGHT_REACH = 30.0       # a value to the right may sit this far from its key (a row's width)
-NEAR_REACH = 10.0         # ... unless the page's key column says so, a value sits this near (farther: another column)
+NEAR_REACH = 10.0        # ... unless the page's key column says so, a value sits this near (farther: another column)
 NEAR_GAP = 2.0           # a label's value may read like a label when it sits this close (a cell's filled text)
 HEADING = 1.4            # label-like text this much taller than the page's usual line is a heading, not a key
 ROW_CELLS = 2            # a label key's value is at most this many cells of its row (more: a table row)
