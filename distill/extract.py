@@ -219,7 +219,7 @@ def match_label(text: str, label: str) -> tuple[float, str] | None:
     """If ``text`` starts with ``label``: (match score, the text after it), else ``None``."""
     from rapidfuzz import fuzz
 
-    text = text.lstrip("(*[#•- ")  # "(GST Reg No: 123)", "*Total": the label is inside
+    text = text.lstrip("(*[#•·- ")  # "(GST Reg No: 123)", "*Total", "· Box 12": the label is inside
     t, lab = fold(text), fold(label).rstrip(":")
     if not lab:
         return None

@@ -183,3 +183,11 @@ def test_a_value_under_its_box_label_wins_over_the_next_box_beside_it():
     fields = w2(("a Employee's social security number", 65, 121, 261), ("OMB No. 1545-0029", 638, 123, 750),
                 ("872-20-3965", 67, 141, 179))
     assert fields["employee_ssn"] == "872-20-3965"
+
+
+def test_a_heading_after_a_bullet_dot_is_still_the_heading():
+    """"· Box 12" (a stray dot before the heading): the heading ends box 14 and heads the table."""
+    fields = w2(("14 Other", 109, 685, 209), ("· Box 12", 90, 716, 178),
+                ("D", 108, 741, 129), ("2,577.77", 1067, 741, 1164), ("DD", 109, 780, 141), ("21,184.33", 1055, 780, 1164))
+    assert fields["other"] == ""
+    assert fields["box12"] == [{"code": "D", "amount": "2,577.77"}, {"code": "DD", "amount": "21,184.33"}]
