@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from distill.spans import legal_form, line_classes, value_span
+from distill.spans import group_rows, legal_form, line_classes, value_span
 from docfoundry.doctypes import DocType, Leaf
 
 # How much a way of finding a value is trusted (times the OCR score of the value's line).
@@ -191,22 +191,6 @@ class Seg:
 
 def _x_overlap(a: Seg, b: Seg) -> int:
     return min(a.box[2], b.box[2]) - max(a.box[0], b.box[0])
-
-
-def group_rows(segs: list[Seg]) -> list[list[Seg]]:
-    """Segments grouped into rows by vertical overlap, top to bottom, each row left to right."""
-    rows: list[list[Seg]] = []
-    for s in sorted(segs, key=lambda s: s.cy):
-        row = rows[-1] if rows else None
-        if row and abs(s.cy - sum(r.cy for r in row) / len(row)) <= 0.5 * min(s.height, row[0].height):
-            row.append(s)
-        else:
-            rows.append([s])
-    for i, row in enumerate(rows):
-        row.sort(key=lambda s: s.box[0])
-        for s in row:
-            s.row = i
-    return rows
 
 
 # --- labels -------------------------------------------------------------------------------------

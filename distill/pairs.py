@@ -30,6 +30,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from distill.spans import group_rows
+
 # How much a way of finding a pair is trusted (times the OCR score of its lines).
 SCORE_COLON_RIGHT = 0.9
 SCORE_COLON_BELOW = 0.8
@@ -179,20 +181,6 @@ def _join_fragments(segs: list[Seg]) -> list[Seg]:
     return sorted(out, key=lambda s: (s.line, s.box[0]))
 
 
-def _rows(segs: list[Seg]) -> list[list[Seg]]:
-    rows: list[list[Seg]] = []
-    for s in sorted(segs, key=lambda s: s.cy):
-        if rows and abs(s.cy - sum(r.cy for r in rows[-1]) / len(rows[-1])) <= 0.5 * min(s.h, rows[-1][0].h):
-            rows[-1].append(s)
-        else:
-            rows.append([s])
-    for i, row in enumerate(rows):
-        row.sort(key=lambda s: s.box[0])
-        for s in row:
-            s.row = i
-    return rows
-
-
 # --- what a segment looks like ------------------------------------------------------------------
 
 def _letters(text: str) -> int:
@@ -258,7 +246,7 @@ class Layout:
 
     def __init__(self, segs: list[Seg]) -> None:
         self.segs = segs
-        self.rows = _rows(segs)
+        self.rows = group_rows(segs)
 
     def left_of(self, s: Seg) -> Seg | None:
         before = [o for o in self.rows[s.row] if o.box[2] <= s.box[0] + 2 and o is not s]

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 # Month names (en/de/fr/es/it/nl/ms, as printed or abbreviated) that may stand in a date.
 _MONTH_WORDS = (
@@ -288,3 +289,26 @@ def legal_form(text: str) -> bool:
         if sum(c.isalpha() for c in before) >= 2 and (not tail or (tail.isalnum() and sum(c.isdigit() for c in tail) >= 4)):
             return True
     return False
+
+
+def group_rows(segs: list[Any]) -> list[list[Any]]:
+    """Segments (anything with a ``box`` and a settable ``row``) grouped into rows by their
+    vertical centres, top to bottom, each row left to right; sets each segment's ``row``."""
+    def cy(s: Any) -> float:
+        return (s.box[1] + s.box[3]) / 2
+
+    def height(s: Any) -> int:
+        return max(1, s.box[3] - s.box[1])
+
+    rows: list[list[Any]] = []
+    for s in sorted(segs, key=cy):
+        row = rows[-1] if rows else None
+        if row and abs(cy(s) - sum(cy(r) for r in row) / len(row)) <= 0.5 * min(height(s), height(row[0])):
+            row.append(s)
+        else:
+            rows.append([s])
+    for i, row in enumerate(rows):
+        row.sort(key=lambda s: s.box[0])
+        for s in row:
+            s.row = i
+    return rows
