@@ -136,16 +136,22 @@ def bf16_supported() -> bool:
 
 
 def checkpoint_to_resume(run_dir: Path, resume: bool) -> str | None:
-    """The last checkpoint when resuming; refuse to mix a new run into old checkpoints."""
-    from transformers.trainer_utils import get_last_checkpoint
+    """The last complete checkpoint when resuming; refuse to mix a new run into old checkpoints.
+
+    A checkpoint is complete once its ``trainer_state.json`` exists (the Trainer writes it after the
+    weights, optimizer and RNG state): a run killed mid-save leaves a newer, partial folder behind."""
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
     folder = run_dir / CHECKPOINTS
-    last = get_last_checkpoint(str(folder)) if folder.is_dir() else None
-    if resume and last is None:
-        raise UserError(f"{folder}: no checkpoint to resume from; run without --resume to start")
-    if not resume and last is not None:
+    found = sorted((p for p in folder.glob(f"{PREFIX_CHECKPOINT_DIR}-*")
+                    if p.is_dir() and p.name.split("-", 1)[1].isdigit()),
+                   key=lambda p: int(p.name.split("-", 1)[1])) if folder.is_dir() else []
+    complete = [p for p in found if (p / "trainer_state.json").is_file()]
+    if resume and not complete:
+        raise UserError(f"{folder}: no complete checkpoint to resume from; run without --resume to start")
+    if not resume and found:
         raise UserError(f"{run_dir} already holds checkpoints: pass --resume to continue, or a new --out")
-    return last
+    return str(complete[-1]) if resume else None
 
 
 # --- model ---------------------------------------------------------------------------------------

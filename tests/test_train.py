@@ -339,6 +339,26 @@ def test_validation_early_stopping_and_best_checkpoint(tmp_path, student):
         summary["eval_loss"], rel=1e-4)  # the best checkpoint is the one kept at the end
 
 
+def test_resume_skips_a_checkpoint_torn_by_a_kill(tmp_path):
+    """A kill during a save leaves a newer checkpoint folder without its trainer state: resuming
+    from it failed inside the Trainer ("Can't find a valid checkpoint"); the last complete one is used."""
+    from finetune.train import checkpoint_to_resume
+
+    folder = tmp_path / "run" / "checkpoints"
+    for step, complete in ((3, True), (6, True), (9, False), (12, False)):
+        (folder / f"checkpoint-{step}").mkdir(parents=True)
+        (folder / f"checkpoint-{step}" / "adapter_config.json").write_text("{}")
+        if complete:
+            (folder / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
+    assert checkpoint_to_resume(tmp_path / "run", resume=True) == str(folder / "checkpoint-6")
+    with pytest.raises(UserError, match="already holds checkpoints"):
+        checkpoint_to_resume(tmp_path / "run", resume=False)
+    for step in (3, 6):
+        (folder / f"checkpoint-{step}" / "trainer_state.json").unlink()
+    with pytest.raises(UserError, match="no complete checkpoint"):
+        checkpoint_to_resume(tmp_path / "run", resume=True)
+
+
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, student):
     data = instruction_folder(tmp_path / "instr", n=8)
     run_dir = tmp_path / "run"
