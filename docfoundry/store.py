@@ -200,7 +200,9 @@ class OutputLock:
 
 
 def _has_files(folder: Path) -> bool:
-    return any(p.name not in (LOCK_FILE, LOCK_INFO) for p in folder.iterdir())
+    """Does ``folder`` hold anything but the writer's lock files and empty folders (no work to lose)?"""
+    return any(p.name not in (LOCK_FILE, LOCK_INFO) and not (p.is_dir() and not any(p.iterdir()))
+               for p in folder.iterdir())
 
 
 class DatasetWriter:
@@ -235,7 +237,6 @@ class DatasetWriter:
                 raise UserError(
                     f"{self.folder}: holds a different run ({prev.get('stage')}; differs in "
                     f"{', '.join(diff) or 'stage'}); choose another --out or delete it")
-        (self.folder / "images").mkdir(parents=True, exist_ok=True)
         self._repair_tail()
         self.done: set[str] = {row["id"] for row in iter_rows(self.folder, self.rows_file)}
         self.started = time.time()
@@ -248,7 +249,10 @@ class DatasetWriter:
             "versions": versions(*packages),
             "counts": prev.get("counts", {}),
         }
+        self.folder.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.folder / RUN_INFO, json.dumps(self.info, indent=2, default=str).encode())
+        # content only after run.json: a kill in between never leaves a folder a resume refuses
+        (self.folder / "images").mkdir(exist_ok=True)
         self._meta = (self.folder / self.rows_file).open("a", encoding="utf-8")
 
     def _repair_tail(self) -> None:

@@ -143,3 +143,26 @@ def test_eval_and_run_outputs_are_locked_too(tmp_path, capsys):
             h.wait()
     assert main(["eval", "--truth", str(truth), "--pred", str(preds), "--bootstrap", "0", "--out", str(report)]) == 0
     assert (report / "metrics.json").is_file() and not (report / LOCK_INFO).exists()
+
+
+def test_a_writer_killed_while_opening_leaves_a_folder_it_resumes(tmp_path, monkeypatch):
+    """A kill after the lock was taken but before run.json was written (the resume of `docfoundry
+    run` hit it: "exists, is not empty and has no run.json"): the writer crashes right before its
+    run.json here, and the folder it leaves opens again."""
+    import docfoundry.store as store
+
+    out = tmp_path / "out"
+
+    def crash(*_: object) -> dict:
+        raise KeyboardInterrupt  # stands for the kill: the moment between taking the lock and run.json
+
+    with monkeypatch.context() as m:
+        m.setattr(store, "versions", crash)
+        with pytest.raises(KeyboardInterrupt):
+            DatasetWriter(out, stage="s", fingerprint={"a": 1}, config={})
+    writer = DatasetWriter(out, stage="s", fingerprint={"a": 1}, config={})
+    writer.finish({})
+    assert json.loads((out / "run.json").read_text())["status"] == "complete"
+    (out / "run.json").unlink()  # a folder with real content and no run.json is still refused
+    with pytest.raises(UserError, match="has no run.json"):
+        DatasetWriter(out, stage="s", fingerprint={"a": 1}, config={})
