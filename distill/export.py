@@ -15,7 +15,7 @@ from typing import Any
 
 from distill.instruct import ROWS
 from docfoundry.errors import UserError
-from docfoundry.store import _atomic_write, iter_rows
+from docfoundry.store import atomic_write, iter_rows
 
 
 def _image_ref(folder: Path, rel: str, prefix: str) -> str:
@@ -104,7 +104,7 @@ def export(folder: Path, fmt: str, out: Path, prefix: str = "") -> int:
     _refuse_overwriting_inputs(out, inputs)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(out, "".join(lines).encode("utf-8"))
+        atomic_write(out, "".join(lines).encode("utf-8"))
     except OSError as e:
         raise UserError(f"--out {out}: cannot write ({e.strerror or e})") from None
     return len(lines)

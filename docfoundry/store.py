@@ -53,7 +53,8 @@ def read_run_info(folder: str | Path) -> dict[str, Any]:
         raise UserError(f"{p}: not valid JSON ({e.msg})") from None
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``path`` through a temporary file and one rename: a reader never sees half a file."""
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
@@ -186,7 +187,7 @@ class OutputLock:
         OutputLock._held[key] = self
         holder = {"pid": os.getpid(), "host": platform.node(), "command": _command(),
                   "since": time.strftime("%Y-%m-%d %H:%M:%S")}
-        _atomic_write(info, json.dumps(holder).encode())
+        atomic_write(info, json.dumps(holder).encode())
 
     def release(self) -> None:
         """Let the next writer in (again: no effect)."""
@@ -250,7 +251,7 @@ class DatasetWriter:
             "counts": prev.get("counts", {}),
         }
         self.folder.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.folder / RUN_INFO, json.dumps(self.info, indent=2, default=str).encode())
+        atomic_write(self.folder / RUN_INFO, json.dumps(self.info, indent=2, default=str).encode())
         # content only after run.json: a kill in between never leaves a folder a resume refuses
         (self.folder / "images").mkdir(exist_ok=True)
         self._meta = (self.folder / self.rows_file).open("a", encoding="utf-8")
@@ -263,7 +264,7 @@ class DatasetWriter:
         """Write a side file (image, PDF) atomically under the folder (a path leading out of it is refused)."""
         path = inside(self.folder, rel, "file")
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, data)
+        atomic_write(path, data)
 
     def add(self, sample: Sample, image_bytes: bytes, ext: str = "jpg") -> None:
         """Write the page image, then append its row (a crash in between redoes the sample).
@@ -288,9 +289,9 @@ class DatasetWriter:
             latest = {row["id"]: row for row in iter_rows(self.folder, self.rows_file)}  # regenerated id: last wins
             rows = sorted(latest.values(), key=order)
             data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-            _atomic_write(self.folder / self.rows_file, data.encode("utf-8"))
+            atomic_write(self.folder / self.rows_file, data.encode("utf-8"))
         self.info.update(status=status, counts=counts, seconds=round(time.time() - self.started, 2))
-        _atomic_write(self.folder / RUN_INFO, json.dumps(self.info, indent=2, default=str).encode())
+        atomic_write(self.folder / RUN_INFO, json.dumps(self.info, indent=2, default=str).encode())
         self.lock.release()
         return self.info
 
@@ -311,5 +312,5 @@ def subset(src: str | Path, dst: str | Path, keep: Callable[[dict[str, Any]], bo
                 os.link(source, target)
             except OSError:
                 shutil.copyfile(source, target)
-    _atomic_write(dst / METADATA, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode())
+    atomic_write(dst / METADATA, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode())
     return len(rows)
