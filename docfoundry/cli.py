@@ -11,11 +11,11 @@ import argparse
 import importlib
 import json
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
 from docfoundry import __version__
+from docfoundry.commands import Command  # re-exported: stages used to import it from here
 from docfoundry.errors import UserError
 
 # Modules that register commands; a stage adds itself here (light imports only at module level).
@@ -25,21 +25,10 @@ COMMAND_MODULES = [
     "synth.degrade_folder",
     "docfoundry.models",
     "distill.instruct",
-    "docfoundry.pipeline",
+    "docfoundry.orchestration.pipeline",
     "eval.run",
     "finetune.train",
 ]
-
-
-@dataclass(frozen=True)
-class Command:
-    """A CLI (sub)command: ``name`` may have two words (``eval compare``)."""
-
-    name: str
-    help: str
-    config: type
-    run: Callable[[Any], Any]
-    usage: str = ""
 
 
 def all_commands() -> dict[str, Command]:

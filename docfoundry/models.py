@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from docfoundry.cli import Command
+from docfoundry.commands import Command
 from docfoundry.config import opt
 from docfoundry.errors import UserError
 

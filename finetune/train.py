@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from docfoundry.cli import Command
+from docfoundry.commands import Command
 from docfoundry.config import opt, to_dict
 from docfoundry.errors import UserError
 

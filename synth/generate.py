@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from docfoundry.cli import Command
+from docfoundry.commands import Command
 from docfoundry.config import opt, to_dict
 from docfoundry.errors import UserError
 from docfoundry.records import SPLITS, FieldBox, Sample, WordBox, flatten, pixel_box
