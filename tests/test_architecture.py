@@ -1,0 +1,172 @@
+"""Imports point down and form no cycle (docs/ARCHITECTURE.md), read from the source with ``ast``.
+
+Layers, bottom to top: the core (``docfoundry`` less its orchestration), the stages in data-flow
+order (synth, distill, finetune, eval: a stage may import an earlier one, never a later one), and
+orchestration (``docfoundry.cli``, ``docfoundry.orchestration``), which alone may import every stage.
+Every import counts, also one inside a function: a lazy import is still a dependency.
+Today's known violations are listed below with the item of issue 16 that removes each; the test
+fails on any new one, and on a listed one that is gone (so the lists only shrink).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = ["synth", "distill", "finetune", "eval"]  # data-flow order
+PACKAGES = ["docfoundry", *STAGES]
+TOP = ("docfoundry.cli", "docfoundry.__main__", "docfoundry.orchestration",
+       # deprecated aliases of the moved orchestration modules
+       "docfoundry.pipeline", "docfoundry.run_report")
+
+# (importer, imported) -> the item of issue 16 that removes it
+KNOWN_UPWARD: dict[tuple[str, str], str] = {
+    ("distill.confidence", "eval.normalize"): "2: kinds/normalization shared by label and eval move to the core",
+    ("distill.extract", "eval.normalize"): "2: kinds/normalization shared by label and eval move to the core",
+    ("distill.spans", "eval.normalize"): "2: kinds/normalization shared by label and eval move to the core",
+    ("distill.label", "eval.normalize"): "2: kinds/normalization shared by label and eval move to the core",
+    ("distill.label", "eval.parse"): "2: output parsing shared by label and eval moves to the core",
+    ("distill.label", "eval.fieldmap"): "2: the truth field map shared by label and eval moves to the core",
+    ("distill.label", "eval.datasets"): "2: the input adapters move to one place in the core",
+    ("distill.pages", "eval.datasets"): "2: the input adapters move to one place in the core",
+}
+# sets of modules that import each other -> the item that breaks the cycle
+KNOWN_CYCLES: dict[frozenset[str], str] = {
+    frozenset({"docfoundry.models", "docfoundry.tiny"}): "4: families/<name>.py hold their tiny recipe",
+    frozenset({"distill.instruct", "distill.synthesize", "distill.export"}):
+        "4: one conversations writer with sources registered by name",
+}
+
+
+def module_files(root: Path, packages: list[str]) -> dict[str, Path]:
+    """Dotted module name -> file, for every ``.py`` under the packages (a package is its ``__init__``)."""
+    out = {}
+    for pkg in packages:
+        for f in sorted((root / pkg).rglob("*.py")):
+            parts = f.relative_to(root).with_suffix("").parts
+            out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = f
+    return out
+
+
+def import_graph(root: Path, packages: list[str]) -> dict[str, set[str]]:
+    """Module -> the project modules it imports anywhere in its body (``from a import b`` counts a.b if a module)."""
+    mods = module_files(root, packages)
+    graph: dict[str, set[str]] = {m: set() for m in mods}
+    for name, f in mods.items():
+        package = name if f.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"), str(f))):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:  # relative: climb from the importing package
+                    up = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                    base = ".".join(up + ([node.module] if node.module else []))
+                targets = [base] + [f"{base}.{a.name}" for a in node.names]
+            else:
+                continue
+            for target in targets:
+                while target and target not in mods:  # a name inside a module counts as the module
+                    target = target.rpartition(".")[0]
+                if target and target != name:
+                    graph[name].add(target)
+    return graph
+
+
+def layer(module: str) -> tuple[int, str]:
+    """(rank, layer name): core 0, stages 1..4 in data-flow order, orchestration 9."""
+    if any(module == t or module.startswith(t + ".") for t in TOP):
+        return 9, "orchestration"
+    top = module.split(".")[0]
+    if top == "docfoundry":
+        return 0, "core"
+    return 1 + STAGES.index(top), top
+
+
+def upward_imports(graph: dict[str, set[str]]) -> set[tuple[str, str]]:
+    """Edges from a module to one in a higher layer (a core module to a stage, a stage to a later stage)."""
+    return {(a, b) for a, targets in graph.items() for b in targets if layer(b)[0] > layer(a)[0]}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
+    """Strongly connected components with more than one module (Tarjan's algorithm, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[frozenset[str]] = []
+    for start in graph:
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                comp = set()
+                while True:
+                    m = stack.pop()
+                    on_stack.discard(m)
+                    comp.add(m)
+                    if m == node:
+                        break
+                if len(comp) > 1:
+                    found.append(frozenset(comp))
+    return found
+
+
+def test_no_new_upward_import():
+    upward = upward_imports(import_graph(ROOT, PACKAGES))
+    new = sorted(upward - set(KNOWN_UPWARD))
+    assert not new, "imports that point up (see docs/ARCHITECTURE.md): " + ", ".join(f"{a} -> {b}" for a, b in new)
+    gone = sorted(set(KNOWN_UPWARD) - upward)
+    assert not gone, "fixed, remove from KNOWN_UPWARD: " + ", ".join(f"{a} -> {b}" for a, b in gone)
+
+
+def test_no_new_import_cycle():
+    found = set(cycles(import_graph(ROOT, PACKAGES)))
+    new = [sorted(c) for c in found if c not in KNOWN_CYCLES]
+    assert not new, f"import cycles: {new}"
+    gone = [sorted(c) for c in KNOWN_CYCLES if c not in found]
+    assert not gone, f"cycles fixed, remove from KNOWN_CYCLES: {gone}"
+
+
+def test_every_module_has_a_layer():
+    # a new top-level package must be placed in the picture before it is imported
+    for module in import_graph(ROOT, PACKAGES):
+        assert layer(module)[1] in ("core", "orchestration", *STAGES)
+
+
+def test_checker_sees_an_upward_import_and_a_cycle(tmp_path):
+    # the rules above can fail: a core module importing a stage lazily, and a two-module cycle
+    (tmp_path / "docfoundry").mkdir()
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "docfoundry" / "__init__.py").write_text("")
+    (tmp_path / "docfoundry" / "core.py").write_text("def f():\n    from eval.score import g\n")
+    (tmp_path / "eval" / "__init__.py").write_text("")
+    (tmp_path / "eval" / "score.py").write_text("from . import other\ndef g(): ...\n")
+    (tmp_path / "eval" / "other.py").write_text("from eval.score import g\n")
+    graph = import_graph(tmp_path, ["docfoundry", "eval"])
+    assert upward_imports(graph) == {("docfoundry.core", "eval.score")}
+    assert cycles(graph) == [frozenset({"eval.score", "eval.other"})]
+
+
+def test_known_violations_are_explained():
+    for reason in [*KNOWN_UPWARD.values(), *KNOWN_CYCLES.values()]:
+        assert reason.split(":")[0] in {"1", "2", "3", "4", "5", "6"}, reason
