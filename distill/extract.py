@@ -1151,7 +1151,7 @@ def _read_from_checks(page: Page, doc: DocType) -> None:
         return as_decimal(f.value) if f is not None and f.value else None
 
     printed = None
-    for check in doc.schema.get("x-checks", []):
+    for check in doc.checks:
         terms = check.get("add") or check.get("subtract")
         target = check.get("equals")
         if not terms or not isinstance(target, str) or "[]" in target or any("[]" in t for t in terms):
@@ -1192,7 +1192,7 @@ def _checked_confidence(page: Page, doc: DocType) -> None:
     subtotal + tax, change = tendered - total) are surer, amounts that break one less sure."""
     from eval.normalize import as_decimal
 
-    for check in doc.schema.get("x-checks", []):
+    for check in doc.checks:
         terms = check.get("add") or check.get("subtract")
         target = check.get("equals")
         if not terms or not isinstance(target, str) or "[]" in target or any("[]" in t for t in terms):

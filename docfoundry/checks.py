@@ -18,9 +18,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from docfoundry.doctypes import DocType
+from docfoundry.expressions import OPS
 from docfoundry.records import flatten, list_length
-
-OPS = ("add", "subtract", "sum", "product", "percent", "rate")
 
 
 @dataclass
@@ -52,7 +51,8 @@ def _num(value: Any) -> Decimal | None:
         return None
 
 
-def _apply(op: str, values: list[Decimal]) -> Decimal:
+def apply_op(op: str, values: list[Decimal]) -> Decimal:
+    """The result of one operation on typed operands (products and percentages rounded to cents)."""
     if op in ("add", "sum"):
         return sum(values, Decimal(0))
     if op == "subtract":
@@ -68,7 +68,7 @@ def evaluate_checks(doc: DocType, typed: dict[str, Any]) -> list[CheckResult]:
     """Every declared relation that can be evaluated on ``typed`` (missing numbers skip a check)."""
     flat = flatten(typed)
     out = []
-    for check in doc.schema.get("x-checks", []):
+    for check in doc.checks:  # x-checks plus the x-derive relations
         op = next(k for k in OPS if k in check)
         rows = [f"{check['each']}.{i}." for i in range(list_length(flat, check["each"]))] if "each" in check else [""]
         for prefix in rows:
@@ -84,5 +84,5 @@ def evaluate_checks(doc: DocType, typed: dict[str, Any]) -> list[CheckResult]:
                 continue
             values = [v for _, v in operands]
             name = f"{check['name']} in row {int(prefix.split('.')[-2]) + 1}" if prefix else check["name"]
-            out.append(CheckResult(name, op, operands, _apply(op, values), target, stated))
+            out.append(CheckResult(name, op, operands, apply_op(op, values), target, stated))
     return out

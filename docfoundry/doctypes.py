@@ -9,10 +9,16 @@ text as printed) annotated with:
   ``x-aliases``   names other datasets give the field (SROIE ``company``, CORD ``menu[].nm``): truth
                   named so is scored against this field (``eval.fieldmap``)
   ``description`` what the field means (prompts use it)
+
+and, for the generic value generator (``synth.values.schema``), how its value is drawn: ``x-faker``,
+``x-pattern``, ``x-choices`` (+ ``x-weights``), ``x-range``, ``x-after``, ``x-optional``, ``x-text``,
+``x-derive`` ... Every node's ``x-`` keys are checked against ``templates/doctype.schema.json`` (the
+meta-schema); a mistake is one line naming the file, the field and the key.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -22,6 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from docfoundry import expressions
 from docfoundry.errors import UserError
 
 KINDS = ("text", "amount", "number", "percent", "date", "time", "id", "code", "check")
@@ -53,6 +60,7 @@ class Leaf:
     description: str
     labels: tuple[str, ...]
     aliases: tuple[str, ...] = ()
+    derive: tuple[str, tuple[str, ...]] | None = None  # (op, operands) of an x-derive
 
 
 def path_pattern(path: str) -> str:
@@ -72,18 +80,57 @@ def _strings(node: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _walk(node: Any, prefix: str, file: Path, out: list[Leaf]) -> None:
+@cache
+def _meta() -> tuple[Any, tuple[str, ...]]:
+    """The meta-schema's validator and the extension keys it knows."""
+    import jsonschema
+
+    meta = json.loads((templates_root() / "doctype.schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(meta), tuple(meta["properties"])
+
+
+def _check_extensions(node: dict[str, Any], where: str) -> None:
+    """One node's ``x-`` keys against the meta-schema; a near miss of a known key is a typo."""
+    import jsonschema
+
+    validator, known = _meta()
+    ext = {k: v for k, v in node.items() if isinstance(k, str) and k.startswith("x-")}
+    for key in ext:
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.8) if key not in known else []
+        if close:
+            raise UserError(f"{where}: unknown key '{key}' (did you mean '{close[0]}'?)")
+    err = jsonschema.exceptions.best_match(validator.iter_errors(ext))
+    if err is not None:
+        key = err.absolute_path[0] if err.absolute_path else "?"
+        raise UserError(f"{where}: {key} {_short(ext.get(key))}: {' '.join(err.message.split())[:160]}")
+
+
+def _derive_of(node: dict[str, Any], where: str) -> tuple[str, tuple[str, ...]] | None:
+    if "x-derive" not in node:
+        return None
+    try:
+        op, operands = expressions.parse(node["x-derive"])
+    except ValueError as e:
+        raise UserError(f"{where}: x-derive: {e}") from None
+    return op, (operands,) if isinstance(operands, str) else tuple(operands)
+
+
+def _walk(node: Any, prefix: str, file: Path, out: list[Leaf], required: bool = True) -> None:
     where = f"{file}: field '{prefix or '(root)'}'"
     if not isinstance(node, dict):  # JSON Schema allows true/false here; a field needs its annotations
         raise UserError(f"{where} is {_short(node)}; each field is a schema object with a type")
+    _check_extensions(node, where)
+    if "x-optional" in node and required:
+        raise UserError(f"{where}: x-optional on a field its parent lists in 'required'")
     t = node.get("type")
     if t == "object":
+        needed = node.get("required", [])
         for key, child in node.get("properties", {}).items():
-            _walk(child, f"{prefix}.{key}" if prefix else key, file, out)
+            _walk(child, f"{prefix}.{key}" if prefix else key, file, out, key in needed)
     elif t == "array":
         if "items" not in node:
             raise UserError(f"{where} is an array without an 'items' schema")
-        _walk(node["items"], f"{prefix}[]", file, out)
+        _walk(node["items"], f"{prefix}[]", file, out)  # an item is there when its list is
     else:
         kind = node.get("x-kind", "text")
         if not isinstance(kind, str) or kind not in KINDS:
@@ -93,7 +140,62 @@ def _walk(node: Any, prefix: str, file: Path, out: list[Leaf]) -> None:
             raise UserError(f"{where} has no x-category" if category is None else
                             f"{where} has x-category {_short(category)}; expected a name")
         out.append(Leaf(prefix, category, kind, node.get("description", ""),
-                        _strings(node, "x-labels", where), _strings(node, "x-aliases", where)))
+                        _strings(node, "x-labels", where), _strings(node, "x-aliases", where),
+                        _derive_of(node, where)))
+
+
+_PATTERN_REF = re.compile(r"\{([^{}]+)\}")
+
+
+def resolve_ref(ref: str, pattern: str, patterns: set[str] | dict[str, Any]) -> str | None:
+    """The leaf pattern a reference names from leaf ``pattern``: a sibling in the same list item
+    first (``quantity`` from ``line_items[].amount``), then a path from the root."""
+    if "[]." in pattern:
+        sibling = pattern.rsplit("[].", 1)[0] + "[]." + ref
+        if sibling in patterns:
+            return sibling
+    return ref if ref in patterns else None
+
+
+def _check_references(schema: dict[str, Any], leaves: list[Leaf], file: Path) -> None:
+    """Fields named by x-derive, x-after and x-pattern exist (and x-after names a date)."""
+    by_pattern = {leaf.pattern: leaf for leaf in leaves}
+    nodes: dict[str, dict[str, Any]] = {}
+
+    def collect(node: Any, prefix: str) -> None:
+        if not isinstance(node, dict):
+            return
+        if node.get("type") == "object":
+            for key, child in node.get("properties", {}).items():
+                collect(child, f"{prefix}.{key}" if prefix else key)
+        elif node.get("type") == "array":
+            collect(node.get("items"), f"{prefix}[]")
+        else:
+            nodes[prefix] = node
+
+    collect(schema, "")
+    for pattern, node in nodes.items():
+        where = f"{file}: field '{pattern}'"
+        leaf = by_pattern[pattern]
+        if leaf.derive:
+            op, operands = leaf.derive
+            for ref in expressions.field_refs(op, list(operands)):
+                if resolve_ref(ref, pattern, by_pattern) is None:
+                    raise UserError(f"{where}: x-derive names '{ref}', which is not a field of the schema")
+        if "x-after" in node:
+            target = resolve_ref(node["x-after"], pattern, by_pattern)
+            if target is None or by_pattern[target].kind != "date":
+                raise UserError(f"{where}: x-after '{node['x-after']}' is not a date field of the schema")
+        patterns = node.get("x-pattern", [])
+        for text in [patterns] if isinstance(patterns, str) else patterns:
+            for ref in _PATTERN_REF.findall(text):
+                name = ref[:-5] if ref.endswith(".year") else ref
+                if re.fullmatch(r"#+|A+|a+|year", ref) is None and resolve_ref(name, pattern, by_pattern) is None:
+                    raise UserError(f"{where}: x-pattern '{text}' names '{{{ref}}}', which is neither a field "
+                                    "nor {###} digits, {AA} letters or {year}")
+        choices = node.get("x-choices", node.get("enum"))
+        if "x-weights" in node and (choices is None or len(node["x-weights"]) != len(choices)):
+            raise UserError(f"{where}: x-weights needs one weight per x-choices / enum entry")
 
 
 @dataclass(eq=False)  # identity hash: loaded once per process (load_doc_type is cached)
@@ -123,6 +225,29 @@ class DocType:
     def leaf(self, path: str) -> Leaf | None:
         """The schema leaf of a dotted value path (``None`` when the path is not in the schema)."""
         return self.leaf_map.get(path_pattern(path))
+
+    @property
+    def checks(self) -> list[dict[str, Any]]:
+        """The relations the type promises: its ``x-checks`` plus one per ``x-derive`` (a derived
+        value is also a check) whose target no ``x-checks`` entry already states."""
+        explicit = list(self.schema.get("x-checks", []))
+        stated = {f"{c['each']}[].{c['equals']}" if "each" in c else c["equals"] for c in explicit}
+        derived = []
+        for leaf in self.leaves:
+            if leaf.derive is None or leaf.pattern in stated:
+                continue
+            op, operands = leaf.derive
+            args: Any = operands[0] if op == "sum" else list(operands)
+            name = leaf.pattern.rsplit(".", 1)[-1].replace("[]", "").replace("_", " ")
+            if "[]." in leaf.pattern:
+                each, target = leaf.pattern.rsplit("[].", 1)
+                if "[]" in each or any(resolve_ref(o, leaf.pattern, self.leaf_map) != f"{each}[].{o}"
+                                       for o in expressions.field_refs(op, list(operands))):
+                    continue  # a check runs over one list's own items
+                derived.append({"name": name, "each": each, op: args, "equals": target})
+            else:
+                derived.append({"name": name, op: args, "equals": leaf.pattern})
+        return explicit + derived
 
     def layout_files(self) -> list[Path]:
         return sorted((self.folder / "layouts").glob("*.yaml"))
@@ -197,6 +322,7 @@ def load_doc_type(name_or_path: str) -> DocType:
     leaves: list[Leaf] = []
     try:
         _walk(schema, "", schema_file, leaves)
+        _check_references(schema, leaves, schema_file)
     except RecursionError:
         raise UserError(f"{schema_file}: the schema is nested too deeply") from None
     return DocType(name=schema.get("title", folder.name) if p.suffix == ".json" else folder.name,

@@ -1,8 +1,9 @@
 """Field values per document type: ``synth.values.<type>.make(ctx)`` returns the truth tree.
 
 Leaves are ``V(text, typed)``: ``text`` exactly as it will be printed, ``typed`` the number or ISO
-date behind it (eval and instruction tasks use it). Types are found by module name, so adding a
-type means adding ``templates/<type>/`` and ``synth/values/<type>.py``.
+date behind it (eval and instruction tasks use it). A type's values come from its schema's draw
+rules (``synth.values.schema``, the generic generator) unless a Python generator
+``synth.values.<name>`` exists for it or its schema names one with ``"x-values"``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,30 @@ def make_values(module_name: str, ctx: ValueContext) -> dict[str, Any]:
         raise UserError(f"no value generator '{module_name}' (add synth/values/{module_name}.py with "
                         "make(ctx), or set \"x-values\" in the schema to an existing one)") from None
     return module.make(ctx)
+
+
+def generator_for(doc: Any) -> str:
+    """The value generator of a document type: ``x-values`` if the schema names one, else the
+    built-in ``synth.values.<type>`` where there is one, else ``schema`` (the generic generator)."""
+    import importlib.util
+
+    name = doc.schema.get("x-values")
+    if name is not None:
+        if name != "schema" and importlib.util.find_spec(f"synth.values.{name}") is None:
+            raise UserError(f"{doc.source}: x-values '{name}' is no value generator (use 'schema' for the "
+                            "draw rules in the schema, or one of invoice, receipt, w2, form)")
+        return name
+    return doc.name if importlib.util.find_spec(f"synth.values.{doc.name}") else "schema"
+
+
+def values_for(doc: Any, ctx: ValueContext) -> dict[str, Any]:
+    """One document's truth tree (``V`` leaves) from the type's generator (``generator_for``)."""
+    name = generator_for(doc)
+    if name == "schema":
+        from synth.values.schema import make
+
+        return make(ctx, doc)
+    return make_values(name, ctx)
 
 
 def split_truth(tree: Any) -> tuple[Any, Any]:
