@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "distill.label",
     "synth.degrade_folder",
     "docfoundry.models",
+    "synth.scaffold",
     "distill.instruct",
     "docfoundry.orchestration.pipeline",
     "eval.run",

@@ -99,8 +99,9 @@ class Rendered:
     fields_pt: dict[str, tuple[str, tuple[float, float, float, float]]] = field(default_factory=dict)
 
 
-def render_sample(cfg: SynthConfig, index: int, split: str = "train") -> Rendered:
-    """Generate sample ``index`` of a run: values, layout, PDF and the clean page image with boxes."""
+def render_sample(cfg: SynthConfig, index: int, split: str = "train", layout_name: str | None = None) -> Rendered:
+    """Generate sample ``index`` of a run: values, layout, PDF and the clean page image with boxes
+    (``layout_name`` forces one of the type's layouts, as ``types check`` does)."""
     from docfoundry.doctypes import load_doc_type
     from synth.layout import load_layouts, render_page
     from synth.locales import Locale
@@ -121,7 +122,10 @@ def render_sample(cfg: SynthConfig, index: int, split: str = "train") -> Rendere
     ctx = ValueContext(loc, rng)
     gt_parse, gt_typed = split_truth(values_for(doc, ctx))
     doc.validate(gt_parse, where=f"sample {sample_id(doc_type, index)}: ")
-    layout = rng.choice(load_layouts(doc))
+    layouts = load_layouts(doc)
+    layout = rng.choice(layouts)  # drawn even when forced, so the page's other draws stay the same
+    if layout_name is not None:
+        layout = next(lay for lay in layouts if lay.name == layout_name)
     values = {k: v for k, v in flatten(gt_parse).items() if isinstance(v, str)}
     page, height = render_page(layout, doc, values, rng, ctx.extras)
     drawn = page.field_boxes()
