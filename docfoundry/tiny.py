@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from docfoundry.models import Family, get_family
+from docfoundry.families import Family, get_family
 
 MARKER = "docfoundry_tiny.json"  # written last: a folder without it is an unfinished build
 
@@ -111,7 +111,7 @@ def build_processor(family_name: str, size_name: str = "micro") -> Any:
     """The family's real processor class around a freshly trained tokenizer (no model needed)."""
     import transformers
 
-    from docfoundry.models import video_processor
+    from docfoundry.loading import video_processor
 
     family, size = get_family(family_name), _size(size_name)
     recipe = family.tiny
@@ -158,7 +158,8 @@ def build_tiny(family_name: str, size_name: str = "micro", *, seed: int = 0,
 
 def save_tiny(model: Any, processor: Any, out: str | Path, **provenance: Any) -> Path:
     """Save model and processor with ``save_pretrained``; the marker file is written last."""
-    from docfoundry.models import family_of, save_processor
+    from docfoundry.families import family_of
+    from docfoundry.loading import save_processor
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -178,14 +179,18 @@ def _size(name: str) -> TinySize:
 
 
 def build_digest() -> str:
-    """Changes whenever the code that builds tiny models (or transformers) changes: keys the cache."""
+    """Changes whenever what builds a tiny model changes: this builder, the family recipes, the
+    processor loading it saves through, the tokenizer corpus (the schemas) and transformers."""
     import transformers
 
-    import docfoundry.models
+    from docfoundry.doctypes import templates_root
 
+    here = Path(__file__).resolve().parent
+    parts = [Path(__file__), here / "loading.py", *sorted((here / "families").glob("*.py")),
+             *sorted(templates_root().glob("*/schema.json"))]
     h = hashlib.sha256(transformers.__version__.encode())
-    for module_file in (__file__, docfoundry.models.__file__):
-        h.update(Path(module_file).read_bytes())
+    for part in parts:
+        h.update(part.name.encode() + b"\0" + part.read_bytes())
     return h.hexdigest()[:12]
 
 

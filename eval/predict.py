@@ -41,7 +41,7 @@ def _fingerprint(cfg: Any) -> dict[str, Any]:
     """What defines the answers: the settings, and the model's and adapter's contents (a folder
     trained again at the same path is another model)."""
     from docfoundry.digest import model_digest
-    from docfoundry.models import resolve_source
+    from docfoundry.loading import resolve_source
 
     base, adapter = resolve_source(cfg.model, cfg.adapter or None)
     settings = {k: getattr(cfg, k) for k in ("model", "adapter", "engine", "dtype", "quantization",
@@ -86,7 +86,8 @@ class HFEngine:
     def __init__(self, cfg: Any) -> None:
         import torch
 
-        from docfoundry.models import family_of, load_model
+        from docfoundry.families import family_of
+        from docfoundry.loading import load_model
 
         self.device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model, self.processor = load_model(
@@ -111,7 +112,7 @@ class HFEngine:
 
     def close(self) -> None:
         """Drop the model so that the next model of a run finds the memory free."""
-        from docfoundry.models import release
+        from docfoundry.loading import release
 
         release(self, "model")
 
@@ -132,7 +133,8 @@ class VLLMEngine:
 
         from distill.teachers import TeacherOptions
         from distill.teachers.vllm import start_engine
-        from docfoundry.models import family_of, load_config, resolve_source
+        from docfoundry.families import family_of
+        from docfoundry.loading import load_config, resolve_source
 
         base, adapter = resolve_source(cfg.model, cfg.adapter or None)
         lora: dict[str, Any] = {}
@@ -173,7 +175,7 @@ class VLLMEngine:
 
     def close(self) -> None:
         """Shut the engine down so that the next model of a run (base, then student) finds the GPU free."""
-        from docfoundry.models import release
+        from docfoundry.loading import release
 
         release(self, "llm")
 

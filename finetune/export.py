@@ -28,7 +28,8 @@ def merge(run_dir: Path, out: Path) -> dict[str, Any]:
     """Fold the run's adapter into a bf16 copy of its base and save model + processor to ``out``."""
     import torch
 
-    from docfoundry.models import family_of, load_model, save_processor
+    from docfoundry.families import family_of
+    from docfoundry.loading import load_model, save_processor
 
     cfg = run_config(run_dir)
     if not (run_dir / "adapter_config.json").is_file():

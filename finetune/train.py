@@ -161,7 +161,8 @@ def load_student(cfg: TrainConfig) -> tuple[Any, Any, Any]:
     """(model, processor, family) ready for training: quantized for QLoRA, image budget set."""
     import torch
 
-    from docfoundry.models import family_of, load_model
+    from docfoundry.families import family_of
+    from docfoundry.loading import load_model
 
     quantization = "4bit" if cfg.method == "qlora" else None
     device_map = None
@@ -381,7 +382,7 @@ def train(cfg: TrainConfig) -> tuple[Any, dict[str, Any]]:
     import torch
     from transformers import EarlyStoppingCallback, set_seed
 
-    from docfoundry.models import save_processor
+    from docfoundry.loading import save_processor
     from finetune.collate import ChatEncoder, Collator, prepare
     from finetune.data import build_mix
 
@@ -459,7 +460,7 @@ def train(cfg: TrainConfig) -> tuple[Any, dict[str, Any]]:
 
 def save_model(model: Any, cfg: TrainConfig, run_dir: Path) -> None:
     """The adapter (or the full model) in ``run_dir``; the adapter names its base by absolute path."""
-    from docfoundry.models import resolve_source
+    from docfoundry.loading import resolve_source
 
     base, _ = resolve_source(cfg.student)
     if hasattr(model, "peft_config"):

@@ -25,7 +25,8 @@ class HfTeacher(LocalModelTeacher):
     @cached_property
     def loaded(self) -> tuple[Any, Any, Any]:
         """(model, processor, family), loaded on the first call (a fully cached run never loads it)."""
-        from docfoundry.models import family_of, load_model
+        from docfoundry.families import family_of
+        from docfoundry.loading import load_model
 
         model, processor = load_model(self.target, dtype=self.options.dtype,
                                       max_image_tokens=self.options.max_image_tokens)
@@ -85,7 +86,7 @@ class HfTeacher(LocalModelTeacher):
             yield i, self.generate(req, sampling)
 
     def close(self) -> None:
-        from docfoundry.models import release
+        from docfoundry.loading import release
 
         release(self, "loaded")
 

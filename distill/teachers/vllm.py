@@ -54,7 +54,8 @@ def engine_kwargs(target: str, options: Any) -> dict[str, Any]:
     if options.max_model_len:
         kwargs["max_model_len"] = options.max_model_len
     if options.max_image_tokens:
-        from docfoundry.models import family_of, load_config, load_processor
+        from docfoundry.families import family_of
+        from docfoundry.loading import load_config, load_processor
 
         family = family_of(load_config(target))
         kwargs["mm_processor_kwargs"] = family.image_budget_settings(load_processor(target, family),
@@ -135,7 +136,7 @@ class VllmTeacher(LocalModelTeacher):
             yield i, Answer(o.text, tokens=token_logprobs(o), seconds=each)
 
     def close(self) -> None:
-        from docfoundry.models import release
+        from docfoundry.loading import release
 
         release(self, "llm")
 

@@ -257,7 +257,8 @@ def student_path(cfg: RunConfig, run_dir: Path) -> str:
 
 def stage_student(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
     """Build the tiny student offline (``tiny:<family>``); a real student is only checked."""
-    from docfoundry.models import TinyConfig, load_config, run_tiny
+    from docfoundry.loading import load_config
+    from docfoundry.models import TinyConfig, run_tiny
 
     if cfg.student.model.startswith("tiny:"):
         family = cfg.student.model.split(":", 1)[1]
