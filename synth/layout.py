@@ -442,3 +442,8 @@ def render_page(layout: Layout, doc: DocType, values: dict[str, str], rng: rando
         size *= 0.88
     height = fixed_height if fixed_height is not None else page.bottom + margin
     return page, height
+from synth import flow  # noqa: E402 (running-text blocks; flow needs nothing of this module to load)
+
+BLOCKS.update(flow.BLOCKS)  # paragraph, heading, clause, signatures
+
+    out += flow.template_paths(block)  # fields inline in a paragraph's text

@@ -103,3 +103,60 @@ def write_type(root: Path, name: str, schema: dict[str, Any], layouts: dict[str,
     for layout, body in layouts.items():
         (folder / "layouts" / f"{layout}.yaml").write_text(yaml.safe_dump(body, sort_keys=False))
     return folder
+
+
+PARTY = obj({
+    "name": leaf("parties", "text", ["Party"], faker="company"),
+    "address": leaf("parties", "text", ["Address"], faker={"provider": "address", "lines": 2}),
+    "signatory": leaf("parties", "text", ["Name"], faker="name"),
+    "title": leaf("parties", "text", ["Title"], choices=["Director", "Managing Director", "CEO", "Partner",
+                                                          "Head of Operations"]),
+})
+
+AGREEMENT = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "agreement",
+    "description": "A services agreement between two parties.",
+    **obj({
+        "agreement_number": leaf("document", "id", ["Agreement No."], pattern="AGR-{year}-{####}"),
+        "signing_date": leaf("document", "date", ["Date"], range=["2020-01-01", "2026-06-30"], format="long"),
+        "effective_date": leaf("document", "date", ["Effective Date"], after="signing_date", days=[0, 30],
+                               format="long"),
+        "parties": {"type": "array", "minItems": 2, "maxItems": 2, "items": PARTY},
+        "term_months": leaf("terms", "number", ["Term"], choices=[6, 12, 24, 36]),
+        "fee": leaf("terms", "amount", ["Fee"], range=[500, 50000], distribution="log", symbol=1.0),
+        "payment_days": leaf("terms", "number", ["Payment Days"], choices=[14, 30, 45]),
+        "notice_days": leaf("terms", "number", ["Notice"], choices=[30, 60, 90]),
+        "governing_city": leaf("terms", "text", ["Governing Law"], faker="city"),
+    }),
+}
+
+BOILERPLATE = ("Each party shall perform its obligations under this Agreement with reasonable skill, care and "
+               "diligence, in accordance with good industry practice and all applicable laws and regulations. ")
+
+AGREEMENT_LAYOUTS = {
+    "services": {"page": {"one_of": ["letter", "a4"]}, "fonts": ["Times-Roman", "Helvetica"], "size": [10, 11],
+                 "margin": [54, 66], "blocks": [
+        {"type": "heading", "text": {"one_of": ["SERVICES AGREEMENT", "Agreement for Services"]}, "align": "center"},
+        {"type": "paragraph", "text": "Agreement No. {agreement_number}"},
+        {"type": "paragraph", "text": (
+            "This Services Agreement is made on {signing_date} between {parties[0].name}, of {parties[0].address} "
+            "(the \"Client\"), and {parties[1].name}, of {parties[1].address} (the \"Provider\"). It takes "
+            "effect on {effective_date}.")},
+        {"type": "clause", "heading": "Services", "text": "The Provider shall supply the services described in "
+         "the schedule. " + BOILERPLATE * 2},
+        {"type": "clause", "heading": "Term", "text": "This Agreement runs for {term_months} months from the "
+         "effective date and renews for the same period unless terminated. " + BOILERPLATE},
+        {"type": "clause", "heading": "Fees and payment", "text": "The Client shall pay the Provider a fee of "
+         "{fee}, invoiced monthly and payable within {payment_days} days of the invoice date. " + BOILERPLATE},
+        {"type": "clause", "heading": "Confidentiality", "text": BOILERPLATE * 4},
+        {"type": "clause", "heading": "Liability", "text": BOILERPLATE * 4},
+        {"type": "clause", "heading": "Termination", "text": "Either party may terminate this Agreement by giving "
+         "{notice_days} days' written notice to the other party. " + BOILERPLATE * 2},
+        {"type": "clause", "heading": "Governing law", "text": "This Agreement is governed by the laws in force "
+         "in {governing_city}, whose courts have exclusive jurisdiction. " + BOILERPLATE * 2},
+        {"type": "paragraph", "text": "Signed by the parties on the date first written above."},
+        {"type": "signatures", "label": {"one_of": ["Signature", "Signed"]},
+         "groups": [["parties.0.signatory", "parties.0.title"], ["parties.1.signatory", "parties.1.title"]]},
+    ]},
+}
