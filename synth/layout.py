@@ -345,6 +345,10 @@ BLOCKS: dict[str, Callable[[DrawCtx, dict, float, float, float], float]] = {
     "spacer": block_spacer, "grid": block_grid, "qa": block_qa, "choices": block_choices,
 }
 
+from synth import flow  # noqa: E402 (running-text blocks; flow needs nothing of this module to load)
+
+BLOCKS.update(flow.BLOCKS)  # paragraph, heading, clause, signatures
+
 
 def draw_block(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
     """Draw one block at (x, top) within ``width``; returns the height it used."""
@@ -363,6 +367,7 @@ def _paths(block: dict) -> list[str]:
     out += block.get("checks", [])
     if "heading_from" in block:
         out.append(block["heading_from"])
+    out += flow.template_paths(block)  # fields inline in a paragraph's text
     if "list" in block:
         cols = block.get("columns", ["question", "answer"])  # qa / choices print question and answer
         if isinstance(cols, dict):  # {one_of: [[...], [...]]}: check every option
@@ -442,8 +447,3 @@ def render_page(layout: Layout, doc: DocType, values: dict[str, str], rng: rando
         size *= 0.88
     height = fixed_height if fixed_height is not None else page.bottom + margin
     return page, height
-from synth import flow  # noqa: E402 (running-text blocks; flow needs nothing of this module to load)
-
-BLOCKS.update(flow.BLOCKS)  # paragraph, heading, clause, signatures
-
-    out += flow.template_paths(block)  # fields inline in a paragraph's text
