@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from distill.instruct import ROWS
+from distill.conversations import ROWS
 from docfoundry.errors import UserError
 from docfoundry.store import atomic_write, iter_rows
 

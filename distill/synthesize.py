@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from distill.conversations import Conversation, page_rng
 from docfoundry.errors import BadItem, UserError
 
 _TRIPLET = re.compile(r"##\s*Question:\s*(?P<q>.+?)\s*##\s*Informative Answer:\s*(?P<i>.+?)\s*"
@@ -94,57 +95,67 @@ def final_answer(informative: str, precise: str) -> str:
     return f"Answer: {precise}"
 
 
-def run_teacher(cfg: Any) -> dict[str, Any]:
-    """``instruct --from teacher``: synthesize, filter, and write conversations (resumable, cached)."""
-    import random
+class TeacherSource:
+    """``instruct --from teacher``: synthesize, filter, and yield conversations (cached teacher calls)."""
 
-    from distill.cache import CallCache, call_key, digest
-    from distill.instruct import ROWS, link_image, page_rng, summarize, to_row
-    from distill.pages import PageError, decode_image
-    from distill.teachers import Request, Sampling, load_teacher
-    from distill.truth_tasks import Task
-    from docfoundry.config import to_dict
-    from docfoundry.doctypes import templates_root
-    from docfoundry.progress import track
-    from docfoundry.prompts import render_template
-    from docfoundry.store import DatasetWriter
-
-    if not cfg.teacher:
-        raise UserError("--from teacher needs --teacher SPEC (vllm:MODEL, openai:URL#MODEL or hf:MODEL)")
-    synthesizer = load_teacher(cfg.teacher)
-    if synthesizer.name == "ocr":
-        raise UserError("--teacher ocr cannot write instructions; use a generative teacher (vllm:, openai:, hf:)")
-    checker = synthesizer if not cfg.filter or cfg.filter == cfg.teacher else load_teacher(cfg.filter)
-    pairs = list(read_pairs(Path(cfg.input)))
+    name = "teacher"
     keep = ("input", "source", "teacher", "filter", "caption_position", "seed")
-    writer = DatasetWriter(cfg.out, stage="instruct", fingerprint={k: v for k, v in to_dict(cfg).items() if k in keep},
-                           config=to_dict(cfg), rows_file=ROWS)
-    cache = CallCache(writer.folder)
-    sampling = Sampling(temperature=0.0, max_tokens=cfg.max_tokens, structured=False)  # free text, not JSON
-    counts: Counter[str] = Counter()
-    rejected = (writer.folder / "rejected.jsonl").open("a", encoding="utf-8")
-    folder = templates_root() / "instruct"
 
-    def ask(teacher: Any, page: Any, prompt: str, pair_id: str) -> str:
-        key = call_key(image=digest(page.data), prompt=prompt, teacher=teacher.identity(), sampling=sampling.key())
-        hit = cache.get(key)
+    def __init__(self, cfg: Any) -> None:
+        from distill.teachers import Sampling, load_teacher
+
+        if not cfg.teacher:
+            raise UserError("--from teacher needs --teacher SPEC (vllm:MODEL, openai:URL#MODEL or hf:MODEL)")
+        self.cfg = cfg
+        self.synthesizer = load_teacher(cfg.teacher)
+        if self.synthesizer.name == "ocr":
+            raise UserError("--teacher ocr cannot write instructions; use a generative teacher (vllm:, openai:, hf:)")
+        self.checker = (self.synthesizer if not cfg.filter or cfg.filter == cfg.teacher
+                        else load_teacher(cfg.filter))
+        self.pairs = list(read_pairs(Path(cfg.input)))
+        self.sampling = Sampling(temperature=0.0, max_tokens=cfg.max_tokens, structured=False)  # free text
+        self.counts: Counter[str] = Counter()
+        self.cache: Any = None
+        self.rejected: Any = None
+
+    def _ask(self, teacher: Any, page: Any, prompt: str, pair_id: str) -> str:
+        from distill.cache import call_key, digest
+        from distill.pages import PageError
+        from distill.teachers import Request
+
+        key = call_key(image=digest(page.data), prompt=prompt, teacher=teacher.identity(),
+                       sampling=self.sampling.key())
+        hit = self.cache.get(key)
         if hit is not None:
             return hit
-        request = Request(pair_id, page.image, page.data, page.ext, prompt, {}, cfg.seed)
-        _, answer = next(iter(teacher.answer([request], sampling)))
+        request = Request(pair_id, page.image, page.data, page.ext, prompt, {}, self.cfg.seed)
+        _, answer = next(iter(teacher.answer([request], self.sampling)))
         if answer.error:
             raise PageError(f"{pair_id}: teacher call failed ({answer.error})")
-        cache.put(key, answer.text)
+        self.cache.put(key, answer.text)
         return answer.text
 
-    def reject(reason: str, pair: Pair, detail: Any) -> None:
-        counts[reason] += 1
-        if counts[reason] <= 20:  # keep a few for inspection
-            rejected.write(json.dumps({"id": pair.id, "reason": reason, "detail": detail}, ensure_ascii=False) + "\n")
+    def _reject(self, reason: str, pair: Pair, detail: Any) -> None:
+        self.counts[reason] += 1
+        if self.counts[reason] <= 20:  # keep a few for inspection
+            self.rejected.write(json.dumps({"id": pair.id, "reason": reason, "detail": detail},
+                                           ensure_ascii=False) + "\n")
 
-    try:
-        for pair in track(pairs, len(pairs), "instruct (teacher)", extra=lambda: f"cache {cache.hit_rate():.0%}"):
-            if pair.id in writer.done:
+    def pages(self, done: set[str], folder: Path) -> Iterator[Conversation]:
+        from distill.cache import CallCache
+        from distill.pages import PageError, decode_image
+        from distill.truth_tasks import Task
+        from docfoundry.doctypes import templates_root
+        from docfoundry.progress import track
+        from docfoundry.prompts import render_template
+
+        self.cache = CallCache(folder)
+        self.rejected = (folder / "rejected.jsonl").open("a", encoding="utf-8")
+        prompts = templates_root() / "instruct"
+        ask, reject, counts = self._ask, self._reject, self.counts
+        for pair in track(self.pairs, len(self.pairs), "instruct (teacher)",
+                          extra=lambda: f"cache {self.cache.hit_rate():.0%}"):
+            if pair.id in done:
                 continue
             if not pair.image.is_file():
                 counts["missing_image"] += 1
@@ -154,15 +165,15 @@ def run_teacher(cfg: Any) -> dict[str, Any]:
                 continue
             try:
                 page = decode_image(pair.image.read_bytes(), str(pair.image))
-                prompt = render_template(folder / "synthesize.j2", caption=pair.caption, n=N_TASKS)
-                triplets = parse_triplets(ask(synthesizer, page, prompt, pair.id))
+                prompt = render_template(prompts / "synthesize.j2", caption=pair.caption, n=N_TASKS)
+                triplets = parse_triplets(ask(self.synthesizer, page, prompt, pair.id))
                 if not triplets:
-                    reject("unparseable", pair, ask(synthesizer, page, prompt, pair.id)[:500])
+                    reject("unparseable", pair, ask(self.synthesizer, page, prompt, pair.id)[:500])
                     continue
                 tasks = []
                 for q, inf, prec in triplets:
-                    check = render_template(folder / "consistency.j2", question=q, informative=inf, precise=prec)
-                    said = verdict(ask(checker, page, check, pair.id))
+                    check = render_template(prompts / "consistency.j2", question=q, informative=inf, precise=prec)
+                    said = verdict(ask(self.checker, page, check, pair.id))
                     if said != "Yes":
                         reject(f"filtered_{said}", pair, {"question": q, "informative": inf, "precise": prec})
                         continue
@@ -174,17 +185,29 @@ def run_teacher(cfg: Any) -> dict[str, Any]:
             counts["kept_tasks"] += len(tasks)
             if not tasks:
                 continue
-            rng: random.Random = page_rng(cfg.seed, pair.id)
             cap = Task("caption", 0, "Describe the image.", pair.caption, "informative", {})
-            tasks.insert(0 if rng.random() < 0.5 else len(tasks), cap)
-            rel = f"images/{pair.image.name}"
-            link_image(pair.image, writer.folder / rel)
-            writer.append(to_row(pair.id, rel, tasks, "teacher"))
-    finally:
-        rejected.close()
-        cache.close()
-        synthesizer.close()
-    summary = summarize(writer.folder, dict(counts))
-    writer.finish({"conversations": summary["conversations"], **counts})
-    return {"out": cfg.out, "conversations": summary["conversations"], "counts": dict(counts),
-            "teacher_calls": cache.written, "cache_hits": cache.hits}
+            yield Conversation(pair.id, pair.image, pair.image.name, tasks, cap, page_rng(self.cfg.seed, pair.id))
+
+    def finish_counts(self, summary: dict[str, Any]) -> dict[str, Any]:
+        return {"conversations": summary["conversations"], **self.counts}
+
+    def result(self, summary: dict[str, Any]) -> dict[str, Any]:
+        return {"out": self.cfg.out, "conversations": summary["conversations"], "counts": dict(self.counts),
+                "teacher_calls": self.cache.written, "cache_hits": self.cache.hits}
+
+    def close(self) -> None:
+        if self.rejected is not None:
+            self.rejected.close()
+        if self.cache is not None:
+            self.cache.close()
+        self.synthesizer.close()
+
+
+SOURCE = TeacherSource
+
+
+def run_teacher(cfg: Any) -> dict[str, Any]:
+    """``instruct --from teacher``: synthesize, filter, and write conversations (resumable, cached)."""
+    from distill.conversations import write
+
+    return write(cfg, TeacherSource(cfg))

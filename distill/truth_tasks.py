@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+from distill.conversations import Conversation, page_rng
 from docfoundry.checks import evaluate_checks
 from docfoundry.doctypes import DocType, Leaf, available, load_doc_type, templates_root
+from docfoundry.errors import BadItem, UserError
 from docfoundry.records import Sample, flatten
 
 LETTERS = "ABCD"
@@ -289,3 +294,99 @@ FAMILIES: dict[str, Callable[[Page, random.Random, str], Task | None]] = {
     "ground_box_to_text": task_ground_box_to_text, "yesno": task_yesno, "choice": task_choice,
     "classify": task_classify, "caption": task_caption,
 }
+
+
+def families(names: list[str]) -> list[str]:
+    """Expand ``all`` and check names against the registry (exit 2 listing the known ones)."""
+    if names == ["all"]:
+        return list(FAMILIES)
+    bad = [n for n in names if n not in FAMILIES]
+    if bad:
+        raise UserError(f"unknown task family '{bad[0]}' (known: {', '.join(FAMILIES)})")
+    return names
+
+
+def conversation(page: Page, cfg: Any, chosen: list[str], rng: random.Random) -> tuple[list[Task], Task | None]:
+    """The page's tasks (weighted families, no repeated question) and its caption task (None: no caption)."""
+    pool = [f for f in chosen if f != "caption"]
+    weights = [cfg.weights.get(f, 1.0) for f in pool]
+    turns: list[Task] = []
+    seen: set[str] = set()
+    tries = 0
+    while pool and len(turns) < cfg.per_page and tries < cfg.per_page * 5:
+        tries += 1
+        task = FAMILIES[rng.choices(pool, weights)[0]](page, rng, rng.choice(cfg.styles))
+        if task is not None and task.question not in seen:
+            seen.add(task.question)
+            turns.append(task)
+    # the recipe pairs every image with its caption task
+    cap = FAMILIES["caption"](page, rng, rng.choice(cfg.styles)) if cfg.caption_position != "none" else None
+    return turns, cap
+
+
+class TruthSource:
+    """``instruct --from truth``: exact tasks from the ground truth of a dataset folder (synthetic pages)."""
+
+    name = "truth"
+    keep = ("input", "source", "tasks", "per_page", "weights", "styles", "caption_position", "split", "seed")
+
+    def __init__(self, cfg: Any) -> None:
+        from docfoundry.store import read_samples
+
+        self.cfg = cfg
+        self.chosen = families(cfg.tasks)
+        self.src = Path(cfg.input)
+        self.samples = list(read_samples(self.src, cfg.split))
+        if cfg.split and not self.samples:  # a split the folder does not have is a mistake, not 0 conversations
+            present = sorted({s.split for s in read_samples(self.src)})
+            raise UserError(f"--split {cfg.split}: no page of {self.src} is in that split "
+                            f"({'its splits: ' + ', '.join(present) if present else 'it holds no pages'})")
+        self.counts: Counter[str] = Counter()
+
+    def pages(self, done: set[str], folder: Path) -> Iterator[Conversation]:
+        from docfoundry.images import image_size
+        from docfoundry.paths import inside
+        from docfoundry.progress import track
+
+        src, skipped = self.src, self.counts
+        for sample in track(self.samples, len(self.samples), "instruct", unit="pages"):
+            if sample.id in done:
+                continue
+            try:
+                image = inside(src, sample.file_name, f"{src / 'metadata.jsonl'} row {sample.id}: file_name")
+            except BadItem as e:
+                print(f"warning: {e}; skipped", file=sys.stderr)
+                skipped["image_outside_folder"] += 1
+                continue
+            if not image.is_file():
+                skipped["missing_image"] += 1
+                continue
+            if not sample.gt_parse:
+                skipped["no_truth"] += 1
+                continue
+            try:
+                width, height = image_size(image, str(image), "page image")
+            except BadItem as e:  # a broken or oversized page is skipped, the others go on
+                print(f"warning: {e}; skipped", file=sys.stderr)
+                skipped["unreadable_image"] += 1
+                continue
+            page = Page(sample, load_doc_type(sample.doc_type), width, height)
+            rng = page_rng(self.cfg.seed, sample.id)
+            tasks, cap = conversation(page, self.cfg, self.chosen, rng)
+            if not tasks and cap is None:
+                skipped["no_task"] += 1
+                continue
+            yield Conversation(sample.id, image, Path(sample.file_name).name, tasks, cap, rng)
+
+    def finish_counts(self, summary: dict[str, Any]) -> dict[str, Any]:
+        return {"conversations": summary["conversations"], "tasks": summary["tasks"], **self.counts}
+
+    def result(self, summary: dict[str, Any]) -> dict[str, Any]:
+        return {"out": self.cfg.out, **{k: summary[k] for k in ("conversations", "tasks", "distinct_questions")},
+                "per_family": summary["per_family"], "skipped": dict(self.counts)}
+
+    def close(self) -> None:
+        pass
+
+
+SOURCE = TruthSource

@@ -35,8 +35,6 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {
 }
 # sets of modules that import each other -> the item that breaks the cycle
 KNOWN_CYCLES: dict[frozenset[str], str] = {
-    frozenset({"distill.instruct", "distill.synthesize", "distill.export"}):
-        "4: one conversations writer with sources registered by name",
     frozenset({"synth.values", "synth.values.schema"}):
         "4: the value helpers schema.py needs move out of synth/values/__init__.py (in-flight work)",
 }

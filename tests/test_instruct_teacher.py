@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from distill.synthesize import final_answer, parse_triplets, verdict
 from docfoundry.cli import main
 
@@ -82,3 +84,63 @@ def test_teacher_path_with_a_real_vllm_engine(tiny_model, tmp_path):
     rejected = {k: v for k, v in summary["skipped"].items() if k == "unparseable" or k.startswith("filtered_")}
     assert sum(rejected.values()) == 2 and summary["conversations"] == 0
     assert (tmp_path / "o" / "calls.jsonl").read_text().count("\n") >= 2
+
+
+class ChatServer:
+    """A loopback OpenAI-compatible server: the synthesizer prompt gets one triplet, the filter 'Yes'."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                prompt = json.dumps(body["messages"])
+                triplet = "## Question: What is the total? ## Informative Answer: The total is 12.50. ## Precise Answer: 12.50"
+                text = "Yes" if "Yes, No, or Open" in prompt else triplet
+                reply = json.dumps({"choices": [{"message": {"content": text}}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("position", ["first", "last", "none"])
+def test_teacher_path_honours_caption_position(tmp_path, position):
+    # regression: the teacher loop placed the caption at random whatever --caption-position said
+    from PIL import Image
+
+    pairs = tmp_path / "pairs"
+    (pairs / "images").mkdir(parents=True)
+    rows = []
+    for i in range(4):
+        Image.new("RGB", (64, 64), "white").save(pairs / "images" / f"p{i}.png")
+        rows.append({"file_name": f"images/p{i}.png", "id": f"p{i}", "caption": "A receipt, total 12.50."})
+    (pairs / "metadata.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    server = ChatServer()
+    try:
+        assert main(["instruct", "--in", str(pairs), "--out", str(tmp_path / "o"), "--from", "teacher",
+                     "--teacher", f"openai:{server.url}#m", "--caption-position", position]) == 0
+    finally:
+        server.close()
+    made = [json.loads(line) for line in (tmp_path / "o" / "conversations.jsonl").read_text().splitlines()]
+    assert len(made) == 4
+    for row in made:
+        families = [t["family"] for t in row["turns"]]
+        assert families.count("synthesized") == 1
+        expected = {"first": ["caption", "synthesized"], "last": ["synthesized", "caption"],
+                    "none": ["synthesized"]}[position]
+        assert families == expected, row
