@@ -75,6 +75,7 @@ def score(truth_dir: str, cache: Path, schema: str, field_map: dict[str, str], r
     from distill.ocr import OcrLine
     from docfoundry.doctypes import load_doc_type
     from docfoundry.records import flatten
+    from eval.case import apply_case, truth_cases
     from eval.datasets import load_truth
     from eval.fieldmap import resolve_field_map, truth_patterns
     from eval.normalize import normalized_equal
@@ -85,9 +86,12 @@ def score(truth_dir: str, cache: Path, schema: str, field_map: dict[str, str], r
     field_map = fmap.rules  # the explicit entries, then truth keys named like a field, then x-aliases
     print(f"field map: {', '.join(f'{t}={s}' for t, s in sorted(field_map.items()))}"
           + (f"; unmapped: {', '.join(fmap.unmapped)}" if fmap.unmapped else ""))
+    cases = truth_cases(flatten(r.fields) for r in records)  # the truth's own case convention, per key
+    print("truth case convention: " + (", ".join(f"{k}={c}" for k, c in cases.items()) or "none (mixed case)"))
     per_field: dict[str, list[float]] = {}
     folded: dict[str, list[float]] = {}
-    page_scores, page_folded, seconds, cpu, misses = [], [], [], [], []
+    in_case: dict[str, list[float]] = {}
+    page_scores, page_folded, page_case, seconds, cpu, misses = [], [], [], [], [], []
     buckets: dict[str, list[int]] = {}
     by_field: dict[str, dict[str, list[bool]]] = {}
     exact: dict[str, list[bool]] = {}  # schema path -> the audit's normalized exact match per page
@@ -98,7 +102,7 @@ def score(truth_dir: str, cache: Path, schema: str, field_map: dict[str, str], r
         cpu.append(cached.get("cpu", cached["seconds"]))
         fields, scores = extract(doc, [OcrLine.from_json(d) for d in cached["lines"]])
         flat = flatten(fields)
-        ratios, ratios_folded = [], []
+        ratios, ratios_folded, ratios_case = [], [], []
         for key, truth in flatten(rec.fields).items():
             path = field_map.get(key, key)
             pred = _flat_text(flat.get(path, ""))
@@ -106,6 +110,8 @@ def score(truth_dir: str, cache: Path, schema: str, field_map: dict[str, str], r
             ratios.append(r)
             per_field.setdefault(key, []).append(r)
             ratios_folded.append(fuzz.ratio(_flat_text(truth).casefold(), pred.casefold()))
+            ratios_case.append(fuzz.ratio(_flat_text(truth), apply_case(pred, cases.get(key))))
+            in_case.setdefault(key, []).append(ratios_case[-1])
             folded.setdefault(key, []).append(ratios_folded[-1])
             leaf = doc.leaf(path)
             exact.setdefault(path, []).append(normalized_equal(truth, pred, leaf.kind if leaf else "text"))
@@ -119,11 +125,15 @@ def score(truth_dir: str, cache: Path, schema: str, field_map: dict[str, str], r
                 print(f"{key}: {r:.0f} truth={_flat_text(truth)!r} pred={pred!r} conf={scores.get(path)}")
         page_scores.append(sum(ratios) / len(ratios))
         page_folded.append(sum(ratios_folded) / len(ratios_folded))
+        page_case.append(sum(ratios_case) / len(ratios_case))
     took = time.perf_counter() - t0
     result = {
         "pages": len(records),
         "fuzzy": round(statistics.mean(page_scores), 1),
         "per_field": {k: round(statistics.mean(v), 1) for k, v in per_field.items()},
+        "truth_case": cases,
+        "fuzzy_truth_case": round(statistics.mean(page_case), 1),
+        "per_field_truth_case": {k: round(statistics.mean(v), 1) for k, v in in_case.items()},
         "fuzzy_casefolded": round(statistics.mean(page_folded), 1),
         "per_field_casefolded": {k: round(statistics.mean(v), 1) for k, v in folded.items()},
         "per_confidence_bucket": {b: {"right": round(c / n, 3), "n": n} for b, (c, n) in sorted(buckets.items())},
@@ -134,6 +144,8 @@ def score(truth_dir: str, cache: Path, schema: str, field_map: dict[str, str], r
     }
     print(f"pages {result['pages']}: fuzzy {result['fuzzy']} | "
           + " | ".join(f"{k} {v}" for k, v in result["per_field"].items()))
+    print(f"in the truth's case convention (opt-in, x-case): fuzzy {result['fuzzy_truth_case']} | "
+          + " | ".join(f"{k} {v}" for k, v in result["per_field_truth_case"].items()))
     print(f"case-folded (truth and prediction): fuzzy {result['fuzzy_casefolded']} | "
           + " | ".join(f"{k} {v}" for k, v in result["per_field_casefolded"].items()))
     print(f"right (case-folded ratio >= {right:g}) per confidence bucket: "

@@ -17,7 +17,10 @@ Everything it looks for comes from the document type's schema, never from a fiel
     them, the block above the leaf after them, or the page's first line (a document's name); a leaf
     marked ``"x-header": true`` is the page's header name (the business): a top line that is a name,
     one with a company's legal form first; ``x-not-lines`` names the classes of line a field never
-    holds (an address has no id, phone, e-mail or date line); multi-line values join with spaces;
+    holds (an address has no id, phone, e-mail or date line, nor a row with a price apart from
+    it; it ends with its country); multi-line values join with spaces; an amount whose decimal
+    mark OCR read as a space gets the page's mark; ``x-case`` ("upper") puts a leaf's value in a
+    user's truth convention (``eval.case``);
   - lines naming the schema's ``title`` or one of its ``x-titles`` (a banner such as "INVOICE")
     are headings, never values;
   - a type whose page is a grid of labelled boxes (``"x-boxed": true``, a W-2) reads a value from
@@ -38,8 +41,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from distill.spans import group_rows, legal_form, line_classes, value_span
+from distill.spans import ends_with_country, group_rows, legal_form, line_classes, value_span
 from docfoundry.doctypes import DocType, Leaf
+from eval.case import apply_case
 
 # How much a way of finding a value is trusted (times the OCR score of the value's line).
 SCORE_LABEL_EXACT = 0.95
@@ -1013,7 +1017,7 @@ def _lines_after(page: Page, s: Seg, other: list[Leaf], not_lines: frozenset[str
         labelled = _label_leaf(line, other)
         if labelled is not None and category and labelled.category != category:
             return out or pending, line
-        if line_classes(line.text) & not_lines or labelled is not None:
+        if (line_classes(line.text) | _row_prices(page, unit)) & not_lines or labelled is not None:
             if out:
                 return out, line
         elif not _texty(line):
@@ -1022,10 +1026,21 @@ def _lines_after(page: Page, s: Seg, other: list[Leaf], not_lines: frozenset[str
             if not out and len({x.row for x in pending}) > 1:
                 out = pending  # several lines before the first number: they are the value's too
             out += unit
+            if ends_with_country(line.text):
+                return out, None  # a postal address ends with its country
         else:
             pending += unit
         cur = _next_line(page, line)
     return out or pending, None
+
+
+def _row_prices(page: Page, unit: list[Seg]) -> set[str]:
+    """``{"amount"}`` when the printed row of ``unit`` also holds an amount apart from it: an item
+    line ("22241 CUT SCISSORS ... 18.00"), which no address or name line is."""
+    s = unit[0]
+    row = page.rows[s.row] if 0 <= s.row < len(page.rows) else []
+    apart = [o for o in row if o not in unit and _same_line(o, s)]
+    return {"amount"} if any("amount" in line_classes(o.text) for o in apart) else set()
 
 
 def _set_found(page: Page, leaf: Leaf, segs: list[Seg], trust: float) -> None:
@@ -1229,7 +1244,25 @@ def _build(node: dict[str, Any], path: str, pattern: str, page: Page, scores: di
         return out
     f = page.found.get(pattern)
     scores[path] = round(f.score, 4) if f else SCORE_NOT_FOUND
-    return f.value if f else ""
+    if not f:
+        return ""
+    value = _restore_point(page, f.value) if node.get("x-kind") == "amount" else f.value
+    # "x-case": "upper" is a user's truth convention (eval.case), opted into in their schema
+    return apply_case(value, node.get("x-case"))
+
+
+_LOST_POINT = re.compile(r"(-?\d{1,4}) (\d{2})")
+
+
+def _restore_point(page: Page, value: str) -> str:
+    """An amount whose decimal mark OCR read as a space ("10 00") with the mark the page's other
+    amounts print ("10.00"; "10,00" on a page of comma decimals)."""
+    m = _LOST_POINT.fullmatch(value.strip())
+    if not m:
+        return value
+    marks = [t[-3] for s in page.segs for t in re.findall(r"\d[.,]\d{2}(?!\d)", s.text)]
+    mark = "," if marks.count(",") > marks.count(".") else "."
+    return f"{m.group(1)}{mark}{m.group(2)}"
 
 
 def extract(doc: DocType, lines: list[Any]) -> tuple[dict[str, Any], dict[str, float]]:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 # Month names (en/de/fr/es/it/nl/ms, as printed or abbreviated) that may stand in a date.
@@ -198,12 +199,12 @@ _URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]{2,}\.(?:com|net|org|biz|info|
 _PHONE_LABEL = re.compile(r"^\W*(?:tel|telephone|phone|ph|fax|hp|mobile|mob|t|f|call)\b\.?\s*(?:no\.?)?\s*[:.]?", re.I)
 _PHONE = re.compile(r"\+?\(?\d{2,4}\)?(?:[\s-]?\d{2,5}){1,4}")
 # a registration or tax id: 4+ digits, maybe with a few letters and a check letter ("123456-X")
-_ID_TOKEN = re.compile(r"^[(\[]?[A-Za-z]{0,4}\d[\dA-Za-z/-]*[)\]]?[.,;)]*$")
+_ID_TOKEN = re.compile(r"^[(\[<]?[A-Za-z]{0,4}\d[\dA-Za-z/-]*[)\]>]?[.,;)]*$")  # "(123456-X)", "<123456-X>"
 _ID_LABEL = re.compile(r"^[^\d,]{1,40}?(?:[:#]|\bno\b\.?|\bnumber\b|\bid\b|\breg\b\.?)\s*", re.I)
 
 
 def _id_token(token: str, min_digits: int = 4) -> bool:
-    core = token.strip("()[].,;:")
+    core = token.strip("()[]<>.,;:")
     digits = sum(c.isdigit() for c in core)
     letters = sum(c.isalpha() for c in core)
     return bool(_ID_TOKEN.match(token)) and digits >= min_digits and letters <= 4 and digits >= 1.5 * letters
@@ -222,7 +223,7 @@ def is_id_line(text: str) -> bool:
     tokens = t.split()
     if len(tokens) == 1 and _id_token(tokens[0], min_digits=5):
         return True  # bare: five digits at least ("9727XS"-like postcodes have four)
-    inner = t.strip("()[]")
+    inner = t.strip("()[]<>")
     m = _ID_LABEL.match(inner)
     rest = inner[m.end():] if m else ""
     if m and rest.strip():
@@ -264,6 +265,23 @@ def line_classes(text: str) -> set[str]:
     if letters <= 3 and amount_span(text) and re.search(r"\d[.,]\d{2}(?!\d)", text):
         out.add("amount")  # with decimals: "1185 KV" is a postcode
     return out
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> frozenset[str]:
+    from babel import Locale
+
+    names: set[str] = set()
+    for lang in ("en", "de", "fr", "es", "it", "nl", "pt", "ms"):  # CLDR names of countries (two-letter codes)
+        names |= {n.casefold() for code, n in Locale(lang).territories.items() if code.isalpha()}
+    return frozenset(names)
+
+
+def ends_with_country(text: str) -> bool:
+    """Does the line end a postal address with its country ("56000 Kuala Lumpur, Malaysia",
+    "DEUTSCHLAND")? The last comma-separated part is a country name (CLDR, several languages)."""
+    last = " ".join(text.split(",")[-1].split()).strip(" .").casefold()
+    return bool(last) and last in _country_names()
 
 
 # --- names --------------------------------------------------------------------------------------

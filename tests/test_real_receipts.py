@@ -199,3 +199,68 @@ def test_line_classes(text, classes):
 ])
 def test_legal_form(text, legal):
     assert legal_form(text) is legal
+
+
+# --- the truth's case convention (eval.case) and the schema's opt-in x-case --------------------
+
+def test_the_case_convention_is_learned_from_the_truth_file():
+    from eval.case import truth_cases, value_case
+
+    rows = [r["fields"] for r in map(json.loads, (SROIE / "labels.jsonl").read_text().splitlines())]
+    cases = truth_cases(rows)
+    # what the file holds decides: a key is "upper" exactly when no truth value of it has a
+    # lower-case letter (and at least five have letters)
+    for key in sorted({k for r in rows for k in r}):
+        with_letters = [r[key] for r in rows if any(c.isalpha() for c in r.get(key, ""))]
+        upper = len(with_letters) >= 5 and all(value_case(v) == "upper" for v in with_letters)
+        assert cases.get(key) == ("upper" if upper else None), key
+    assert cases.get("company") == "upper"  # SROIE writes every name in upper case
+
+
+def test_mixed_truth_or_too_few_values_have_no_case_convention():
+    from eval.case import apply_case, truth_case
+
+    assert truth_case(["ACME LTD"] * 4) is None  # too few values to say
+    assert truth_case(["ACME LTD"] * 5) == "upper" and truth_case(["acme"] * 6) == "lower"
+    assert truth_case(["ACME LTD"] * 5 + ["Acme Ltd"]) is None
+    assert truth_case(["ACME LTD"] * 5 + ["12.50", ""]) == "upper"  # values without letters do not vote
+    assert apply_case("No: 28, Jalan Besar", "upper") == "NO: 28, JALAN BESAR"
+    assert apply_case("No: 28", None) == "No: 28" and apply_case(12, "upper") == 12
+
+
+def test_x_case_in_a_schema_puts_the_teacher_values_into_that_case(tmp_path):
+    schema = json.loads((Path(load_doc_type("receipt").schema_file)).read_text())
+    schema["properties"]["store_address"]["x-case"] = "upper"
+    (tmp_path / "schema.json").write_text(json.dumps(schema))
+    lines = page(("Acme Trading Ltd", 40, 10, 260), ("No: 28, Jalan Besar,", 40, 32, 260), ("45600 Batang", 40, 54, 200))
+    printed, _ = extract(load_doc_type("receipt"), lines)
+    upper, _ = extract(load_doc_type(str(tmp_path / "schema.json")), lines)
+    assert printed["store_address"] == "No: 28, Jalan Besar, 45600 Batang"  # as printed by default
+    assert upper["store_address"] == "NO: 28, JALAN BESAR, 45600 BATANG"
+    assert upper["store_name"] == printed["store_name"] == "Acme Trading Ltd"  # only the leaf that opts in
+
+
+@pytest.mark.parametrize("mark", [".", ","])
+def test_an_amount_whose_decimal_mark_ocr_lost_gets_the_mark_of_the_page(mark):
+    lines = page(("ACME LTD", 40, 10, 200), ("Bread", 20, 60, 120), (f"2{mark}50", 300, 60, 340),
+                 ("Milk", 20, 82, 120), (f"7{mark}50", 300, 82, 340), ("Total", 20, 110, 80), ("10 00", 290, 110, 340))
+    fields, _ = extract(load_doc_type("receipt"), lines)
+    assert fields["total"] == f"10{mark}00"
+
+
+def test_the_address_ends_before_an_item_row_and_after_its_country():
+    items = extract(load_doc_type("receipt"), page(
+        ("Acme Stores Ltd", 40, 10, 300), ("Harbour Mall, Level 2", 60, 32, 280),
+        ("22241", 10, 60, 70), ("CUT SCISSORS", 80, 60, 230), ("18.00", 290, 60, 340)))[0]
+    assert items["store_address"] == "Harbour Mall, Level 2"  # the item line holds a price apart
+    country = extract(load_doc_type("receipt"), page(
+        ("Acme Stores Ltd", 40, 10, 300), ("No 8, Jalan Besar", 60, 32, 280), ("56000 Kuala Lumpur, Malaysia", 40, 54, 300),
+        ("HARBOUR BRANCH", 80, 76, 260), ("Tel: 03-1234 5678", 80, 98, 260)))[0]
+    assert country["store_address"] == "No 8, Jalan Besar 56000 Kuala Lumpur, Malaysia"
+
+
+def test_an_id_in_angle_brackets_is_an_id_line_not_the_address():
+    assert "id" in line_classes("<484297-M>")
+    fields, _ = extract(load_doc_type("receipt"), page(
+        ("SUNRISE CAFE", 80, 10, 260), ("<123456-M>", 110, 32, 230), ("22 LRG MAWAR 4", 80, 54, 260), ("TEL:03-6185 5688", 80, 76, 260)))
+    assert fields["store_address"] == "22 LRG MAWAR 4"
