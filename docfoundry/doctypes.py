@@ -130,6 +130,9 @@ def _walk(node: Any, prefix: str, file: Path, out: list[Leaf], required: bool = 
     elif t == "array":
         if "items" not in node:
             raise UserError(f"{where} is an array without an 'items' schema")
+        lo, hi = node.get("x-items", (0, 0))
+        if lo > hi:
+            raise UserError(f"{where}: x-items [{lo}, {hi}] draws fewer items at most than at least")
         _walk(node["items"], f"{prefix}[]", file, out)  # an item is there when its list is
     else:
         kind = node.get("x-kind", "text")

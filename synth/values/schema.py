@@ -17,7 +17,7 @@ Each leaf says how its value is drawn (keys checked by ``templates/doctype.schem
     "x-derive": "sum(line_items[].amount)"        the x-checks language; the value is also a check
     "x-locale": "currency"                        currency | tax_id | iban | tax_rate of the locale
 
-Arrays draw ``minItems``..``maxItems`` items. Draws run in schema order through one seeded RNG
+Arrays draw ``minItems``..``maxItems`` items (``"x-items": [1, 8]`` draws fewer than the schema allows). Draws run in schema order through one seeded RNG
 (fields a rule reads are drawn first), so a seed gives the same document in any process.
 """
 
@@ -55,6 +55,11 @@ def _leaf_nodes(node: dict[str, Any], pattern: str = "") -> dict[str, dict[str, 
     if t == "array":
         return _leaf_nodes(node["items"], f"{pattern}[]")
     return {pattern: node}
+
+
+@cache
+def _nodes(doc: DocType) -> dict[str, dict[str, Any]]:
+    return _leaf_nodes(doc.schema)
 
 
 @cache
@@ -96,7 +101,7 @@ class _Draw:
 
     def __init__(self, ctx: ValueContext, doc: DocType) -> None:
         self.ctx, self.doc, self.rng, self.loc = ctx, doc, ctx.rng, ctx.loc
-        self.nodes = _leaf_nodes(doc.schema)
+        self.nodes = _nodes(doc)
         self.paths: dict[str, str] = {}  # concrete path -> leaf pattern
         self.done: dict[str, V] = {}
         self.typed: dict[str, Any] = {}
@@ -116,7 +121,8 @@ class _Draw:
             return out
         if t == "array":
             lo = node.get("minItems", 1)
-            n = self.rng.randint(lo, node.get("maxItems", max(lo, 5)))
+            lo, hi = node.get("x-items", (lo, node.get("maxItems", max(lo, 5))))
+            n = self.rng.randint(lo, hi)
             return [self.plan(node["items"], f"{path}.{i}", f"{pattern}[]") for i in range(n)]
         self.paths[path] = pattern
         return path
