@@ -60,10 +60,9 @@ def load_source(name: str, cfg: Any) -> Source:
 
 def page_rng(seed: int, sample_id: str) -> random.Random:
     """The page's generator: (seed, page id) defines its tasks and the caption's place."""
-    import hashlib
+    from docfoundry.seeds import derive
 
-    digest = hashlib.blake2b(f"{seed}:{sample_id}:instruct".encode(), digest_size=8).digest()
-    return random.Random(int.from_bytes(digest, "big"))
+    return random.Random(derive(seed, sample_id, "instruct", bits=64))
 
 
 def place_caption(tasks: list[Any], caption: Any | None, position: str, rng: random.Random) -> list[Any]:

@@ -134,8 +134,9 @@ def check_args(cfg: TeacherArgs, teacher: Any) -> None:
 
 def sample_seed(seed: int, image_hash: str, sample: int, attempt: int) -> int:
     """The sampling seed of one (page, sample, attempt): stable across runs and worker counts."""
-    digest = hashlib.blake2b(f"{seed}:{image_hash}:{sample}:{attempt}".encode(), digest_size=4).digest()
-    return int.from_bytes(digest, "big") >> 1
+    from docfoundry.seeds import derive
+
+    return derive(seed, image_hash, sample, attempt, bits=31)
 
 
 # --- per-page helpers ---------------------------------------------------------------------------

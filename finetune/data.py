@@ -10,7 +10,6 @@ per folder before weighting (by a hash of the id), so no validation conversation
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -113,8 +112,9 @@ def read_folder(folder: Path) -> tuple[list[Conversation], Counter[str]]:
 
 
 def _held_out(conv_id: str, share: float, seed: int) -> bool:
-    digest = hashlib.blake2b(f"{seed}:{conv_id}:validation".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64 < share
+    from docfoundry.seeds import unit
+
+    return unit(seed, conv_id, "validation") < share
 
 
 def weighted(convs: list[Conversation], weight: float, rng: random.Random) -> list[Conversation]:

@@ -35,8 +35,9 @@ class DegradeConfig:
 
 def page_seed(seed: int, sample_id: str) -> int:
     """A stable 63-bit seed for one page (independent of process, order and hash randomization)."""
-    digest = hashlib.blake2b(f"{seed}:{sample_id}:degrade".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") >> 1
+    from docfoundry.seeds import derive
+
+    return derive(seed, sample_id, "degrade")
 
 
 def degrade_one(job: tuple[DegradeConfig, str, Sample]) -> tuple[Sample, bytes | None, str]:
