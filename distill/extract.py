@@ -63,7 +63,7 @@ def _has_digit(v: str) -> bool:
 
 
 def _is_amount(v: str) -> bool:
-    from eval.normalize import as_decimal
+    from docfoundry.normalize import as_decimal
 
     letters = sum(c.isalpha() for c in v)
     if re.search(r"\d\s?[/:]\s?\d", v):
@@ -78,7 +78,7 @@ def _is_amount(v: str) -> bool:
 
 def _is_date(v: str) -> bool:
     from distill.spans import compact_date, word_date
-    from eval.normalize import as_dates
+    from docfoundry.normalize import as_dates
 
     return _has_digit(v) and (as_dates(v) is not None or word_date(v) or (
         v.strip().isdigit() and len(v.strip()) == 8 and compact_date(v.strip())))
@@ -1145,7 +1145,7 @@ SCORE_FROM_CHECK = 0.6
 
 
 def _printed_amounts(page: Page) -> list[tuple[Any, str, Seg]]:
-    from eval.normalize import as_decimal
+    from docfoundry.normalize import as_decimal
 
     out = []
     for s in page.segs:
@@ -1159,7 +1159,7 @@ def _read_from_checks(page: Page, doc: DocType) -> None:
     """An amount printed without a label the schema knows, found by its x-checks: with
     ``change = tendered - total`` the total is tendered minus change, with ``total = subtotal + tax``
     and no tax printed it is the subtotal; the value is taken only as printed on the page."""
-    from eval.normalize import as_decimal
+    from docfoundry.normalize import as_decimal
 
     def value(pattern: str) -> Any:
         f = page.found.get(pattern)
@@ -1205,7 +1205,7 @@ def _read_from_checks(page: Page, doc: DocType) -> None:
 def _checked_confidence(page: Page, doc: DocType) -> None:
     """The schema's arithmetic as evidence: amounts that satisfy an x-check together (total =
     subtotal + tax, change = tendered - total) are surer, amounts that break one less sure."""
-    from eval.normalize import as_decimal
+    from docfoundry.normalize import as_decimal
 
     for check in doc.checks:
         terms = check.get("add") or check.get("subtract")

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from docfoundry.adapters import ADAPTERS
 from docfoundry.commands import Command
 from docfoundry.config import opt, to_dict
 from docfoundry.errors import UserError
-from eval.datasets import ADAPTERS
 
 FAILED_FILE = "failed.jsonl"
 AUDIT_THRESHOLDS = (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
@@ -158,7 +158,7 @@ class PageWork:
 
 def check_answer(doc: Any, answer: Any) -> tuple[dict[str, Any] | None, str]:
     """Parse and validate one answer: (fields, "") or (None, why it is rejected)."""
-    from eval.parse import parse_prediction
+    from docfoundry.predictions import parse_prediction
 
     if answer.error:
         return None, answer.error
@@ -517,7 +517,7 @@ def audit_scores(doc: Any, truth_rows: dict[str, dict[str, Any]], labeled: dict[
     (real truth labels some fields only: the teacher's other fields cannot be judged).
     """
     from docfoundry.doctypes import path_pattern
-    from eval.normalize import normalized_equal
+    from docfoundry.normalize import normalized_equal
 
     per_field: dict[str, list[int]] = {}
     buckets: dict[str, list[int]] = {}
@@ -664,8 +664,8 @@ def load_real_truth(schema: str, truth: str, truth_format: str = "auto", field_m
     A bad map entry, or truth with no field that maps onto the schema, is a ``UserError``: it is
     found before any page is read.
     """
+    from docfoundry.adapters import load_truth
     from docfoundry.doctypes import load_doc_type
-    from eval.datasets import load_truth
     from eval.fieldmap import resolve_field_map, some_names, truth_patterns
 
     doc = load_doc_type(schema)

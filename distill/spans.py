@@ -107,7 +107,7 @@ _AMOUNT = re.compile(
 
 def date_span(text: str) -> str | None:
     """The first date printed in ``text``, as printed (without a time after it), or ``None``."""
-    from eval.normalize import as_dates
+    from docfoundry.normalize import as_dates
 
     found: list[tuple[int, str]] = []
     for m in _NUMERIC_DATE.finditer(text):
@@ -161,7 +161,7 @@ def amount_span(text: str) -> str | None:
 
     A number with a decimal part wins over a bare integer ("1 X 4.62" is 4.62; "Qty 5" is 5).
     """
-    from eval.normalize import as_decimal
+    from docfoundry.normalize import as_decimal
 
     lost_point = re.search(r"(?<![\d.,])\d{1,4} \d{2}\s*$", text)
     if lost_point and not re.search(r"\d[.,]\d{2}", text):

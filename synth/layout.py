@@ -154,6 +154,8 @@ def block_party(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> fl
                         color=ctx.accent)
     align = ctx.pick(b.get("align"), "left")
     for i, f in enumerate(_field_list(b)):
+        if f["field"] not in ctx.values:
+            continue  # an optional field this document left out: no label either
         prefix = ctx.label(f["field"]) + ": " if f.get("label") else ""
         font = ctx.bold if (i == 0 and b.get("bold_first")) else ctx.font
         y += draw_value(ctx, x, y, f["field"], width, prefix=prefix, font=font, align=align)
@@ -167,6 +169,8 @@ def block_kv(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float
     pad = ctx.size * 0.35
     y = top
     for f in _field_list(b):
+        if f["field"] not in ctx.values:
+            continue  # an optional field this document left out: no label either
         path, label = f["field"], f.get("text") or ctx.label(f["field"])
         font = ctx.bold if f.get("bold") else ctx.font
         if style == "inline":

@@ -55,6 +55,27 @@ def test_purchase_order_pages_verify_and_carry_derived_totals(po_synth, capsys):
         assert all(c.holds for c in checks), [c for c in checks if not c.holds]
         assert {f.path for f in s.field_boxes} >= {"po_number", "total", "line_items.0.amount"}
     assert len({s.meta["layout"] for s in samples}) == 2
+    absent = [s for s in samples if "phone" not in s.gt_parse["supplier"]]
+    assert absent and len(absent) < len(samples)
+    for s in absent:  # an optional field left out prints no label either
+        assert not {"Phone:", "Tel.:", "Phone", "Tel."} & {w.text for w in s.words}, s.id
+
+
+def test_purchase_order_folder_is_the_same_bytes_across_processes(po_root, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    digests = []
+    for hashseed in ("0", "7"):
+        out = tmp_path / f"h{hashseed}"
+        env = {**os.environ, "PYTHONHASHSEED": hashseed, "DOCFOUNDRY_TEMPLATES": str(po_root)}
+        subprocess.run([sys.executable, "-m", "docfoundry", "synth", "--doc-types", "purchase_order", "--n", "4",
+                        "--out", str(out), "--locales", "en_US,fr_FR", "--seed", "9"], env=env, check=True,
+                       capture_output=True)
+        digests.append({p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+                        if p.is_file() and p.name not in ("run.json",) and not p.name.startswith(".")})
+    assert digests[0] == digests[1] and len(digests[0]) == 5
 
 
 def test_purchase_order_survives_medium_degradation_with_boxes(po_synth, tmp_path):

