@@ -41,7 +41,14 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from distill.spans import ends_with_country, group_rows, legal_form, line_classes, value_span
+from distill.spans import (
+    ends_with_country,
+    fix_glyphs,
+    group_rows,
+    legal_form,
+    line_classes,
+    value_span,
+)
 from docfoundry.doctypes import DocType, Leaf
 from eval.case import apply_case
 
@@ -1246,7 +1253,8 @@ def _build(node: dict[str, Any], path: str, pattern: str, page: Page, scores: di
     scores[path] = round(f.score, 4) if f else SCORE_NOT_FOUND
     if not f:
         return ""
-    value = _restore_point(page, f.value) if node.get("x-kind") == "amount" else f.value
+    kind = node.get("x-kind")
+    value = _restore_point(page, f.value) if kind == "amount" else fix_glyphs(f.value) if kind == "text" else f.value
     # "x-case": "upper" is a user's truth convention (eval.case), opted into in their schema
     return apply_case(value, node.get("x-case"))
 

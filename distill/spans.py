@@ -192,6 +192,24 @@ def value_span(kind: str, text: str) -> str | None:
     return text.strip(" :") or None
 
 
+# OCR's glyph confusions, undone where the neighbours say which was printed
+_GLYPH_FIXES = (
+    (re.compile(r"(?<=[A-Za-z])1(?=[a-z])"), "l"),      # "J1n" -> "Jln"
+    (re.compile(r"(?<=\d)[lI](?=\d)"), "1"),           # "7/1l8B" -> "7/118B"
+    (re.compile(r"(?<=\d)O(?=\d)"), "0"),              # "1O5" -> "105"
+    (re.compile(r"(?<=[A-Z])0(?=[A-Z]{2})|(?<=[A-Z]{2})0(?=[A-Z])"), "O"),  # "J0HOR" -> "JOHOR"
+)
+
+
+def fix_glyphs(text: str) -> str:
+    """A text value with the digit/letter slips OCR makes inside words undone: a one between
+    lower-case letters is an "l", an "l", "I" or "O" between digits is a digit, a zero inside an
+    upper-case word an "O"."""
+    for pattern, glyph in _GLYPH_FIXES:
+        text = pattern.sub(glyph, text)
+    return text
+
+
 # --- line classes -------------------------------------------------------------------------------
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -280,8 +298,14 @@ def _country_names() -> frozenset[str]:
 def ends_with_country(text: str) -> bool:
     """Does the line end a postal address with its country ("56000 Kuala Lumpur, Malaysia",
     "DEUTSCHLAND")? The last comma-separated part is a country name (CLDR, several languages)."""
+    from rapidfuzz import fuzz, process
+
     last = " ".join(text.split(",")[-1].split()).strip(" .").casefold()
-    return bool(last) and last in _country_names()
+    if not last or last in _country_names():
+        return bool(last)
+    # an OCR slip in a longer name ("Malaysi.") still names it; short names must match exactly
+    hit = process.extractOne(last, _country_names(), scorer=fuzz.ratio, score_cutoff=90) if len(last) >= 6 else None
+    return hit is not None
 
 
 # --- names --------------------------------------------------------------------------------------

@@ -264,3 +264,23 @@ def test_an_id_in_angle_brackets_is_an_id_line_not_the_address():
     fields, _ = extract(load_doc_type("receipt"), page(
         ("SUNRISE CAFE", 80, 10, 260), ("<123456-M>", 110, 32, 230), ("22 LRG MAWAR 4", 80, 54, 260), ("TEL:03-6185 5688", 80, 76, 260)))
     assert fields["store_address"] == "22 LRG MAWAR 4"
+
+
+@pytest.mark.parametrize("text,fixed", [
+    ("23, J1n Burung", "23, Jln Burung"), ("Jalan 7/1l8B", "Jalan 7/118B"), ("NO 1O5", "NO 105"),
+    ("J0HOR BAHRU", "JOHOR BAHRU"), ("U13/BG", "U13/BG"), ("ABC 100 DEF", "ABC 100 DEF"), ("Level 1", "Level 1"),
+])
+def test_digit_letter_slips_inside_words_are_undone(text, fixed):
+    from distill.spans import fix_glyphs
+
+    assert fix_glyphs(text) == fixed
+
+
+@pytest.mark.parametrize("text,country", [
+    ("56000 Kuala Lumpur, Malaysia", True), ("KLANG SELANGOR D.E, MALAYSIA", True), ("Kuala Lumpur, Malaysi..", True),
+    ("DEUTSCHLAND", True), ("81100 JOHOR BAHRU, JOHOR.", False), ("HARBOUR BRANCH", False), ("Perú", True),
+])
+def test_a_line_ending_in_a_country_ends_an_address(text, country):
+    from distill.spans import ends_with_country
+
+    assert ends_with_country(text) is country
