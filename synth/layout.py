@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from docfoundry.doctypes import DocType, path_pattern
 from docfoundry.errors import UserError
 from docfoundry.records import list_length
+from synth import form_blocks
 from synth.render import BOLD, Page, Run
 
 PAGE_SIZES: dict[str, tuple[float, float | None]] = {
@@ -54,6 +55,7 @@ class DrawCtx:
     accent: tuple[float, float, float]
     extras: dict[str, Any] = field(default_factory=dict)
     _labels: dict[str, str] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict)  # state blocks share on one page (the writer's hand)
 
     @property
     def bold(self) -> str:
@@ -343,10 +345,55 @@ def block_choices(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> 
     return y - top + ctx.size * 0.4
 
 
+def block_copies(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    """Several copies of another layout of the type (``of``) on one page, ``per_row`` side by side
+    (W-2 2-up and 4-up sheets), type scaled to the copy's width; only the first copy's text is the
+    fields' (each field is printed once as truth), the others are words alike."""
+    blocks = next((lay.blocks for lay in load_layouts(ctx.doc) if lay.name == b["of"]), None)
+    if blocks is None or any(sub["type"] == "copies" for sub in blocks):
+        raise UserError(f"copies: '{b['of']}' is not a {ctx.doc.name} layout without copies of its own")
+    n = ctx.pick(b.get("copies"), 2)
+    per_row = ctx.pick(b.get("per_row"), 2 if n >= 4 else 1)
+    captions = b.get("captions", [])
+    gap = ctx.size * 2.2
+    cw = (width - gap * (per_row - 1)) / per_row
+    sub = replace(ctx, size=ctx.size * (cw / width) ** 0.85)
+    y, row_h = top, 0.0
+    for k in range(n):
+        col = k % per_row
+        if col == 0 and k:
+            y += row_h + gap
+            ctx.page.hline(x, x + width, y - gap / 2, line_width=0.4, dash=True)  # the perforation
+            row_h = 0.0
+        cx = x + col * (cw + gap)
+        kept = {p: len(v) for p, v in ctx.page.fields.items()}
+        h = _stacked(sub, blocks, cx, y, cw)
+        if captions:
+            h += draw_value(sub, cx, y + h, None, cw, text=captions[k % len(captions)], font=sub.bold,
+                            size=sub.size * 0.9)
+        if k:  # a later copy: its text stays words, the fields keep the first copy's boxes
+            for p in [p for p in ctx.page.fields if p not in kept]:
+                del ctx.page.fields[p]
+            for p, count in kept.items():
+                del ctx.page.fields[p][count:]
+        row_h = max(row_h, h)
+    return y + row_h - top + ctx.size
+
+
+def _stacked(ctx: DrawCtx, blocks: list[dict], x: float, top: float, width: float) -> float:
+    y = top
+    for b in blocks:
+        y += draw_block(ctx, b, x, y, width)
+    return y - top
+
+
 BLOCKS: dict[str, Callable[[DrawCtx, dict, float, float, float], float]] = {
     "title": block_title, "text": block_text, "logo": block_logo, "party": block_party,
     "kv": block_kv, "table": block_table, "row": block_row, "rule": block_rule,
     "spacer": block_spacer, "grid": block_grid, "qa": block_qa, "choices": block_choices,
+    "copies": block_copies, "sheet": form_blocks.sheet, "checks": form_blocks.checks,
+    "letterhead": form_blocks.letterhead, "fax_header": form_blocks.fax_header,
+    "stamp": form_blocks.stamp_block, "signature": form_blocks.signature, "page_marks": form_blocks.page_marks,
 }
 
 from synth import flow  # noqa: E402 (running-text blocks; flow needs nothing of this module to load)

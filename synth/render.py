@@ -148,6 +148,7 @@ class Page:
                 c.drawString(x, height - baseline, text)
             elif kind == "rect":
                 _, x, top, w, h, stroke, fill, lw, color = op
+                c.setDash()  # a dashed rule drawn before must not dash the box
                 c.setLineWidth(lw)
                 c.setStrokeColorRGB(*color)
                 if fill is not None:
@@ -163,6 +164,8 @@ class Page:
                 _, x, top, w, h, fill = op
                 c.setFillColorRGB(*fill)
                 c.ellipse(x, height - top - h, x + w, height - top, stroke=0, fill=1)
+            elif kind == "draw":  # ("draw", fn, *args): a drawer of another module, fn(canvas, height, *args)
+                op[1](c, height, *op[2:])
         c.showPage()
         c.save()
         return buf.getvalue()
