@@ -86,7 +86,7 @@ def _is_month(word: str) -> bool:
 
 
 _NUMERIC_DATE = re.compile(
-    r"(?<![\d])(?:\d{4}([./-])\d{1,2}\1\d{1,2}|\d{1,2}([./-])\s?\d{1,2}\2\s?(?:\d{4}|\d{2}))"
+    r"(?<![\d/])(?:\d{4}([./-])\d{1,2}\1\d{1,2}|\d{1,2}([./-])\s?\d{1,2}\2\s?(?:\d{4}|\d{2}))"
     r"(?![.,]?\d{1,2}\b(?![:.]))")
 # a date glued to a number before it ("#1953600" + "01/06/2018"): two-digit day, four-digit year
 _GLUED_DATE = re.compile(r"(?<=\d)\d{2}([./-])\d{1,2}\1\d{4}(?!\d)")
@@ -163,6 +163,7 @@ def amount_span(text: str) -> str | None:
     """
     from docfoundry.normalize import as_decimal
 
+    text = re.sub(r"(\d[.,]\d{2})([^\W\d_])\b", r"\1 \2", text)  # "48.00x", "2.45S": a tax code glued to it
     lost_point = re.search(r"(?<![\d.,])\d{1,4} \d{2}\s*$", text)
     if lost_point and not re.search(r"\d[.,]\d{2}", text):
         return lost_point.group(0).strip()  # "10 00": OCR read the decimal point as a space

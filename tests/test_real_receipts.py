@@ -284,3 +284,9 @@ def test_a_line_ending_in_a_country_ends_an_address(text, country):
     from distill.spans import ends_with_country
 
     assert ends_with_country(text) is country
+
+
+def test_an_amount_with_a_tax_code_glued_to_it_and_a_date_inside_a_product_code():
+    assert amount_span("48.00x") == "48.00" and amount_span("2.45S") == "2.45" and amount_span("12.50EUR") is None
+    assert date_span("MI11/3-21- 12/480") is None  # after a slash: part of a code
+    assert date_span("16-03-18 13:49 SH01 B026") == "16-03-18"
