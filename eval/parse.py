@@ -1,0 +1,7 @@
+"""Deprecated alias: moved to ``docfoundry.predictions`` (label and eval share it, so it belongs to the core)."""
+
+import sys
+
+from docfoundry import predictions as _moved
+
+sys.modules[__name__] = _moved  # the old name is the same module object, so patches and private names still work
