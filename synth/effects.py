@@ -426,6 +426,53 @@ def resolution(img, rng, ctx, factor, vertical):
     return cv2.resize(down, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+@register("thermal_fade", phases=("ink",), fade=[0.2, 0.5], gradient=[0.0, 0.3], banding=[0.05, 0.2],
+          dropouts=[0.0, 0.02], limits={"fade": UNIT, "gradient": UNIT, "banding": UNIT, "dropouts": UNIT})
+def thermal_fade(img, rng, ctx, fade, gradient, banding, dropouts):
+    """Faded thermal print: dark pixels lose ``fade`` of their darkness, more toward one end of the
+    roll (``gradient``), in print-head bands across the rows (``banding``) and in weak dot columns
+    (``dropouts``: the share of columns that print light)."""
+    import cv2
+
+    h, w = img.shape[:2]
+    along = np.linspace(0.0, 1.0, h, dtype=np.float32)
+    if rng.random() < 0.5:
+        along = along[::-1]
+    bands = cv2.resize(rng.uniform(-1, 1, (max(h // 24, 2), 1)).astype(np.float32), (1, h),
+                       interpolation=cv2.INTER_CUBIC)[:, 0]
+    rows = np.clip(1.0 - fade - gradient * along - banding * bands, 0.0, 1.0)
+    cols = np.ones(w, np.float32)
+    weak = rng.random(w) < dropouts
+    cols[weak] = rng.uniform(0.2, 0.7, int(weak.sum()))
+    keep = (np.outer(rows, cols) * 255).astype(np.uint8)
+    dark = cv2.bitwise_not(img)
+    return cv2.bitwise_not(cv2.multiply(dark, _channels(img, keep), scale=1 / 255))
+
+
+@register("crease", phases=("paper", "post"), count=[2, 6], depth=[0.08, 0.2], width=[0.002, 0.008],
+          highlight=[0.0, 0.06], limits={"count": Limit(0, 50), "depth": UNIT, "width": Limit(0.0005, 0.1),
+                                         "highlight": UNIT})
+def crease(img, rng, ctx, count, depth, width, highlight):
+    """Folds of crumpled paper: ``count`` straight creases across the page, each a shadow of
+    ``depth`` beside a thin ``highlight``, ``width`` (share of the page diagonal) wide."""
+    import cv2
+
+    h, w = img.shape[:2]
+    scale = 256.0 / max(h, w)  # shading is smooth: draw it small, then resize
+    sh, sw = max(int(h * scale), 2), max(int(w * scale), 2)
+    ys, xs = np.mgrid[0:sh, 0:sw].astype(np.float32)
+    gain = np.ones((sh, sw), np.float32)
+    sigma = max(width * math.hypot(sh, sw), 0.5)
+    for _ in range(int(count)):
+        px, py = rng.uniform(0, sw), rng.uniform(0, sh)
+        theta = rng.uniform(0, math.pi)
+        d = (xs - px) * math.sin(theta) - (ys - py) * math.cos(theta)  # signed distance to the fold
+        gain -= depth * np.exp(-((d - sigma) / sigma) ** 2) - highlight * np.exp(-((d + sigma) / sigma) ** 2)
+    gain = cv2.resize(np.clip(gain, 0.3, 1.3), (w, h), interpolation=cv2.INTER_LINEAR)
+    out = img.astype(np.float32) * (gain if img.ndim == 2 else gain[:, :, None])
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
 # --------------------------------------------------------------------------- geometric effects
 
 
@@ -554,6 +601,37 @@ def wave(h, w, rng, ctx, amplitude, wavelength):
             x = sx - ax * np.sin(2 * math.pi * y / lx + px)
             y = sy - ay * np.sin(2 * math.pi * x / ly + py)
         return np.stack([x, y], axis=1)
+
+    return Warp((w, h), apply, map_points)
+
+
+@register("crumple", kind="geometric", phases=("ink", "post"), amplitude=[0.002, 0.005], cells=[4, 8],
+          limits={"amplitude": Limit(0.0, 0.03), "cells": Limit(2, 64)})
+def crumple(h, w, rng, ctx, amplitude, cells):
+    """Crumpled paper flattened again: a smooth random displacement of up to ``amplitude`` (share of
+    the height) over a ``cells`` x ``cells`` grid of bumps."""
+    import cv2
+
+    n = int(cells) + 1
+    grid = rng.uniform(-1.0, 1.0, (n, n, 2)).astype(np.float32) * float(amplitude) * h
+    dx = cv2.resize(np.ascontiguousarray(grid[:, :, 0]), (w, h), interpolation=cv2.INTER_CUBIC)
+    dy = cv2.resize(np.ascontiguousarray(grid[:, :, 1]), (w, h), interpolation=cv2.INTER_CUBIC)
+    map_x = np.arange(w, dtype=np.float32)[None, :] + dx
+    map_y = np.arange(h, dtype=np.float32)[:, None] + dy
+
+    def apply(img: np.ndarray, nearest: bool, fill: float | None) -> np.ndarray:
+        interp = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
+        return cv2.remap(img, map_x, map_y, interp, borderMode=cv2.BORDER_REPLICATE)
+
+    def map_points(pts: np.ndarray) -> np.ndarray:
+        # Output p reads source p + d(p): solve p = s - d(p) by fixed-point iteration (d is smooth and small).
+        src = pts.astype(np.float64)
+        p = src.copy()
+        for _ in range(8):
+            xi = np.clip(np.rint(p[:, 0]), 0, w - 1).astype(int)
+            yi = np.clip(np.rint(p[:, 1]), 0, h - 1).astype(int)
+            p = src - np.stack([dx[yi, xi], dy[yi, xi]], axis=1)
+        return p
 
     return Warp((w, h), apply, map_points)
 

@@ -24,6 +24,7 @@ STRONG = {
     "crop": {"amount": [0.5, 1.0]},
     "frame": {"fill_ratio": [0.75, 0.9], "background": 255},
     "wave": {"amplitude": [0.002, 0.004], "wavelength": [0.5, 1.0]},
+    "crumple": {"amplitude": [0.004, 0.006], "cells": [4, 10]},
 }
 
 

@@ -11,7 +11,7 @@ from synth.degrade import PRESET_DIR, PRESET_NAMES, load_preset, preset_names
 
 
 def test_builtin_presets_are_the_yaml_files_and_all_load():
-    assert set(PRESET_NAMES) == {"clean", "light", "medium", "heavy", "fax", "photo"}
+    assert set(PRESET_NAMES) == {"clean", "light", "medium", "heavy", "fax", "photo", "thermal", "crumpled", "phone"}
     assert preset_names() == sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
     for name in PRESET_NAMES:
         preset = load_preset(name)
@@ -159,7 +159,7 @@ def test_a_value_augraphy_cannot_use_fails_the_page_in_one_line(tmp_path):
 
 
 def test_unknown_preset_name_lists_the_builtins():
-    with pytest.raises(UserError, match="unknown degradation preset 'medum'.*clean, fax, heavy"):
+    with pytest.raises(UserError, match="unknown degradation preset 'medum'.*clean, crumpled, fax, heavy"):
         load_preset("medum")
     with pytest.raises(UserError, match="not found"):
         load_preset("/nonexistent/scan.yaml")
