@@ -22,6 +22,7 @@ from synth.render import BOLD, Page, Run
 
 PAGE_SIZES: dict[str, tuple[float, float | None]] = {
     "letter": (612.0, 792.0), "a4": (595.28, 841.89), "legal": (612.0, 1008.0), "till": (226.77, None),
+    "till58": (164.41, None),  # 58 mm thermal roll
 }
 ACCENTS = ((0.12, 0.29, 0.53), (0.55, 0.1, 0.1), (0.1, 0.4, 0.25), (0.3, 0.3, 0.3), (0.4, 0.2, 0.5),
            (0.0, 0.0, 0.0), (0.75, 0.4, 0.05))
@@ -74,6 +75,12 @@ class DrawCtx:
         if pattern not in self._labels:
             leaf = self.doc.leaf(path)
             options = leaf.labels if leaf and leaf.labels else (pattern.split(".")[-1].replace("_", " ").capitalize(),)
+            # the value maker may prefer labels naming a word (the local tax: GST, VAT), first match wins
+            for word in self.extras.get("label_words", {}).get(pattern, ()):
+                named = tuple(o for o in options if word.lower() in o.lower())
+                if named:
+                    options = named
+                    break
             self._labels[pattern] = self.rng.choice(options)
         return self._labels[pattern]
 
@@ -345,6 +352,136 @@ def block_choices(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> 
     return y - top + ctx.size * 0.4
 
 
+# --- till-roll blocks: render-only text the value maker put in ctx.extras, items on two lines ------
+
+def _extra_rows(ctx: DrawCtx, key: str) -> list[list[str]]:
+    value = ctx.extras.get(key)
+    if not value:
+        return []
+    rows = [value] if isinstance(value, str) else value
+    return [[r] if isinstance(r, str) else [str(c) for c in r] for r in rows if r]
+
+
+def block_extra(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    """Text the value maker drew for this page (``extras[key]``): a string, lines, or rows of cells
+    (first cell left, the others right-aligned columns). Nothing, and no height, when it has none."""
+    rows = _extra_rows(ctx, b["key"])
+    if not rows:
+        return 0.0
+    font = ctx.bold if b.get("bold") else ctx.font
+    size = ctx.size * b.get("scale", 1.0)
+    align = ctx.pick(b.get("align"), "left")
+    y = top
+    for row in rows:
+        if len(row) == 1:
+            y += draw_value(ctx, x, y, None, width, text=row[0], font=font, size=size, align=align)
+            continue
+        first = width * b.get("first_width", 0.4)
+        rest = (width - first) / (len(row) - 1)
+        h = draw_value(ctx, x, y, None, first - ctx.size * 0.3, text=row[0], font=font, size=size)
+        for j, cell in enumerate(row[1:]):
+            h = max(h, draw_value(ctx, x + first + j * rest, y, None, rest, text=cell, font=font, size=size,
+                                  align="right"))
+        y += h
+    return y - top + ctx.size * b.get("after", 0.2)
+
+
+def _line_runs(ctx: DrawCtx, parts: list[dict], gap: str) -> list[Run]:
+    runs: list[Run] = []
+    for part in parts:
+        if "field" in part:
+            value = ctx.value(part["field"])
+            if not value:
+                continue
+            label = ctx.label(part["field"]) + part.get("sep", ": ") if part.get("label") else ""
+            runs += ([Run(label)] if label else []) + [Run(value, part["field"]), Run(gap)]
+        elif ctx.extras.get(part.get("extra", "")):
+            value = ctx.extras[part["extra"]]
+            runs += [Run(value if isinstance(value, str) else "  ".join(map(str, value))), Run(gap)]
+    return runs[:-1]
+
+
+def block_line(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    """Several single-line fields on one printed line (``Date: 25/12/2018 20:13``), each after its
+    label when ``label`` is set, after the extra text ``lead`` and before ``tail`` (extras keys)
+    when the page has them. The last ``right`` fields are set flush right on the same line."""
+    fields = _field_list(b)
+    cut = len(fields) - b.get("right", 0)
+    parts = [{"extra": b.get("lead", "")}, *fields[:cut], {"extra": b.get("tail", "")}, *fields[cut:]]
+    cut += 2
+    gap = ctx.pick(b.get("gap"), " ")
+    left, right = _line_runs(ctx, parts[:cut], gap), _line_runs(ctx, parts[cut:], gap)
+    font = ctx.bold if b.get("bold") else ctx.font
+    size = ctx.size * b.get("scale", 1.0)
+    right_w = min(ctx.page.width_of("".join(r.text for r in right), font, size), width * 0.6) if right else 0.0
+    h = 0.0
+    if left:
+        h = ctx.page.text(x, top, left, font, size, align=ctx.pick(b.get("align"), "left"),
+                          max_width=width - right_w - (ctx.size if right else 0.0))[1]
+    if right:
+        h = max(h, ctx.page.text(x + width - right_w, top, right, font, size, align="right", max_width=right_w)[1])
+    return h * LEADING
+
+
+def block_charrule(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    """A rule typed with a repeated character (``-``, ``=``, ``*``), the way till printers draw lines."""
+    char = ctx.pick(b.get("char"), "-")
+    count = max(1, int(width / ctx.page.width_of(char, ctx.font, ctx.size)))
+    return draw_value(ctx, x, top, None, width, text=char * count)
+
+
+def block_item_lines(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    """A list printed two lines per item: its text column, then ``count x unit price`` (after the
+    item's code when the page has codes, ``extras[codes]``) with the line amount flush right.
+    ``columns`` names the list's text, count, unit price and amount fields in that order."""
+    lst = b["list"]
+    text_f, count_f, unit_f, amount_f = b["columns"]
+    codes = ctx.extras.get(b.get("codes", "item_codes")) or []
+    times = ctx.pick(b.get("times"), " x ")
+    indent = ctx.size * b.get("indent", 1.5)
+    y = top
+    for i in range(ctx.count(lst)):
+        p = f"{lst}.{i}."
+        y += draw_value(ctx, x, y, p + text_f, width)
+        amount = ctx.value(p + amount_f)
+        amount_w = ctx.page.width_of(amount, ctx.font, ctx.size)
+        lead = [Run(codes[i] + "  ")] if i < len(codes) and codes[i] else []
+        runs = lead + [Run(ctx.value(p + count_f), p + count_f), Run(times), Run(ctx.value(p + unit_f), p + unit_f)]
+        _, h = ctx.page.text(x + indent, y, runs, ctx.font, ctx.size, max_width=width - indent - amount_w - ctx.size)
+        ctx.page.text(x + width - amount_w, y, [Run(amount, p + amount_f)], ctx.font, ctx.size)
+        y += h * LEADING
+    return y - top + ctx.size * 0.4
+
+
+# Module patterns (seven modules per digit) of EAN's left-hand set: bars that look like a code.
+_EAN_BITS = ("0001101", "0011001", "0010011", "0111101", "0100011", "0110001", "0101111", "0111011",
+             "0110111", "0001011")
+
+
+def block_barcode(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    """Bars drawn from the digits in ``extras[key]`` (the look of a printed code, not a scannable
+    one), centred, with the digits under them when ``digits`` is set; nothing when there are none."""
+    code = "".join(c for c in str(ctx.extras.get(b.get("key", "barcode")) or "") if c.isdigit())
+    if not code:
+        return 0.0
+    bits = "101" + "".join(_EAN_BITS[int(c)] for c in code) + "101"
+    module = min(width * 0.85 / len(bits), ctx.size * 0.18)
+    height = ctx.size * b.get("height", 3.0)
+    x0 = x + (width - module * len(bits)) / 2
+    run_start = None
+    for i, bit in enumerate(bits + "0"):
+        if bit == "1" and run_start is None:
+            run_start = i
+        elif bit == "0" and run_start is not None:
+            ctx.page.rect(x0 + run_start * module, top, (i - run_start) * module, height, stroke=False,
+                          fill=(0, 0, 0))
+            run_start = None
+    h = height + ctx.size * 0.3
+    if b.get("digits"):
+        h += draw_value(ctx, x, top + h, None, width, text=code, align="center", size=ctx.size * 0.85)
+    return h + ctx.size * 0.4
+
+
 def block_copies(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
     """Several copies of another layout of the type (``of``) on one page, ``per_row`` side by side
     (W-2 2-up and 4-up sheets), type scaled to the copy's width; only the first copy's text is the
@@ -391,6 +528,8 @@ BLOCKS: dict[str, Callable[[DrawCtx, dict, float, float, float], float]] = {
     "title": block_title, "text": block_text, "logo": block_logo, "party": block_party,
     "kv": block_kv, "table": block_table, "row": block_row, "rule": block_rule,
     "spacer": block_spacer, "grid": block_grid, "qa": block_qa, "choices": block_choices,
+    "extra": block_extra, "line": block_line, "charrule": block_charrule, "item_lines": block_item_lines,
+    "barcode": block_barcode,
     "copies": block_copies, "sheet": form_blocks.sheet, "checks": form_blocks.checks,
     "letterhead": form_blocks.letterhead, "fax_header": form_blocks.fax_header,
     "stamp": form_blocks.stamp_block, "signature": form_blocks.signature, "page_marks": form_blocks.page_marks,

@@ -1,50 +1,219 @@
-"""Receipt values: line totals, subtotal + tax = total, change = tendered - total."""
+"""Receipt values: line totals, subtotal + tax = total, change = tendered - total.
+
+Besides the truth, a receipt draws what real till rolls print around it, kept in ``ctx.extras``
+for the layouts (never truth): a brand line over the legal name, company and tax registration
+lines, copy marks, a document title, e-mail and cashier / terminal / table lines, item codes,
+item counts, a tax summary and "total incl. tax" / rounding lines, footer notes and a barcode.
+The tax is the territory's regime in force on the receipt's date (``synth.locales.tax_regime``);
+where cash is rounded (``CASH_ROUNDING``) the total is a multiple of the step, so the printed
+rounding adjustment is zero and the schema's arithmetic still holds exactly.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 from decimal import Decimal
+from typing import Any
 
-from synth.locales import money_round
-from synth.values import V, ValueContext, line_item, lines, log_uniform, taxed_totals
+from synth.locales import CASH_ROUNDING, Locale, money_round, tax_regime
+from synth.values import V, ValueContext, line_item, log_uniform
 
-ITEMS = ("Milk 1L", "Bread", "Coffee", "Tea", "Eggs 12", "Apples", "Bananas", "Cheese", "Butter",
-         "Water 1.5L", "Orange juice", "Pasta", "Rice 1kg", "Tomatoes", "Chicken", "Yogurt",
-         "Croissant", "Sandwich", "Salad", "Soup", "Cola", "Beer", "Chocolate", "Crisps", "Soap",
-         "Shampoo", "Batteries", "Notebook", "Pen", "Espresso", "Cappuccino", "Muffin")
-PAYMENTS = ("Cash", "Card", "VISA", "Mastercard", "Debit", "Contactless")
+# What a store sells and the trade words in its name, per kind of store.
+STORES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "grocery": (("MART", "MINI MARKET", "SUPERMARKET", "GROCER", "STORE"),
+                ("Milk 1L", "Bread", "Coffee 200g", "Tea 25s", "Eggs 12", "Apples", "Bananas", "Cheese",
+                 "Butter 250g", "Water 1.5L", "Orange juice", "Pasta 500g", "Rice 5kg", "Tomatoes", "Chicken",
+                 "Yogurt", "Sugar 1kg", "Cooking oil 2L", "Soap", "Shampoo", "Batteries AA", "Tissue 10s",
+                 "Detergent 3kg", "Biscuits", "Instant noodles 5s", "Crisps", "Chocolate", "Cola 1.5L")),
+    "hardware": (("HARDWARE", "TRADING", "BUILDING MATERIAL", "ELECTRICAL"),
+                 ("Cable tie 4x200mm", "Hose pump", "Screw 8x1in", "Wall plug 6mm", "PVC pipe 1/2in",
+                  "Paint brush 2in", "Masking tape", "Silicone sealant", "Drill bit 6mm", "Hinge 3in",
+                  "Padlock 40mm", "Extension cord 3m", "LED bulb 9W", "Sandpaper P120", "Steel wool",
+                  "Cement 50kg", "Gloves", "Spanner set", "Measuring tape 5m", "Wire 1.5mm")),
+    "restaurant": (("RESTAURANT", "CAFE", "KITCHEN", "BAKERY", "FOOD COURT"),
+                   ("Fried rice", "Noodle soup", "Chicken set", "Fish curry", "Roti", "Iced tea", "Coffee",
+                    "Lime juice", "Mineral water", "Espresso", "Cappuccino", "Muffin", "Croissant",
+                    "Sandwich", "Salad", "Soup of the day", "Grilled fish", "Dumplings 6pcs", "Dessert",
+                    "Fries", "Burger", "Pizza slice", "Cake")),
+    "stationery": (("STATIONERY", "BOOK STORE", "PRINTING", "OFFICE SUPPLY"),
+                   ("A4 paper 500s", "Notebook", "Pen blue", "Pencil 2B", "Eraser", "Ruler 30cm", "Glue stick",
+                    "Stapler", "Envelope 10s", "File folder", "Marker", "Calculator", "Scissors",
+                    "Highlighter", "Sticky notes")),
+}
+PAYMENTS = ("Cash", "Cash", "Card", "VISA", "Mastercard", "Debit", "Contactless", "E-wallet")
+TITLES = ("TAX INVOICE", "RECEIPT", "CASH BILL", "INVOICE", "SIMPLIFIED TAX INVOICE", "OFFICIAL RECEIPT",
+          "CASH SALE", "BILL")
+COPY_MARKS = ("CUSTOMER COPY", "CUSTOMER'S COPY", "DUPLICATE", "RE-PRINT", "** COPY **", "MERCHANT COPY",
+              "ORIGINAL")
+FOOTERS = ("THANK YOU", "Thank you, please come again", "Goods sold are not returnable",
+           "Goods sold are not refundable", "Exchange within 7 days with receipt",
+           "Please keep this receipt for exchange", "Prices include tax where stated",
+           "Have a nice day", "Thank you for shopping with us", "Follow us online",
+           "No cash refund", "Strictly no exchange")
+STAFF = ("Cashier", "Operator", "Served by", "Server", "Staff")
+RECEIPT_NUMBERS = ("####-######", "??########", "?#########", "####", "#####", "??##-######", "#######",
+                   "??-###-#####")
+DATE_FORMATS = ("short", "medium", "{d}/{m}/yyyy", "{d}-{m}-yy", "{d}-{m}-yyyy", "{d}.{m}.yyyy", "{d}/{m}/yy",
+                "yyyy-MM-dd", "dd MMM yyyy")
+TIME_FORMATS = ("HH:mm", "HH:mm:ss", "h:mm a", "h:mm:ss a", "short")
 
 
-def _tendered(total: Decimal, rng) -> Decimal:
+def _tendered(total: Decimal, rng: random.Random) -> Decimal:
     """Cash handed over: the next round note above the total."""
     step = Decimal(rng.choice((1, 5, 10, 20, 50)))
     return ((total // step) + 1) * step
 
 
+def _date_format(loc: Locale, rng: random.Random) -> str:
+    """A CLDR style, or a numeric pattern in the locale's day/month order (POS systems print those)."""
+    from babel.dates import get_date_format
+
+    choice = rng.choice(DATE_FORMATS)
+    if "{d}" not in choice:
+        return choice
+    day_first = get_date_format("short", locale=loc.cldr).pattern.lstrip("'").lower().startswith("d")
+    d, m = ("dd", "MM") if rng.random() < 0.8 else ("d", "M")
+    return choice.format(d=d, m=m) if day_first else choice.format(d=m, m=d)
+
+
+def _lines(text: str, width: int, max_lines: int, rng: random.Random) -> str:
+    """An address as printed: Faker's lines, or its comma-separated parts packed into lines of
+    about ``width`` characters (at most ``max_lines``, the rest joined onto the last)."""
+    parts = [p.strip() for p in text.replace("\n", ", ").split(",") if p.strip()]
+    out: list[str] = []
+    for part in parts:
+        if out and len(out[-1]) + len(part) + 2 <= width:
+            out[-1] += ", " + part
+        else:
+            out.append(part)
+    if len(out) > max_lines:
+        out = out[:max_lines - 1] + [", ".join(out[max_lines - 1:])]
+    trail = rng.choice(("", "", "."))
+    return "\n".join(out) + trail
+
+
+def _two_lines(name: str) -> str:
+    """A long name set on two lines, breaking before its last words (where till rolls break it)."""
+    words = name.split()
+    cut = max(1, len(words) - (2 if len(words) > 3 else 1))
+    return " ".join(words[:cut]) + "\n" + " ".join(words[cut:])
+
+
+def _totals(loc: Locale, items: list[dict[str, V]], rate: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+    subtotal = sum((Decimal(str(i["amount"].typed)) for i in items), Decimal(0))
+    tax = money_round(subtotal * rate / 100)
+    return subtotal, tax, subtotal + tax
+
+
+def _round_to_step(loc: Locale, items: list[dict[str, V]], rate: Decimal, step: Decimal) -> bool:
+    """Raise the last item's unit price by cents until the total is a multiple of ``step``."""
+    last = items[-1]
+    qty, unit = Decimal(str(last["quantity"].typed)), Decimal(str(last["unit_price"].typed))
+    for _ in range(100):
+        if _totals(loc, items, rate)[2] % step == 0:
+            return True
+        unit += Decimal("0.01")
+        items[-1] = line_item(loc, last["description"].text, qty, unit)
+    return False
+
+
+def _case(text: str, upper: bool) -> str:
+    return text.upper() if upper else text
+
+
+def _extras(loc: Locale, rng: random.Random, regime_name: str, rate: Decimal, totals: dict[str, Any],
+            n_items: int, qty: int, trade: str) -> dict[str, Any]:
+    """Render-only text around the truth (see the module docstring); each piece drawn or left out."""
+    fake = loc.fake
+    tax_label = f"{regime_name} {loc.percent(rate)}" if rng.random() < 0.5 else regime_name
+    extras: dict[str, Any] = {
+        "label_words": {"tax": (regime_name, "Tax"), "registration_number": (regime_name, "Reg", "Tax ID")},
+        "doc_title": rng.choice(TITLES) if rng.random() < 0.75 else None,
+        "copy_mark": rng.choice(COPY_MARKS) if rng.random() < 0.3 else None,
+        "brand": _case(f"{fake.last_name()} {trade}", True) if rng.random() < 0.25 else None,
+        "company_no": None,
+        "contact": [],
+        "staff": [],
+        "counts": None,
+        "tax_summary": None,
+        "total_lines": [],
+        "footer": rng.sample(FOOTERS, rng.randint(1, 3)) if rng.random() < 0.85 else [],
+        "barcode": fake.numerify("#" * rng.choice((8, 12, 13))) if rng.random() < 0.35 else None,
+        "pos_code": fake.bothify(rng.choice(("?# ??## ?#", "??## ?###", "?#-##"))) if rng.random() < 0.5 else None,
+    }
+    number = loc.company_number()
+    if number and rng.random() < 0.7:
+        extras["company_no"] = rng.choice((f"({number})", f"Co. Reg No: {number}", f"Company No. {number}",
+                                           f"({number}) ", f"ROC: {number}"))
+    if rng.random() < 0.35:
+        extras["contact"].append(f"Fax: {loc.phone()}")
+    if rng.random() < 0.4:
+        extras["contact"].append(rng.choice(("", "Email: ", "E-mail: ")) + fake.free_email())
+    if rng.random() < 0.2:
+        extras["contact"].append(f"www.{fake.domain_word()}.com")
+    if rng.random() < 0.7:
+        extras["staff"].append(f"{rng.choice(STAFF)}: {_case(fake.first_name(), rng.random() < 0.5)}")
+    if rng.random() < 0.4:
+        extras["staff"].append(rng.choice(("Terminal", "POS", "Counter", "Till")) + f": {rng.randint(1, 12):02d}")
+    if trade in STORES["restaurant"][0] and rng.random() < 0.7:
+        extras["staff"].append(f"Table: {rng.randint(1, 60)}   Pax: {rng.randint(1, 8)}")
+    if rng.random() < 0.45:
+        extras["counts"] = f"Item(s): {n_items}   Qty(s): {qty}"
+    if rng.random() < 0.4:
+        extras["tax_summary"] = [[f"{regime_name} Summary", "Amount", "Tax"],
+                                 [tax_label, totals["subtotal"], totals["tax"]]]
+    if rng.random() < 0.35:
+        extras["total_lines"].append([f"Total Incl. {regime_name}", totals["total"]])
+    if totals.get("rounding") is not None:
+        extras["total_lines"].append([rng.choice(("Rounding Adj", "Rounding", "Rounding Adjustment")),
+                                      totals["rounding"]])
+    return extras
+
+
 def make(ctx: ValueContext) -> dict:
     loc, fake, rng = ctx.loc, ctx.loc.fake, ctx.rng
     when = fake.date_time_between_dates(dt.datetime(2016, 1, 1), dt.datetime(2026, 12, 31, 23, 59))
+    kind = rng.choice(sorted(STORES))
+    trades, goods = STORES[kind]
+    trade = rng.choice(trades)
+    upper = rng.random() < 0.6  # till rolls print in capitals more often than not
+    n = rng.randint(8, 15) if rng.random() < 0.25 else rng.randint(1, 7)  # some long rolls
     items = []
-    for _ in range(rng.randint(1, 12)):
+    for _ in range(n):
         qty = Decimal(rng.choice((1, 1, 1, 1, 2, 2, 3, 4, 6)))
         unit = money_round(Decimal(str(log_uniform(rng, 0.4, 45))))
-        items.append(line_item(loc, rng.choice(ITEMS), qty, unit))
-    subtotal, _, tax, total = taxed_totals(loc, items, rng)
+        items.append(line_item(loc, _case(rng.choice(goods), upper and rng.random() < 0.8), qty, unit))
+    regime = tax_regime(loc.territory, when.date())
+    rate = Decimal(rng.choice(regime.rates))
+    step = CASH_ROUNDING.get(loc.territory)
+    rounded = bool(step) and rng.random() < 0.8 and _round_to_step(loc, items, rate, Decimal(step))
+    subtotal, tax, total = _totals(loc, items, rate)
     method = rng.choice(PAYMENTS)
     tendered = _tendered(total, rng) if method == "Cash" else total
+    name = _case(loc.company((trade if upper else trade.title()) if rng.random() < 0.6 else ""), upper)
+    if len(name) > 24 and rng.random() < 0.35:
+        name = _two_lines(name)
+    address = _case(_lines(fake.address(), rng.randint(22, 40), rng.randint(2, 4), rng), upper and rng.random() < 0.8)
+    time_format = rng.choice(TIME_FORMATS)
+    printed = {"subtotal": loc.money(subtotal), "tax": loc.money(tax), "total": loc.money(total),
+               "rounding": loc.money(Decimal(0)) if rounded else None}
+    ctx.extras.update(_extras(loc, rng, regime.name, rate, printed, n,
+                              int(sum(Decimal(str(i["quantity"].typed)) for i in items)), trade))
     return {
-        "store_name": V.of(fake.company()),
-        "store_address": V.of(lines(fake.address(), 2)),
-        "phone": V.of(fake.phone_number()),
-        "registration_number": V.of(loc.tax_id()),
-        "date": V.of(loc.date(when.date(), rng.choice(("short", "medium"))), when.date().isoformat()),
-        "time": V.of(loc.time(when.time()), when.strftime("%H:%M")),
-        "receipt_number": V.of(f"{rng.randint(1, 9999):04d}-{rng.randint(1, 999999):06d}"),
+        "store_name": V.of(name),
+        "store_address": V.of(address),
+        "phone": V.of(loc.phone()),
+        "registration_number": V.of(loc.tax_id(when.date())),
+        "date": V.of(loc.date(when.date(), _date_format(loc, rng)), when.date().isoformat()),
+        "time": V.of(loc.time(when.time(), time_format),
+                     when.strftime("%H:%M:%S" if "ss" in time_format else "%H:%M")),
+        "receipt_number": V.of(fake.bothify(rng.choice(RECEIPT_NUMBERS), letters="ABCDEFGHIKLMNPRSTVX")),
         "items": items,
-        "subtotal": V.of(loc.money(subtotal), subtotal),
-        "tax": V.of(loc.money(tax), tax),
+        "subtotal": V.of(printed["subtotal"], subtotal),
+        "tax": V.of(printed["tax"], tax),
         "total": V.of(loc.money(total, symbol=rng.random() < 0.5), total),
-        "payment_method": V.of(method),
+        "payment_method": V.of(_case(method, upper and rng.random() < 0.5)),
         "tendered": V.of(loc.money(tendered), tendered),
         "change": V.of(loc.money(tendered - total), tendered - total),
     }

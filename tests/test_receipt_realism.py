@@ -1,0 +1,177 @@
+"""Receipts like real till rolls, with truth still exact: the thermal layouts print every field
+once inside its box in the new locales, the tax is the territory's regime on the page's date,
+cash rounding keeps the schema's arithmetic, labels name the local tax, and the new layouts and
+presets give the same bytes for any worker count and hash seed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from docfoundry.checks import evaluate_checks
+from docfoundry.doctypes import load_doc_type
+from docfoundry.records import flatten
+from synth.layout import DrawCtx, load_layouts, render_page
+from synth.locales import TAX_REGIMES, Locale, gstin_check, money_round, tax_regime
+from synth.raster import squash, verify_fields
+from synth.render import Page
+from synth.values import ValueContext, split_truth
+from synth.values.receipt import make
+
+REPO = Path(__file__).resolve().parent.parent
+RECEIPT = load_doc_type("receipt")
+THERMAL = sorted(lay.name for lay in load_layouts(RECEIPT) if lay.name.startswith("thermal"))
+NEW_PRESETS = ("thermal", "crumpled", "phone")
+
+
+def _receipt(locale: str, seed: int) -> tuple[dict, dict, ValueContext]:
+    ctx = ValueContext(Locale(locale, seed), random.Random(seed))
+    gt, typed = split_truth(make(ctx))
+    RECEIPT.validate(gt)
+    return gt, typed, ctx
+
+
+def test_there_are_four_thermal_layouts():
+    assert THERMAL == ["thermal_pos_footer", "thermal_restaurant_bill", "thermal_scanned_a4", "thermal_tax_invoice"]
+
+
+@pytest.mark.parametrize("layout_name", THERMAL)
+@pytest.mark.parametrize("locale", ["en_MS", "en_IN", "en_US"])
+def test_thermal_layout_prints_every_field_once_inside_its_box(layout_name, locale):
+    layout = next(lay for lay in load_layouts(RECEIPT) if lay.name == layout_name)
+    for seed in range(3):
+        gt, _, ctx = _receipt(locale, seed)
+        values = {k: v for k, v in flatten(gt).items() if v.strip()}
+        page, height = render_page(layout, RECEIPT, values, random.Random(seed), ctx.extras)
+        drawn = page.field_boxes()
+        assert set(drawn) == set(values)
+        assert all(squash(drawn[k][0]) == squash(v) for k, v in values.items())
+        assert verify_fields(page.to_pdf(height), height, drawn) == []
+        for _, x0, y0, x1, y1 in page.words:
+            assert 0 <= x0 < x1 <= page.width + 0.5 and 0 <= y0 < y1 <= height + 0.5
+
+
+def test_extras_are_printed_but_never_truth():
+    """The copy mark, title and staff lines the value maker drew are words on the page, in no field."""
+    layout = next(lay for lay in load_layouts(RECEIPT) if lay.name == "thermal_tax_invoice")
+    checked = 0
+    for seed in range(30):
+        gt, _, ctx = _receipt("en_MS", seed)
+        values = {k: v for k, v in flatten(gt).items() if v.strip()}
+        page, _ = render_page(layout, RECEIPT, values, random.Random(seed), ctx.extras)
+        printed = " ".join(w[0] for w in page.words)
+        field_text = " ".join(t for t, _ in page.field_boxes().values())
+        for key in ("copy_mark", "doc_title", "company_no"):
+            if ctx.extras[key]:
+                assert ctx.extras[key].strip() in printed
+                assert ctx.extras[key].strip() not in field_text
+                checked += 1
+    assert checked >= 20
+
+
+def test_tax_is_the_regime_in_force_on_the_receipt_date_and_checks_hold():
+    names = set()
+    for locale in ("en_MS", "en_IN", "en_GB", "en_US"):
+        for seed in range(40):
+            _, typed, ctx = _receipt(locale, seed)
+            regime = tax_regime(ctx.loc.territory, dt.date.fromisoformat(typed["date"]))
+            subtotal, tax = Decimal(str(typed["subtotal"])), Decimal(str(typed["tax"]))
+            assert any(money_round(subtotal * Decimal(r) / 100) == tax for r in regime.rates), (locale, seed)
+            assert all(c.holds for c in evaluate_checks(RECEIPT, typed)), (locale, seed)
+            names.add((ctx.loc.territory, regime.name))
+    # both Malaysian regimes and both Indian ones occur between 2016 and 2026
+    assert {("MY", "GST"), ("MY", "SST"), ("IN", "VAT"), ("IN", "GST"), ("GB", "VAT"), ("US", "Sales Tax")} <= names
+
+
+def test_regimes_change_on_their_dates():
+    assert tax_regime("MY", dt.date(2017, 5, 1)).rates == ("6",)
+    assert tax_regime("MY", dt.date(2018, 7, 1)).rates == ("0",)
+    assert tax_regime("MY", dt.date(2019, 1, 1)).name == "SST"
+    assert tax_regime("IN", dt.date(2017, 6, 30)).name == "VAT"
+    assert tax_regime("IN", dt.date(2017, 7, 1)).name == "GST"
+    assert all(r == sorted(r, key=lambda g: g.since) for r in map(list, TAX_REGIMES.values()))
+
+
+def test_cash_rounding_leaves_a_zero_adjustment_and_exact_arithmetic():
+    rounded = 0
+    for seed in range(60):
+        _, typed, ctx = _receipt("en_MS", seed)
+        rows = {row[0]: row[1] for row in ctx.extras["total_lines"]}
+        adjustment = [v for k, v in rows.items() if k.startswith("Rounding")]
+        if adjustment:
+            rounded += 1
+            assert adjustment == [ctx.loc.money(Decimal(0))]
+            assert Decimal(str(typed["total"])) % Decimal("0.05") == 0
+            assert all(c.holds for c in evaluate_checks(RECEIPT, typed))
+    assert rounded >= 30
+
+
+def test_gstin_check_character_and_local_ids():
+    assert gstin_check("27AAPFU0939F1Z") == "V"  # the GSTIN format's published example
+    after, before = Locale("en_IN", 3), Locale("en_IN", 3)
+    gstin = after.tax_id(dt.date(2020, 1, 1))
+    assert len(gstin) == 15 and gstin[13] == "Z" and gstin[14] == gstin_check(gstin[:14])
+    assert len(before.tax_id(dt.date(2016, 1, 1))) == 11 and before.tax_id(dt.date(2016, 1, 1)).isdigit()
+    my = Locale("en_MS", 4)
+    assert my.tax_id(dt.date(2017, 1, 1)).isdigit() and len(my.tax_id(dt.date(2017, 1, 1))) == 12
+    assert my.currency == "MYR" and my.money(Decimal("12.3"), symbol=True) == "RM12.30"
+    assert Locale("en_IN", 1).money(Decimal("12.3"), symbol=True) == "INR 12.30"  # no rupee sign in the fonts
+
+
+def test_labels_prefer_the_local_tax_word():
+    def label(words: tuple[str, ...], seed: int) -> str:
+        ctx = DrawCtx(Page(200), RECEIPT, {}, random.Random(seed), "Courier", 8, (0, 0, 0),
+                      {"label_words": {"tax": words}})
+        return ctx.label("tax")
+
+    assert {label(("GST", "Tax"), s) for s in range(20)} == {"GST"}
+    assert {label(("VAT",), s) for s in range(20)} == {"VAT"}
+    assert {label(("SST", "Tax"), s) for s in range(20)} <= {"Tax", "Sales Tax"}
+    assert len({label((), s) for s in range(40)}) > 2  # no preference: any of the schema's labels
+
+
+def _run(args: list[str], cwd: Path, hash_seed: str) -> None:
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-m", "docfoundry", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def _folder(folder: Path) -> dict[str, bytes]:
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and not p.name.startswith(".docfoundry"):
+            data = p.read_bytes()
+            if p.name == "run.json":
+                info = json.loads(data)
+                for key in ("seconds", "config", "command"):  # timing and the worker count differ
+                    info.pop(key, None)
+                data = json.dumps(info, sort_keys=True).encode()
+            out[str(p.relative_to(folder))] = data
+    return out
+
+
+def test_new_layouts_and_presets_give_the_same_bytes_for_any_workers_and_hash_seed(tmp_path):
+    args = ["synth", "--doc-types", "receipt", "--locales", "en_MS,en_IN,en_GB", "--n", "20", "--seed", "0",
+            "--degrade", "thermal=1,crumpled=1,phone=1", "--verify", "--out", "out"]
+    outs = []
+    for hash_seed, workers in (("1", "1"), ("2", "2")):
+        cwd = tmp_path / f"run{hash_seed}"
+        cwd.mkdir()
+        _run([*args, "--workers", workers], cwd, hash_seed)
+        outs.append(cwd / "out")
+    rows = [json.loads(line) for line in (outs[0] / "metadata.jsonl").read_text().splitlines()]
+    metas = [json.loads(r["meta"]) for r in rows]
+    assert set(THERMAL) <= {m["layout"] for m in metas}, "seed 0 no longer draws every thermal layout"
+    assert {m["degradation"]["preset"] for m in metas} == set(NEW_PRESETS)
+    a, b = _folder(outs[0]), _folder(outs[1])
+    assert len(a) == 20 + 2
+    assert sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k)) == []
