@@ -839,6 +839,7 @@ def _page_top(page: Page) -> Seg | None:
 NOT_NAME = frozenset({"id", "phone", "email", "url", "date", "time", "amount"})
 SCORE_HEADER_LEGAL = 0.85   # the header line that ends in a legal form ("... Ltd")
 SCORE_HEADER_FIRST = 0.55   # else the first line that reads like a name
+TALLER_THAN_PRINT = 3.0     # times the page's median line height: not printed text
 SCORE_UNDER_HEADER = 0.6    # times the name's trust: the lines under it (an address; several lines
                             # to read exactly: 62% right under a legal-form name on real receipts)
 
@@ -968,6 +969,9 @@ def _header_name(page: Page, doc: DocType, other: list[Leaf],
     if not names:
         return [], 0.0
     names.sort(key=lambda u: (_merged(u).box[1], _merged(u).box[0]))  # rows chain across close lines
+    usual = sorted(s.height for s in page.segs)[len(page.segs) // 2]
+    printed = [u for u in names if _merged(u).height <= TALLER_THAN_PRINT * usual]
+    names = printed or names  # a line far taller than the print is a hand-written note or a stamp
 
     def continued(u: list[Seg]) -> list[Seg]:
         nxt = _next_line(page, _merged(u))
@@ -1020,15 +1024,23 @@ def _lines_after(page: Page, s: Seg, other: list[Leaf], not_lines: frozenset[str
         unit = _unit(page, cur)
         line = _merged(unit)
         if _is_title(line, banners):
-            return out or pending, None
+            if out or pending:
+                return out or pending, None
+            cur = _next_line(page, line)  # a banner between the name and its address
+            continue
         labelled = _label_leaf(line, other)
-        if labelled is not None and category and labelled.category != category:
+        classes = line_classes(line.text) | _row_prices(page, unit)
+        # another category's label ends the search, but an id line under the name is the business's
+        # registration whatever its label says ("GST: 001662431232" is no tax amount)
+        if labelled is not None and category and labelled.category != category and (out or "id" not in classes):
             return out or pending, line
-        if (line_classes(line.text) | _row_prices(page, unit)) & not_lines or labelled is not None:
+        if classes & not_lines or labelled is not None:
             if out:
                 return out, line
         elif not _texty(line):
             return out or pending, line
+        elif out and not _aligned(_merged([x for x in out if x.row == out[-1].row]), line):
+            return out, None  # the value's block ends where the lines stop sharing its alignment
         elif out or _has_address_cue(line.text):
             if not out and len({x.row for x in pending}) > 1:
                 out = pending  # several lines before the first number: they are the value's too
@@ -1039,6 +1051,13 @@ def _lines_after(page: Page, s: Seg, other: list[Leaf], not_lines: frozenset[str
             pending += unit
         cur = _next_line(page, line)
     return out or pending, None
+
+
+def _aligned(a: Seg, b: Seg, tolerance: float = 1.5) -> bool:
+    """Do two lines of one block share an alignment: left edges, centres or right edges within
+    ``tolerance`` line heights (a centred header over left-aligned item lines does not)?"""
+    reach = tolerance * max(a.height, b.height)
+    return (abs(a.box[0] - b.box[0]) <= reach or abs(a.cx - b.cx) <= reach or abs(a.box[2] - b.box[2]) <= reach)
 
 
 def _row_prices(page: Page, unit: list[Seg]) -> set[str]:

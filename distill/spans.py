@@ -243,6 +243,8 @@ def is_id_line(text: str) -> bool:
     if len(tokens) == 1 and _id_token(tokens[0], min_digits=5):
         return True  # bare: five digits at least ("9727XS"-like postcodes have four)
     inner = t.strip("()[]<>")
+    if inner != t and re.fullmatch(r"\d{5,}\s[A-Za-z]{1,2}", inner):
+        return True  # "(001610235 P)": the check letter read apart
     m = _ID_LABEL.match(inner)
     rest = inner[m.end():] if m else ""
     if m and rest.strip():
@@ -320,7 +322,8 @@ LEGAL_FORMS = (
     "pte ltd", "pte. ltd.", "pvt ltd", "sl", "s.l.", "slu", "s.com.", "s.coop.", "sc", "s.c.", "oy", "ab", "as", "a/s", "aps", "kk", "tbk", "enterprise",
     "enterprises", "trading",
 )
-_LEGAL = re.compile(r"(?<![^\W_])(?:" + "|".join(re.escape(f) for f in sorted(LEGAL_FORMS, key=len, reverse=True))
+# not inside a word, nor after a number ("1.5L" is a size, not a Spanish S.L.)
+_LEGAL = re.compile(r"(?<![^\W_])(?<!\d)(?<!\d\.)(?:" + "|".join(re.escape(f) for f in sorted(LEGAL_FORMS, key=len, reverse=True))
                     + r")(?![^\W_])", re.I)
 
 

@@ -290,3 +290,24 @@ def test_an_amount_with_a_tax_code_glued_to_it_and_a_date_inside_a_product_code(
     assert amount_span("48.00x") == "48.00" and amount_span("2.45S") == "2.45" and amount_span("12.50EUR") is None
     assert date_span("MI11/3-21- 12/480") is None  # after a slash: part of a code
     assert date_span("16-03-18 13:49 SH01 B026") == "16-03-18"
+
+
+def test_a_tall_handwritten_note_over_the_print_is_not_the_business_name():
+    lines = page(("ACME CAFE", 80, 90, 280), ("(123456 P)", 120, 112, 240), ("NO.12, JALAN MAWAR", 70, 134, 290),
+                 ("Tel: 03-555 0192", 90, 156, 270), ("Bread", 20, 200, 120), ("2.50", 300, 200, 340))
+    note = OcrLine("Staff lunch", [60, 0, 300, 80], 0.6, [("Staff lunch", [60, 0, 300, 80])])  # four lines tall
+    fields, _ = extract(load_doc_type("receipt"), [note, *lines])
+    assert fields["store_name"] == "ACME CAFE"
+    assert fields["store_address"] == "NO.12, JALAN MAWAR"  # "(123456 P)" is its registration number
+
+
+def test_a_banner_between_the_name_and_the_address_and_the_block_alignment_ends_the_address():
+    fields, _ = extract(load_doc_type("receipt"), page(
+        ("PERNIAGAAN MAWAR", 100, 10, 300), ("GST: 001234567890", 110, 32, 290), ("TAX INVOICE", 140, 54, 260),
+        ("NO7, JLN MAWAR, TOWN.", 100, 76, 300), ('27" BASIN BESAR', 0, 98, 150), ("400002", 0, 120, 60)))
+    assert fields["store_address"] == "NO7, JLN MAWAR, TOWN."  # the left-aligned item line is another block
+
+
+def test_a_size_before_a_legal_form_abbreviation_is_no_legal_form():
+    assert not legal_form("2174 ROOT BEER 1.SL") and legal_form("ACME S.L.") and legal_form("ACME SDN.BHD")
+    assert "id" in line_classes("(001610235 P)")
