@@ -47,7 +47,7 @@ def _vote_leaf(values: list[Any], k: int, equal: Callable[[str, str], bool]) -> 
 
 def _vote(node: dict[str, Any], values: list[Any], path: str, k: int, doc: DocType,
           confidence: dict[str, float]) -> Any:
-    from eval.normalize import normalized_equal
+    from docfoundry.normalize import normalized_equal
 
     t = node.get("type")
     if t == "object":
@@ -175,7 +175,7 @@ class Grounder:
     """Checks values against one page's OCR text."""
 
     def __init__(self, ocr_text: str) -> None:
-        from eval.normalize import as_decimal, fold_text
+        from docfoundry.normalize import as_decimal, fold_text
 
         self.text = fold_text(ocr_text)
         self.squashed = self.text.replace(" ", "")
@@ -187,7 +187,7 @@ class Grounder:
         """1.0 when every printed line of ``value`` is on the page; lower the fuzzier the best match."""
         from rapidfuzz import fuzz
 
-        from eval.normalize import as_decimal, fold_text
+        from docfoundry.normalize import as_decimal, fold_text
 
         lines = [fold_text(line) for line in str(value).splitlines() if line.strip()]
         if not lines:

@@ -1,5 +1,5 @@
 """The pages a teacher labels: a folder of images and/or PDFs (each PDF page a page), or any layout
-``eval.datasets`` reads (a docfoundry dataset folder, ``labels.jsonl``, CORD, SROIE, FUNSD).
+``docfoundry.adapters`` reads (a docfoundry dataset folder, ``labels.jsonl``, CORD, SROIE, FUNSD).
 
 Listing is cheap; a page's image is read (or its PDF page rendered) only when it is labeled, so a
 corrupt file fails that page alone, with the reason, and the run goes on.
@@ -146,8 +146,8 @@ def folder_pages(folder: Path) -> list[Page]:
 
 
 def adapter_pages(folder: Path) -> list[Page] | None:
-    """Pages of a layout that ``eval.datasets`` knows (``None`` when none fits the folder)."""
-    from eval.datasets import ADAPTERS, load_truth
+    """Pages of a layout that ``docfoundry.adapters`` knows (``None`` when none fits the folder)."""
+    from docfoundry.adapters import ADAPTERS, load_truth
 
     if not any(a.detect(folder) for a in ADAPTERS.values()):
         return None

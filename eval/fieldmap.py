@@ -209,7 +209,7 @@ def unlabeled_fields(doc: DocType, records: Iterable[Any]) -> set[str]:
 
 def map_truth(truth: Any, explicit: Mapping[str, str] | None,
               schema_of: Callable[[str], DocType | None]) -> dict[str, FieldMap]:
-    """Rename the fields of every record of ``truth`` (an ``eval.datasets.TruthSet``) in place,
+    """Rename the fields of every record of ``truth`` (an ``docfoundry.adapters.TruthSet``) in place,
     per document type, to its schema's fields; returns the maps that renamed something, by type.
 
     Truth fields that map to nothing keep their names (eval scores all truth). Types without a

@@ -16,8 +16,8 @@ from typing import Any
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
+from docfoundry.normalize import normalized_equal
 from docfoundry.records import flatten
-from eval.normalize import normalized_equal
 
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+")
 
@@ -153,7 +153,7 @@ def field_outcomes(truth: dict[str, Any], pred: dict[str, Any] | None,
     return counts
 
 
-# 4. Normalized exact match (kind-aware: see eval.normalize).
+# 4. Normalized exact match (kind-aware: see docfoundry.normalize).
 
 def normalized_exact_match(truth: dict[str, Any], pred: dict[str, Any] | None,
                            kind_of: Callable[[str], str] = lambda key: "text") -> tuple[int, int]:

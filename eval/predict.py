@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from docfoundry.adapters import TruthRecord
 from docfoundry.errors import BadItem, UserError
-from eval.datasets import TruthRecord
-from eval.parse import Prediction, prediction_from_row, read_predictions
+from docfoundry.predictions import Prediction, prediction_from_row, read_predictions
 
 # Truth without a document-type schema (SROIE, FUNSD, CORD): the page's own keys are the task.
 KEYS_PROMPT = ("Extract the fields of this document as one JSON object with exactly these keys. Copy each "

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from docfoundry.adapters import TruthRecord
 from docfoundry.errors import UserError
+from docfoundry.normalize import normalized_equal
+from docfoundry.predictions import Prediction
 from docfoundry.records import flatten
-from eval.datasets import TruthRecord
 from eval.metrics import nova_equal
-from eval.normalize import normalized_equal
-from eval.parse import Prediction
 from eval.score import DocScore, Scored
 
 MAX_FIELD_ROWS = 40

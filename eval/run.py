@@ -4,7 +4,7 @@
     docfoundry eval --truth data/synth --split test --model models/student --limit 200 --out reports/student
     docfoundry eval compare reports/base reports/student reports/teacher --out reports/compare
 
-Truth is a dataset folder or any layout in ``eval.datasets`` (labels.jsonl, SROIE, FUNSD, CORD).
+Truth is a dataset folder or any layout in ``docfoundry.adapters`` (labels.jsonl, SROIE, FUNSD, CORD).
 Predictions are JSONL rows ``{"id", "prediction": raw text}`` or ``{"id", "fields": {...}}``.
 """
 
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from docfoundry.adapters import ADAPTERS
 from docfoundry.commands import Command
 from docfoundry.config import opt, to_dict
 from docfoundry.errors import UserError
-from eval.datasets import ADAPTERS
 
 
 @dataclass
@@ -78,11 +78,11 @@ def _check_overlap(cfg: EvalConfig, truth: Any, predictions: dict[str, Any]) -> 
 
 def run(cfg: EvalConfig) -> dict[str, Any]:
     """Score, write the report, return the headline numbers."""
+    from docfoundry.adapters import load_truth
     from docfoundry.config import validate
     from docfoundry.doctypes import load_doc_type
-    from eval.datasets import load_truth
+    from docfoundry.predictions import read_predictions
     from eval.fieldmap import map_truth, unlabeled_by_type
-    from eval.parse import read_predictions
     from eval.report import write_report
     from eval.score import schema_for, score_all, summarize
 

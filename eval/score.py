@@ -14,9 +14,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from docfoundry.adapters import FieldHint, TruthRecord
 from docfoundry.doctypes import DocType, available, load_doc_type, path_pattern
+from docfoundry.normalize import normalized_equal
+from docfoundry.predictions import Prediction
 from docfoundry.records import flatten
-from eval.datasets import FieldHint, TruthRecord
 from eval.fieldmap import without
 from eval.metrics import (
     OutcomeCounts,
@@ -29,8 +31,6 @@ from eval.metrics import (
     prf,
     resampled_sums,
 )
-from eval.normalize import normalized_equal
-from eval.parse import Prediction
 from eval.tree_edit import donut_scores
 
 NOT_IN_SCHEMA = "(not in schema)"

@@ -22,16 +22,9 @@ TOP = ("docfoundry.cli", "docfoundry.__main__", "docfoundry.orchestration",
 
 # (importer, imported) -> the item of issue 16 that removes it
 KNOWN_UPWARD: dict[tuple[str, str], str] = {
-    ("distill.confidence", "eval.normalize"): "2: kinds/normalization shared by label and eval move to the core",
-    ("distill.extract", "eval.normalize"): "2: kinds/normalization shared by label and eval move to the core",
-    ("distill.spans", "eval.normalize"): "2: kinds/normalization shared by label and eval move to the core",
-    ("distill.label", "eval.normalize"): "2: kinds/normalization shared by label and eval move to the core",
-    ("distill.label", "eval.parse"): "2: output parsing shared by label and eval moves to the core",
     ("distill.label", "eval.fieldmap"): "2: the truth field map shared by label and eval moves to the core",
-    ("distill.label", "eval.datasets"): "2: the input adapters move to one place in the core",
-    ("distill.pages", "eval.datasets"): "2: the input adapters move to one place in the core",
-    ("distill.extract", "eval.case"): "2: kinds/normalization shared by label and eval move to the core",
-    ("distill.review.corrections", "eval.normalize"): "2: kinds/normalization shared by label and eval move to the core",
+    ("distill.extract", "eval.case"): "2: the truth case convention, shared by label and eval, moves to the core",
+    ("distill.review.corrections", "eval.normalize"): "2: import docfoundry.normalize (eval.normalize is its alias)",
 }
 # sets of modules that import each other -> the item that breaks the cycle
 KNOWN_CYCLES: dict[frozenset[str], str] = {
