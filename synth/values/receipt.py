@@ -200,6 +200,8 @@ def make(ctx: ValueContext) -> dict:
                "rounding": loc.money(Decimal(0)) if rounded else None}
     ctx.extras.update(_extras(loc, rng, regime.name, rate, printed, n,
                               int(sum(Decimal(str(i["quantity"].typed)) for i in items)), trade))
+    if kind != "restaurant" and rng.random() < 0.4:  # shelf goods: an article or EAN code per item line
+        ctx.extras["item_codes"] = [fake.ean13() if rng.random() < 0.5 else fake.numerify("#######") for _ in items]
     return {
         "store_name": V.of(name),
         "store_address": V.of(address),
