@@ -22,6 +22,7 @@ from docfoundry.errors import UserError
 COMMAND_MODULES = [
     "synth.generate",
     "distill.label",
+    "distill.review.commands",
     "synth.degrade_folder",
     "synth.scaffold",
     "docfoundry.models",

@@ -100,6 +100,26 @@ def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
+    """Dotted leaf paths back to nested JSON (the inverse of ``flatten``): ``{"a.0.b": 1}`` ->
+    ``{"a": [{"b": 1}]}``. Numeric parts are list positions; a list keeps its items in index order."""
+    tree: dict[str, Any] = {}
+    for path, value in flat.items():
+        node, parts = tree, path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})  # lists are dicts by index here, made lists below
+        node[parts[-1]] = value
+
+    def listify(node: Any) -> Any:
+        if not isinstance(node, dict):
+            return node
+        if node and all(k.isdigit() for k in node):
+            return [listify(node[k]) for k in sorted(node, key=int)]
+        return {k: listify(v) for k, v in node.items()}
+
+    return listify(tree)
+
+
 def list_length(flat: dict[str, Any], list_path: str) -> int:
     """Items of list ``list_path`` in a flattened tree (``line_items`` -> how many rows)."""
     n = 0

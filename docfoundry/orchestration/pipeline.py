@@ -71,6 +71,8 @@ class InstructSection:
     tasks: list[str] = opt(["all"], "task families from truth")
     per_page: int = opt(6, "tasks per page")
     teacher_tasks: list[str] = opt(["extract", "qa", "subset"], "task families made from teacher labels")
+    labeled: list[str] = opt([], "labeled dataset folders of your own (a `docfoundry review import` folder): made "
+                                 "into teacher_tasks like the teacher's labels")
 
 
 @dataclass(kw_only=True)
@@ -246,6 +248,10 @@ def stage_instruct(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
         out[f"teacher_{folder.name}"] = run(InstructConfig(
             input=str(folder), out=str(run_dir / "instruct" / f"teacher_{folder.name}"),
             tasks=cfg.instruct.teacher_tasks, per_page=max(1, cfg.instruct.per_page // 2), seed=cfg.seed))
+    for i, folder in enumerate(cfg.instruct.labeled):  # reviewed labels: human fields are truth there
+        out[f"labeled_{i}"] = run(InstructConfig(
+            input=folder, out=str(run_dir / "instruct" / f"labeled_{i}_{Path(folder).name}"),
+            tasks=cfg.instruct.teacher_tasks, per_page=max(1, cfg.instruct.per_page // 2), seed=cfg.seed))
     return {"conversations": sum(v["conversations"] for v in out.values()),
             "tasks": sum(v["tasks"] for v in out.values())}
 
@@ -339,6 +345,14 @@ def _student_content(model: str) -> str | None:
     return None if model.startswith("tiny:") else model_digest(model)
 
 
+def _labeled_content(c: RunConfig) -> list[str]:
+    """What the instruct stage reads from ``instruct.labeled``: each folder's rows (a re-import redoes it)."""
+    import hashlib
+
+    rows = [Path(p) / "metadata.jsonl" for p in c.instruct.labeled]  # a missing one is refused up front
+    return [hashlib.sha256(r.read_bytes()).hexdigest()[:16] if r.is_file() else "missing" for r in rows]
+
+
 def _pages_key(c: RunConfig) -> UnlabeledSection:
     """What defines the unlabeled pages: their truth and its map only matter to the audit (adding
     truth to a run must not redo its labels)."""
@@ -355,7 +369,8 @@ STAGES: list[Stage] = [
     Stage("label", ("heldout",), _teacher_key, stage_label, ("label",)),
     Stage("audit", ("label",), lambda c: (_teacher_key(c), c.unlabeled.truth, c.unlabeled.field_map), stage_audit,
           ("audit",)),
-    Stage("instruct", ("synth", "label"), lambda c: (c.seed, c.instruct), stage_instruct, ("instruct",)),
+    Stage("instruct", ("synth", "label"), lambda c: (c.seed, c.instruct, _labeled_content(c)), stage_instruct,
+          ("instruct",)),
     Stage("student", (), lambda c: (c.seed, c.student.model, c.student.tiny_size, _student_content(c.student.model)),
           stage_student, ("student",)),
     Stage("train", ("instruct", "student"), lambda c: (c.seed, c.student), stage_train, ("train",)),
@@ -460,6 +475,9 @@ def validate_up_front(cfg: RunConfig) -> None:
     for key, path in [("unlabeled.path", cfg.unlabeled.path), *[(f"eval.real[{i}]", p) for i, p in enumerate(cfg.eval.real)]]:
         if path and not Path(path).exists():
             raise UserError(f"config key '{key}': path not found: {path}")
+    for i, path in enumerate(cfg.instruct.labeled):
+        if not (Path(path) / "metadata.jsonl").is_file():
+            raise UserError(f"config key 'instruct.labeled[{i}]': {path} is not a dataset folder (no metadata.jsonl)")
     if cfg.unlabeled.path and not cfg.unlabeled.schema:
         raise UserError("config key 'unlabeled.schema': say which document type the pages in unlabeled.path are")
     if cfg.unlabeled.truth:
