@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from docfoundry.doctypes import DocType, path_pattern
+from docfoundry.doctypes import NUMERIC_KINDS, DocType, path_pattern
 
 MISSING = object()  # a sample that has no value at a path
 
@@ -167,9 +167,6 @@ def logprob_confidence(text: str, tokens: list[tuple[str, float]], paths: list[s
 
 
 # --- grounding ----------------------------------------------------------------------------------
-
-NUMERIC_KINDS = ("amount", "number", "percent")
-
 
 class Grounder:
     """Checks values against one page's OCR text."""

@@ -20,7 +20,7 @@ Everything it looks for comes from the document type's schema, never from a fiel
     holds (an address has no id, phone, e-mail or date line, nor a row with a price apart from
     it; it ends with its country); multi-line values join with spaces; an amount whose decimal
     mark OCR read as a space gets the page's mark; ``x-case`` ("upper") puts a leaf's value in a
-    user's truth convention (``eval.case``);
+    user's truth convention (``docfoundry.case``);
   - lines naming the schema's ``title`` or one of its ``x-titles`` (a banner such as "INVOICE")
     are headings, never values;
   - a type whose page is a grid of labelled boxes (``"x-boxed": true``, a W-2) reads a value from
@@ -49,8 +49,9 @@ from distill.spans import (
     line_classes,
     value_span,
 )
+from docfoundry.case import apply_case
 from docfoundry.doctypes import DocType, Leaf
-from eval.case import apply_case
+from docfoundry.normalize import fold_text
 
 # How much a way of finding a value is trusted (times the OCR score of the value's line).
 SCORE_LABEL_EXACT = 0.95
@@ -206,8 +207,7 @@ def _x_overlap(a: Seg, b: Seg) -> int:
 
 # --- labels -------------------------------------------------------------------------------------
 
-def fold(text: str) -> str:
-    return " ".join(text.split()).casefold()
+fold = fold_text  # labels are compared case-folded with whitespace runs collapsed
 
 
 def match_label(text: str, label: str) -> tuple[float, str] | None:
@@ -1274,7 +1274,7 @@ def _build(node: dict[str, Any], path: str, pattern: str, page: Page, scores: di
         return ""
     kind = node.get("x-kind")
     value = _restore_point(page, f.value) if kind == "amount" else fix_glyphs(f.value) if kind == "text" else f.value
-    # "x-case": "upper" is a user's truth convention (eval.case), opted into in their schema
+    # "x-case": "upper" is a user's truth convention (docfoundry.case), opted into in their schema
     return apply_case(value, node.get("x-case"))
 
 

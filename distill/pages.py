@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from docfoundry.errors import BadItem, UserError
+from docfoundry.images import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
 KEPT_FORMATS = {"JPEG": "jpg", "PNG": "png"}  # other formats are re-encoded as PNG
 PDF_DPI = 150
 

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from docfoundry.errors import BadItem, UserError
+from docfoundry.images import IMAGE_SUFFIXES
 
 # Folder names that say which split a native layout's files belong to.
 SPLIT_NAMES = {"train": "train", "training_data": "train", "training": "train",
                "test": "test", "testing_data": "test", "testing": "test",
                "val": "validation", "valid": "validation", "validation": "validation", "dev": "validation"}
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
 
 # (category, kind) of a field pattern, for truth that has no document-type schema.
 FieldHint = Callable[[str], "tuple[str, str] | None"]

@@ -12,6 +12,8 @@ import json
 import os
 from pathlib import Path
 
+from docfoundry.store import atomic_write
+
 _cache: dict[str, list] | None = None  # realpath -> [size, mtime_ns, sha256], loaded once per process
 
 
@@ -38,9 +40,7 @@ def _save(cache: dict[str, list]) -> None:
         del cache[gone]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(cache))
-        tmp.replace(path)  # atomic: a racing process keeps a whole file
+        atomic_write(path, json.dumps(cache), shared=True)  # a racing process keeps a whole file
     except OSError:
         pass  # only a cache: a read-only home costs re-hashing, never a wrong digest
 

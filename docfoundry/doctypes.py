@@ -32,6 +32,7 @@ from docfoundry import expressions
 from docfoundry.errors import UserError
 
 KINDS = ("text", "amount", "number", "percent", "date", "time", "id", "code", "check")
+NUMERIC_KINDS = ("amount", "number", "percent")  # kinds whose values are numbers (compared and aligned as such)
 
 
 def templates_root() -> Path:

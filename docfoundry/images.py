@@ -15,6 +15,8 @@ from typing import Any
 
 from docfoundry.errors import BadItem
 
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")  # the page images folders are read for
+
 
 def max_pixels() -> int:
     """The largest page accepted, in pixels: Pillow's ``Image.MAX_IMAGE_PIXELS`` (a library user may

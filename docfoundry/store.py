@@ -53,10 +53,13 @@ def read_run_info(folder: str | Path) -> dict[str, Any]:
         raise UserError(f"{p}: not valid JSON ({e.msg})") from None
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``path`` through a temporary file and one rename: a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
+def atomic_write(path: Path, data: bytes | str, *, shared: bool = False) -> None:
+    """Write ``path`` through a temporary file and one rename: a reader never sees half a file.
+
+    ``shared``: processes may write the file at once (a cache), so each uses its own temporary file.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp" if shared else f".{path.name}.tmp")
+    tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     os.replace(tmp, path)
 
 

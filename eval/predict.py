@@ -9,7 +9,6 @@ the file can be scored again later with ``--pred``.
 from __future__ import annotations
 
 import json
-import resource
 import statistics
 import sys
 import time
@@ -64,18 +63,11 @@ def check_settings(cfg: Any) -> None:
 
 
 def peak_memory(device: str) -> dict[str, Any]:
-    """Peak memory of this run: CUDA memory on a GPU, else the resident set of this process."""
-    import torch
+    """Peak memory of this run, in GiB, with what was measured (``docfoundry.memory``)."""
+    from docfoundry.memory import peak_memory as measure
 
-    if device.startswith("cuda"):
-        allocated = torch.cuda.max_memory_allocated()
-        if allocated:
-            return {"peak_memory_gb": round(allocated / 2**30, 3), "peak_memory_of": "CUDA memory allocated by torch"}
-        free, total = torch.cuda.mem_get_info()  # the model runs in another process (vLLM's engine core)
-        return {"peak_memory_gb": round((total - free) / 2**30, 3),
-                "peak_memory_of": "GPU memory in use at the end (includes vLLM's reserved KV cache)"}
-    return {"peak_memory_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3),
-            "peak_memory_of": "process resident set (CPU)"}
+    used, what = measure(device)
+    return {"peak_memory_gb": round(used / 2**30, 3), "peak_memory_of": what}
 
 
 class HFEngine:

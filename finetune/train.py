@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -317,16 +316,11 @@ def step_progress() -> Any:
 
 
 def versions() -> dict[str, str]:
-    """Versions of the libraries a run depends on (for RUN_DIR/versions.json)."""
-    from importlib.metadata import PackageNotFoundError, version
+    """Versions of the libraries a run depends on (for RUN_DIR/versions.json); missing ones are left out."""
+    from docfoundry.store import versions as installed
 
-    out = {"python": platform.python_version()}
-    for pkg in ("docfoundry", "torch", "transformers", "peft", "accelerate", "bitsandbytes"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
-    return out
+    found = installed("torch", "transformers", "peft", "accelerate", "bitsandbytes")
+    return {name: v for name, v in found.items() if v != "not installed"}
 
 
 def loss_curves(history: list[dict[str, Any]]) -> dict[str, list[list[float]]]:
@@ -356,13 +350,11 @@ def plot_losses(curves: dict[str, list[list[float]]], path: Path) -> None:
 
 def peak_memory_mb() -> float:
     """Peak GPU memory allocated, or the process's peak RSS on CPU, in MiB."""
-    import resource
-
     import torch
 
-    if torch.cuda.is_available():
-        return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from docfoundry.memory import peak_memory
+
+    return peak_memory("cuda" if torch.cuda.is_available() else "cpu")[0] / 2**20
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from docfoundry.doctypes import DocType, path_pattern
+from docfoundry.doctypes import NUMERIC_KINDS, DocType, path_pattern
 from docfoundry.errors import UserError
 from docfoundry.records import list_length
 from synth import form_blocks
@@ -27,7 +27,6 @@ PAGE_SIZES: dict[str, tuple[float, float | None]] = {
 ACCENTS = ((0.12, 0.29, 0.53), (0.55, 0.1, 0.1), (0.1, 0.4, 0.25), (0.3, 0.3, 0.3), (0.4, 0.2, 0.5),
            (0.0, 0.0, 0.0), (0.75, 0.4, 0.05))
 LEADING = 1.22
-NUMERIC_KINDS = ("amount", "number", "percent")
 
 
 @dataclass

@@ -24,7 +24,6 @@ TOP = ("docfoundry.cli", "docfoundry.__main__", "docfoundry.orchestration",
 KNOWN_UPWARD: dict[tuple[str, str], str] = {
     ("distill.label", "eval.fieldmap"): "2: the truth field map shared by label and eval moves to the core",
     ("distill.extract", "eval.case"): "2: the truth case convention, shared by label and eval, moves to the core",
-    ("distill.review.corrections", "eval.normalize"): "2: import docfoundry.normalize (eval.normalize is its alias)",
 }
 # sets of modules that import each other -> the item that breaks the cycle
 KNOWN_CYCLES: dict[frozenset[str], str] = {

@@ -1,0 +1,56 @@
+"""Facts the stages share are stated once in the core and used from there."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from docfoundry.store import atomic_write
+
+
+def test_image_suffixes_numeric_kinds_and_fold_come_from_the_core():
+    import distill.confidence
+    import distill.extract
+    import distill.pages
+    import docfoundry.adapters
+    import synth.layout
+    from docfoundry.doctypes import KINDS, NUMERIC_KINDS
+    from docfoundry.images import IMAGE_SUFFIXES
+    from docfoundry.normalize import fold_text
+
+    assert distill.pages.IMAGE_SUFFIXES is IMAGE_SUFFIXES and docfoundry.adapters.IMAGE_SUFFIXES is IMAGE_SUFFIXES
+    assert distill.confidence.NUMERIC_KINDS is NUMERIC_KINDS and synth.layout.NUMERIC_KINDS is NUMERIC_KINDS
+    assert set(NUMERIC_KINDS) < set(KINDS)
+    assert distill.extract.fold is fold_text
+    assert fold_text("  Total\tDue \n") == "total due"
+
+
+def test_atomic_write_takes_text_and_leaves_no_temporary_file(tmp_path):
+    target = tmp_path / "cache.json"
+    atomic_write(target, json.dumps({"a": 1}), shared=True)
+    atomic_write(target, b'{"a": 2}')
+    assert json.loads(target.read_text()) == {"a": 2}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.json"]
+
+
+def test_shared_atomic_writes_from_many_processes_leave_a_whole_file(tmp_path):
+    target = tmp_path / "digests.json"
+    code = ("import json, sys; from pathlib import Path; from docfoundry.store import atomic_write\n"
+            "for i in range(200): atomic_write(Path(sys.argv[1]), json.dumps({'writer': sys.argv[2], 'i': i, "
+            "'pad': 'x' * 20000}), shared=True)")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(target), str(n)], env=dict(os.environ))
+             for n in range(3)]
+    assert [p.wait() for p in procs] == [0, 0, 0]
+    assert json.loads(target.read_text())["i"] == 199  # never half of one writer's text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["digests.json"]
+
+
+def test_train_versions_are_the_store_versions_without_missing_packages():
+    from docfoundry.store import versions as installed
+    from finetune.train import versions
+
+    found = versions()
+    assert found["python"] and "torch" in found and "not installed" not in found.values()
+    assert all(installed(name)[name] == v for name, v in found.items() if name != "python")
