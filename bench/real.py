@@ -70,17 +70,20 @@ def score(truth_dir: str, cache: Path, schema: str, field_map: dict[str, str], r
     """Extract every cached page and score it against its truth (see the module docstring)."""
     from rapidfuzz import fuzz
 
+    from distill.confidence import ground
     from distill.extract import extract
-    from distill.label import _bucket
-    from distill.ocr import OcrLine
+    from distill.label import LabelConfig, _bucket, audit_scores
+    from distill.ocr import OcrLine, page_text
+    from docfoundry.case import apply_case, truth_cases
     from docfoundry.doctypes import load_doc_type
     from docfoundry.records import flatten
-    from eval.case import apply_case, truth_cases
     from eval.datasets import load_truth
     from eval.fieldmap import resolve_field_map, truth_patterns
     from eval.normalize import normalized_equal
 
     doc = load_doc_type(schema)
+    defaults = LabelConfig.__dataclass_fields__  # grounding as `label` applies it by default
+    threshold, penalty = defaults["ground_threshold"].default, defaults["ungrounded_penalty"].default
     records = [r for r in load_truth(truth_dir).records if (cache / f"{r.id}.json").exists()]
     fmap = resolve_field_map(doc, truth_patterns(records), field_map, flag="--map")
     field_map = fmap.rules  # the explicit entries, then truth keys named like a field, then x-aliases
@@ -95,13 +98,20 @@ def score(truth_dir: str, cache: Path, schema: str, field_map: dict[str, str], r
     buckets: dict[str, list[int]] = {}
     by_field: dict[str, dict[str, list[bool]]] = {}
     exact: dict[str, list[bool]] = {}  # schema path -> the audit's normalized exact match per page
+    audit_truth: dict[str, dict[str, Any]] = {}
+    audit_labeled: dict[str, dict[str, Any]] = {}  # as `label` reports a page: grounded confidence per path
     t0 = time.perf_counter()
     for rec in records:
         cached = json.loads((cache / f"{rec.id}.json").read_text())
         seconds.append(cached["seconds"])
         cpu.append(cached.get("cpu", cached["seconds"]))
-        fields, scores = extract(doc, [OcrLine.from_json(d) for d in cached["lines"]])
+        ocr = [OcrLine.from_json(d) for d in cached["lines"]]
+        fields, scores = extract(doc, ocr)
         flat = flatten(fields)
+        grounding = ground(doc, flat, page_text(ocr))
+        audit_labeled[rec.id] = {p: {"value": v, "confidence": float(scores.get(p, 0.0)) * (
+            penalty if grounding.get(p, 1.0) < threshold else 1.0)} for p, v in flat.items()}
+        audit_truth[rec.id] = {field_map.get(k, k): v for k, v in flatten(rec.fields).items()}
         ratios, ratios_folded, ratios_case = [], [], []
         for key, truth in flatten(rec.fields).items():
             path = field_map.get(key, key)
@@ -127,6 +137,7 @@ def score(truth_dir: str, cache: Path, schema: str, field_map: dict[str, str], r
         page_folded.append(sum(ratios_folded) / len(ratios_folded))
         page_case.append(sum(ratios_case) / len(ratios_case))
     took = time.perf_counter() - t0
+    audit = audit_scores(doc, audit_truth, audit_labeled, set(), set(field_map.values()))
     result = {
         "pages": len(records),
         "fuzzy": round(statistics.mean(page_scores), 1),
@@ -138,6 +149,8 @@ def score(truth_dir: str, cache: Path, schema: str, field_map: dict[str, str], r
         "per_field_casefolded": {k: round(statistics.mean(v), 1) for k, v in folded.items()},
         "per_confidence_bucket": {b: {"right": round(c / n, 3), "n": n} for b, (c, n) in sorted(buckets.items())},
         "field_accuracy": {p: round(sum(v) / len(v), 4) for p, v in exact.items()},
+        "audit": {k: audit[k] for k in ("field_accuracy", "per_confidence_bucket", "expected_calibration_error",
+                                        "recommended_min_confidence")},
         "ocr_seconds": {"median": round(statistics.median(seconds), 2), "max": round(max(seconds), 2)},
         "ocr_cpu_seconds": {"median": round(statistics.median(cpu), 2), "max": round(max(cpu), 2)},
         "extract_seconds_per_page": round(took / max(1, len(records)), 4),
@@ -152,6 +165,10 @@ def score(truth_dir: str, cache: Path, schema: str, field_map: dict[str, str], r
           + ", ".join(f"{b}: {v['right']:.2f} (n={v['n']})" for b, v in result["per_confidence_bucket"].items()))
     for key, per in by_field.items():
         print(f"  {key}: " + ", ".join(f"{b}: {sum(v) / len(v):.2f} (n={len(v)})" for b, v in sorted(per.items())))
+    print(f"as `label audit --truth` scores them (normalized exact match, grounded confidence): accuracy "
+          f"{audit['field_accuracy']}, expected calibration error {audit['expected_calibration_error']}, "
+          f"recommended --min-confidence {audit['recommended_min_confidence']['min_confidence']}; per bucket: "
+          + ", ".join(f"{b}: {v['accuracy']:.2f} (n={v['n']})" for b, v in audit["per_confidence_bucket"].items()))
     print(f"OCR seconds/page when cached, one core: CPU median {result['ocr_cpu_seconds']['median']}, "
           f"max {result['ocr_cpu_seconds']['max']}; wall median {result['ocr_seconds']['median']}, "
           f"max {result['ocr_seconds']['max']}; extraction {1000 * result['extract_seconds_per_page']:.1f} ms/page")

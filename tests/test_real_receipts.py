@@ -201,10 +201,10 @@ def test_legal_form(text, legal):
     assert legal_form(text) is legal
 
 
-# --- the truth's case convention (eval.case) and the schema's opt-in x-case --------------------
+# --- the truth's case convention (docfoundry.case) and the schema's opt-in x-case --------------------
 
 def test_the_case_convention_is_learned_from_the_truth_file():
-    from eval.case import truth_cases, value_case
+    from docfoundry.case import truth_cases, value_case
 
     rows = [r["fields"] for r in map(json.loads, (SROIE / "labels.jsonl").read_text().splitlines())]
     cases = truth_cases(rows)
@@ -218,7 +218,7 @@ def test_the_case_convention_is_learned_from_the_truth_file():
 
 
 def test_mixed_truth_or_too_few_values_have_no_case_convention():
-    from eval.case import apply_case, truth_case
+    from docfoundry.case import apply_case, truth_case
 
     assert truth_case(["ACME LTD"] * 4) is None  # too few values to say
     assert truth_case(["ACME LTD"] * 5) == "upper" and truth_case(["acme"] * 6) == "lower"
