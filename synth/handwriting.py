@@ -80,10 +80,11 @@ def hand_text(page: Page, x: float, top: float, runs: list[Run], size: float, ha
     glyphs, boxes = [], []
     gx = x
     drift = 0.0
+    unit_ascent, unit_descent = page.line_height(hand.font, 1.0)
     for ch in full:
         drift = 0.6 * drift + 0.4 * rng.uniform(-1, 1)  # a hand's size drifts, it does not flicker
         s = size * (1 + hand.grow * drift)
-        width = page.width_of(ch, hand.font, s)
+        width = page.width_of(ch, hand.font, 1.0) * s  # widths scale with size: one cached lookup per glyph
         step = width * stretch * rng.uniform(0.92, 1.08)
         if ch.isspace():
             boxes.append(None)
@@ -95,7 +96,7 @@ def hand_text(page: Page, x: float, top: float, runs: list[Run], size: float, ha
         cos, sin = math.cos(r), math.sin(r)
         # glyph space (u, v) -> narrow u, shear by the slant, turn by r
         m = (hand.narrow * cos, hand.narrow * sin, hand.slant * cos - sin, hand.slant * sin + cos)
-        glyph_ascent, glyph_descent = page.line_height(hand.font, s)
+        glyph_ascent, glyph_descent = unit_ascent * s, unit_descent * s
         glyphs.append((gx, base, ch, s, m))
         boxes.append(_glyph_box(gx, base, width, glyph_ascent, glyph_descent, m))
         gx += step

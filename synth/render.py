@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 BOLD = {"Helvetica": "Helvetica-Bold", "Times-Roman": "Times-Bold", "Courier": "Courier-Bold"}
 MIN_FONT_SIZE = 4.0
@@ -47,6 +48,7 @@ class Page:
     bottom: float = 0.0
 
     @staticmethod
+    @lru_cache(maxsize=1 << 16)  # labels, copies and glyphs repeat: reportlab's width is pure Python here
     def width_of(text: str, font: str, size: float) -> float:
         from reportlab.pdfbase.pdfmetrics import stringWidth
 
