@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -40,9 +41,12 @@ SHORT_WORDS = {"no": "No.", "nr": "Nr.", "qty": "Qty", "num": "No."}
 _MONEY = re.compile(r"^(?P<sym>[^\d\s.,-]{0,3})\s?(?P<num>-?\d{1,3}(?:[,.\s']?\d{3})*(?:[.,]\d{2}))\s?[^\d\s.,-]{0,3}$")
 _NUMBER = re.compile(r"^-?\d+(?:[.,]\d+)?$")
 _TIME = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")
+MOST = 0.9  # share of the examples a kind must fit
 DATE_FORMATS = (("%Y-%m-%d", "yyyy-MM-dd"), ("%d/%m/%Y", "dd/MM/yyyy"), ("%m/%d/%Y", "MM/dd/yyyy"),
                 ("%d.%m.%Y", "dd.MM.yyyy"), ("%d-%m-%Y", "dd-MM-yyyy"), ("%b %d, %Y", "MMM d, yyyy"),
-                ("%d %B %Y", "d MMMM yyyy"), ("%B %d, %Y", "MMMM d, yyyy"), ("%d %b %Y", "d MMM yyyy"))
+                ("%d %B %Y", "d MMMM yyyy"), ("%B %d, %Y", "MMMM d, yyyy"), ("%d %b %Y", "d MMM yyyy"),
+                ("%d-%b-%Y", "dd-MMM-yyyy"), ("%d/%m/%y", "dd/MM/yy"), ("%d-%m-%y", "dd-MM-yy"),
+                ("%d.%m.%y", "dd.MM.yy"), ("%m/%d/%y", "MM/dd/yy"))
 
 
 @dataclass
@@ -111,9 +115,11 @@ def _money(text: str) -> tuple[Decimal, bool] | None:
 def _date(text: str) -> tuple[dt.date, str] | None:
     for fmt, cldr in DATE_FORMATS:
         try:
-            return dt.datetime.strptime(text.strip(), fmt).date(), cldr
+            day = dt.datetime.strptime(text.strip(), fmt).date()
         except ValueError:
             continue
+        if 1900 <= day.year <= 2100:  # %Y takes "18" as the year 18: that is the %y format's
+            return day, cldr
     return None
 
 
@@ -147,6 +153,8 @@ def _text_rule(key: str, parent: str, values: list[str]) -> dict[str, Any]:
     lines = max(v.count("\n") + 1 for v in values)
     for names, provider in NAME_PROVIDERS:
         if words & set(names):
+            if provider == "address" and lines == 1:  # printed on several lines, labeled as one
+                return {"x-faker": {"provider": provider, "join": " "}}
             return {"x-faker": {"provider": provider, "lines": lines} if lines > 1 else provider}
     if lines > 1:
         return {"x-faker": {"provider": "address", "lines": lines}}
@@ -161,40 +169,45 @@ def _text_rule(key: str, parent: str, values: list[str]) -> dict[str, Any]:
     return {"x-text": "paragraph" if mean > 160 else "sentence" if mean > 30 else "words"}
 
 
+def _most(matching: list[Any], values: list[str]) -> bool:
+    """At least MOST of the examples have the kind (real labels hold the odd stray value)."""
+    return len(matching) >= max(1, math.ceil(MOST * len(values)))
+
+
 def infer_leaf(key: str, parent: str, values: list[str]) -> dict[str, Any]:
     """A leaf's schema node from its example values: kind, draw rule, category and label."""
     values = [str(v) for v in values if v not in (None, "")] or [""]
-    node: dict[str, Any] = {"type": "string", "x-category": parent or "document", "x-labels": [_label(key)]}
-    dates = [_date(v) for v in values]
-    money = [_money(v) for v in values]
-    numbers = [_number(v) for v in values]
-    if all(dates):
-        days = sorted(d for d, _ in dates)  # type: ignore[misc]
+    node: dict[str, Any] = {"type": "string", "x-category": parent, "x-labels": [_label(key)]}
+    dates = [d for d in map(_date, values) if d]
+    money = [m for m in map(_money, values) if m]
+    numbers = [n for n in map(_number, values) if n is not None]
+    percents = [n for v in values if v.endswith("%") and (n := _number(v[:-1].strip())) is not None]
+    if _most(dates, values):
+        days = sorted(d for d, _ in dates)
         node |= {"x-kind": "date", "x-range": [f"{days[0].year}-01-01", f"{days[-1].year}-12-31"],
-                 "x-format": sorted({f for _, f in dates})}  # type: ignore[misc]
-    elif all(v.endswith("%") and _number(v[:-1].strip()) is not None for v in values):
-        nums = [_number(v[:-1].strip()) for v in values]
-        node |= {"x-kind": "percent", "x-choices": sorted({float(n) for n in nums})}  # type: ignore[arg-type]
-    elif all(_TIME.match(v.strip()) for v in values):
+                 "x-format": sorted({f for _, f in dates})}
+    elif _most(percents, values):
+        node |= {"x-kind": "percent", "x-choices": sorted({float(n) for n in percents})}
+    elif _most([v for v in values if _TIME.match(v.strip())], values):
         node |= {"x-kind": "time"}
-    elif all(money):
-        amounts = [m[0] for m in money]  # type: ignore[index]
+    elif _most(money, values):
+        amounts = [m[0] for m in money]
         lo, hi = float(min(amounts)), float(max(amounts))
         node |= {"x-kind": "amount", "x-range": [round(max(0.01, lo / 2), 2), round(max(hi * 2, 1.0), 2)]}
         if hi > 20 * max(lo, 0.01):
             node["x-distribution"] = "log"
-        symbols = sum(m[1] for m in money) / len(money)  # type: ignore[index]
+        symbols = sum(m[1] for m in money) / len(money)
         if symbols:
             node["x-symbol"] = round(symbols, 2)
-    elif all(n is not None for n in numbers):
-        nums = [n for n in numbers if n is not None]
-        places = max(max(0, -n.normalize().as_tuple().exponent) for n in nums)
-        node |= {"x-kind": "number", "x-range": [float(min(nums)), float(max(max(nums), min(nums) + 1))],
+    elif _most(numbers, values):
+        places = max(max(0, -n.normalize().as_tuple().exponent) for n in numbers)
+        node |= {"x-kind": "number", "x-range": [float(min(numbers)), float(max(max(numbers), min(numbers) + 1))],
                  "x-decimals": int(places)}
     elif all(re.fullmatch(r"[\w./#-]*\d[\w./#-]*", v) for v in values):
         node |= {"x-kind": "id", "x-pattern": _shape_pattern(values)}
     else:
         node |= {"x-kind": "text", **_text_rule(key, parent, values)}
+    node["x-category"] = parent or ("totals" if node["x-kind"] == "amount" else "document")
     if "x-pattern" in node and len(node["x-pattern"]) == 1:
         node["x-pattern"] = node["x-pattern"][0]
     return node
@@ -210,7 +223,8 @@ def infer_schema(rows: list[Any], key: str = "", parent: str = "") -> dict[str, 
         props, required = {}, []
         for k in keys:
             seen = [r.get(k) for r in present]
-            child = infer_schema(seen, k, k if not parent else parent)
+            nested = any(isinstance(v, (dict, list)) for v in seen)
+            child = infer_schema(seen, k, parent or (k if nested else ""))  # a group names its leaves' category
             missing = sum(v in (None, "", [], {}) for v in seen)
             if missing:
                 child["x-optional"] = round(missing / len(seen), 2)

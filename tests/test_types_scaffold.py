@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from pathlib import Path
 
 import pytest
 
@@ -117,3 +118,29 @@ def test_types_new_refuses_bad_input_in_one_line(tmp_path, capsys):
     assert "line 2 is not JSON" in capsys.readouterr().err
     assert main(["types", "new", "Bad-Name", "--from", str(bad)]) == 2
     assert not (tmp_path / "t").exists()
+
+
+SROIE = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "sroie-dev" / "labels.jsonl"
+
+
+@pytest.mark.skipif(not SROIE.exists(), reason="needs ../shared/datasets/sroie-dev")
+def test_types_new_on_real_receipt_labels_fits_kinds_despite_stray_values(tmp_path, monkeypatch):
+    """157 real SROIE labels: dates in several formats, totals as printed, addresses joined on one line."""
+    out = tmp_path / "tpl" / "real_receipt"
+    assert main(["types", "new", "real_receipt", "--from", str(SROIE), "--out", str(out)]) == 0
+    p = json.loads((out / "schema.json").read_text())["properties"]
+    assert p["date"]["x-kind"] == "date" and len(p["date"]["x-format"]) >= 2
+    assert p["total"]["x-kind"] == "amount" and p["total"]["x-category"] == "totals"
+    assert p["address"]["x-faker"] == {"provider": "address", "join": " "}
+    assert p["company"]["x-faker"] == "company"
+    monkeypatch.setenv("DOCFOUNDRY_TEMPLATES", str(tmp_path / "tpl"))
+    load_doc_type.cache_clear()
+    from synth.locales import Locale
+    from synth.values import ValueContext, split_truth, values_for
+
+    doc = load_doc_type("real_receipt")
+    for seed in range(10):
+        gt, _ = split_truth(values_for(doc, ValueContext(Locale("en_GB", seed), random.Random(seed))))
+        doc.validate(gt)
+        assert "address" not in gt or "\n" not in gt["address"]
+    load_doc_type.cache_clear()

@@ -3,8 +3,8 @@
 Each leaf says how its value is drawn (keys checked by ``templates/doctype.schema.json``):
 
     "x-faker": {"provider": "company"}            a Faker provider of the page's locale ("lines": 3
-                                                  keeps an address to three lines; a list with
-                                                  "weight"s draws one provider)
+                                                  keeps an address to three lines, "join": " " puts
+                                                  them on one; a list with "weight"s draws one)
     "x-pattern": "PO-{year}-{#####}"              {###} digits, {AA} letters, {year} the year of the
                                                   document's first date, {field} / {field.year}
     "x-choices": ["Net 30", ...] + "x-weights"    (numbers printed the locale's way); "enum" too
@@ -273,8 +273,10 @@ class _Draw:
             return self.fmt("date", node, out) if kind == "date" else (out.isoformat(), None)
         if isinstance(out, (list, tuple)):
             out = " ".join(map(str, out))
-        text = str(out)
-        return (lines(text, call["lines"]) if "lines" in call else text), None
+        text = lines(str(out), call["lines"]) if "lines" in call else str(out)
+        if "join" in call:  # a multi-line value labeled as one line: "12 Mill Lane, Bristol" style
+            text = call["join"].join(part.strip() for part in text.split("\n") if part.strip())
+        return text, None
 
     def pattern(self, path: str, spec: str) -> str:
         def token(m: re.Match) -> str:
