@@ -260,60 +260,71 @@ def _cord_hint(pattern: str) -> tuple[str, str] | None:
     return top, kind
 
 
+# Native layouts of one truth file per page next to an image folder (SROIE, FUNSD): one pairing base.
+
+@dataclass(frozen=True)
+class PairedLayout:
+    """Per split folder (the folder itself or its subfolders), truth files in ``truth_dirs`` (the first
+    that exists) paired by file stem with an image in ``image_dir``. ``parse`` reads one truth file
+    (``ValueError`` naming it when it is not this layout's), ``fields`` turns it into the page's fields."""
+
+    name: str                                  # adapter name and the records' doc_type
+    truth_dirs: tuple[str, ...]
+    truth_glob: str
+    image_dir: str
+    parse: Callable[[Path], Any]
+    fields: Callable[[Any], dict[str, str]]
+    hints: dict[str, FieldHint] = field(default_factory=dict)
+
+    def parts(self, folder: Path) -> list[tuple[Path, Path, str]]:
+        """(truth folder, image folder, split) for the folder itself and its split subfolders."""
+        out = []
+        for base in [folder, *sorted(p for p in folder.iterdir() if p.is_dir())]:
+            truth = next((base / n for n in self.truth_dirs if (base / n).is_dir()), None)
+            if truth is not None and (base / self.image_dir).is_dir():
+                out.append((truth, base / self.image_dir, _split_of(base)))
+        return out
+
+    def detect(self, folder: Path) -> bool:
+        return any(any(t.glob(self.truth_glob)) for t, _, _ in self.parts(folder))
+
+    def load(self, folder: Path) -> TruthSet:
+        records, problems = [], []
+        for truth_dir, images, split in self.parts(folder):
+            for truth in sorted(truth_dir.glob(self.truth_glob)):
+                image = next((images / f"{truth.stem}{s}" for s in IMAGE_SUFFIXES
+                              if (images / f"{truth.stem}{s}").is_file()), None)
+                try:
+                    data = self.parse(truth)
+                    if image is None:
+                        raise ValueError(f"{truth}: no image named {truth.stem}.* in {images}")
+                    fields = self.fields(data)
+                except (ValueError, KeyError, TypeError) as e:
+                    problems.append(str(e) if isinstance(e, ValueError) else f"{truth}: malformed entity ({e!r})")
+                    continue
+                path, problem = _image_at(folder, image.relative_to(folder), "image")  # a symlink may lead out
+                records.append(TruthRecord(truth.stem, path, split, self.name, fields, image_problem=problem))
+        return TruthSet(str(folder), self.name, records, hints=dict(self.hints), problems=problems)
+
+
 # sroie: img/ + entities/ (or key/) folders of one JSON .txt per receipt.
 
 SROIE_FIELDS = {"company": ("vendor", "text"), "address": ("vendor", "text"),
                 "date": ("document", "date"), "total": ("totals", "amount")}
 
 
-def _sroie_parts(folder: Path) -> list[tuple[Path, Path, str]]:
-    """(image folder, entity folder, split) for the folder itself and its split subfolders."""
-    out = []
-    for base in [folder, *sorted(p for p in folder.iterdir() if p.is_dir())]:
-        entities = next((base / n for n in ("entities", "key") if (base / n).is_dir()), None)
-        if entities is not None and (base / "img").is_dir():
-            out.append((base / "img", entities, _split_of(base)))
-    return out
+def _sroie_entities(path: Path) -> dict[str, Any]:
+    entities = _read_json(path)
+    if not isinstance(entities, dict):
+        raise ValueError(f"{path}: expected a JSON object of entities")
+    return entities
 
 
-def _detect_sroie(folder: Path) -> bool:
-    return any(any(e.glob("*.txt")) for _, e, _ in _sroie_parts(folder))
-
-
-def _load_sroie(folder: Path) -> TruthSet:
-    records, problems = [], []
-    for images, entities, split in _sroie_parts(folder):
-        for txt in sorted(entities.glob("*.txt")):
-            image = next((images / f"{txt.stem}{s}" for s in IMAGE_SUFFIXES
-                          if (images / f"{txt.stem}{s}").is_file()), None)
-            try:
-                fields = _read_json(txt)
-                if not isinstance(fields, dict):
-                    raise ValueError(f"{txt}: expected a JSON object of entities")
-                if image is None:
-                    raise ValueError(f"{txt}: no image named {txt.stem}.* in {images}")
-            except ValueError as e:
-                problems.append(str(e))
-                continue
-            path, problem = _image_at(folder, image.relative_to(folder), "image")  # a symlink may lead out
-            records.append(TruthRecord(txt.stem, path, split, "sroie",
-                                       {k: str(v) for k, v in fields.items()}, image_problem=problem))
-    return TruthSet(str(folder), "sroie", records, hints={"sroie": SROIE_FIELDS.get}, problems=problems)
+SROIE = PairedLayout("sroie", ("entities", "key"), "*.txt", "img", _sroie_entities,
+                     lambda entities: {k: str(v) for k, v in entities.items()}, {"sroie": SROIE_FIELDS.get})
 
 
 # funsd: annotations/ (entities with question -> answer links) + images/.
-
-def _funsd_parts(folder: Path) -> list[tuple[Path, Path, str]]:
-    out = []
-    for base in [folder, *sorted(p for p in folder.iterdir() if p.is_dir())]:
-        if (base / "annotations").is_dir() and (base / "images").is_dir():
-            out.append((base / "annotations", base / "images", _split_of(base)))
-    return out
-
-
-def _detect_funsd(folder: Path) -> bool:
-    return any(any(a.glob("*.json")) for a, _, _ in _funsd_parts(folder))
-
 
 def funsd_fields(form: list[dict[str, Any]]) -> dict[str, str]:
     """Question text -> its linked answers' text, answers in reading order (top, then left),
@@ -329,25 +340,14 @@ def funsd_fields(form: list[dict[str, Any]]) -> dict[str, str]:
     return {q: " ".join(t for _, _, t in sorted(parts)) for q, parts in answers.items()}
 
 
-def _load_funsd(folder: Path) -> TruthSet:
-    records, problems = [], []
-    for ann_folder, images, split in _funsd_parts(folder):
-        for ann in sorted(ann_folder.glob("*.json")):
-            image = next((images / f"{ann.stem}{s}" for s in IMAGE_SUFFIXES
-                          if (images / f"{ann.stem}{s}").is_file()), None)
-            try:
-                data = _read_json(ann)
-                if not isinstance(data, dict) or not isinstance(data.get("form"), list):
-                    raise ValueError(f"{ann}: not a FUNSD annotation (no 'form' list)")
-                if image is None:
-                    raise ValueError(f"{ann}: no image named {ann.stem}.* in {images}")
-                fields = funsd_fields(data["form"])
-            except (ValueError, KeyError, TypeError) as e:
-                problems.append(str(e) if isinstance(e, ValueError) else f"{ann}: malformed entity ({e!r})")
-                continue
-            path, problem = _image_at(folder, image.relative_to(folder), "image")  # a symlink may lead out
-            records.append(TruthRecord(ann.stem, path, split, "funsd", fields, image_problem=problem))
-    return TruthSet(str(folder), "funsd", records, problems=problems)
+def _funsd_form(path: Path) -> list[dict[str, Any]]:
+    data = _read_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("form"), list):
+        raise ValueError(f"{path}: not a FUNSD annotation (no 'form' list)")
+    return data["form"]
+
+
+FUNSD = PairedLayout("funsd", ("annotations",), "*.json", "images", _funsd_form, funsd_fields)
 
 
 ADAPTERS: dict[str, Adapter] = {a.name: a for a in [
@@ -356,9 +356,9 @@ ADAPTERS: dict[str, Adapter] = {a.name: a for a in [
     Adapter("cord", "a datasets folder (dataset_dict.json / state.json, or data/*.parquet) "
             "with a ground_truth column", _detect_cord, _load_cord),
     Adapter("sroie", "img/ and entities/ (or key/) with one JSON .txt per receipt, "
-            "optionally under train/ and test/", _detect_sroie, _load_sroie),
+            "optionally under train/ and test/", SROIE.detect, SROIE.load),
     Adapter("funsd", "annotations/*.json and images/, optionally under training_data/ and "
-            "testing_data/", _detect_funsd, _load_funsd),
+            "testing_data/", FUNSD.detect, FUNSD.load),
 ]}
 
 
