@@ -205,7 +205,6 @@ class Labeler:
     """The labeling pipeline of one run: read pages, OCR them, ask the teacher, merge answers into rows."""
 
     def __init__(self, cfg: TeacherArgs, doc: Any, teacher: Any, cache: Any, close_teacher: bool = True) -> None:
-        from distill.ocr import ENGINE_PARAMS, engine_version
         from docfoundry.prompts import extraction_prompt
 
         self.cfg, self.doc, self.teacher, self.cache = cfg, doc, teacher, cache
@@ -213,7 +212,6 @@ class Labeler:
         self.prompt = extraction_prompt(doc)
         self.sampling = sampling_of(cfg, teacher)
         self.need_ocr = cfg.grounding or teacher.needs_ocr
-        self.ocr_identity = {"engine": "rapidocr", "version": engine_version(), "params": ENGINE_PARAMS}
         self.counts: Counter[str] = Counter()
         self.pool = None
         if cfg.workers > 1 and self.need_ocr and not cfg.ray:
@@ -229,9 +227,9 @@ class Labeler:
 
     # keys -----------------------------------------------------------------------------------
     def ocr_key(self, w: PageWork) -> str:
-        from distill.cache import call_key
+        from distill.ocr import ocr_cache_key
 
-        return call_key(call="ocr", image=w.image_hash, ocr=self.ocr_identity)
+        return ocr_cache_key(w.image_hash)  # one key for every reader of the cache (gap too)
 
     def teacher_key(self, w: PageWork, sample: int, attempt: int) -> str:
         from distill.cache import call_key
@@ -677,7 +675,8 @@ def load_real_truth(schema: str, truth: str, truth_format: str = "auto", field_m
     return records, fmap
 
 
-def _read_labels(folder: Path) -> tuple[dict[str, dict[str, Any]], set[str]]:
+def read_labels(folder: Path) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """A label output folder's ``meta["fields"]`` reports by page id, and the ids of its failed pages."""
     from docfoundry.store import read_samples
 
     labeled = {s.id: s.meta["fields"] for s in read_samples(folder)} if (folder / "metadata.jsonl").is_file() else {}
@@ -698,7 +697,7 @@ def real_audit(cfg: AuditConfig, doc: Any, truth: Any, fmap: Any, out: Path) -> 
     shared = {f: getattr(cfg, f) for f in TeacherArgs.__dataclass_fields__}
     summary = run(LabelConfig(source=str(source), schema=cfg.schema, out=str(out / "labels"), limit=cfg.limit,
                               cache=cfg.cache or str(Path(cfg.out) / "cache"), progress=cfg.progress, **shared))
-    labeled, failed = _read_labels(out / "labels")
+    labeled, failed = read_labels(out / "labels")
     rows = {r.id: flatten(fmap.apply(r.fields)) for r in truth.records}
     if not any(i in labeled or i in failed for i in rows):
         raise UserError(f"{cfg.truth}: the pages labeled from it have none of its truth ids "
@@ -742,7 +741,7 @@ def run_audit(cfg: AuditConfig) -> dict[str, Any]:
     summary = run(LabelConfig(source=str(out / "pages"), schema=cfg.schema, out=str(out / "labels"),
                               cache=cfg.cache or str(out / "cache"), progress=cfg.progress, **shared))
     synth_truth = {s.id: flatten(s.gt_parse) for s in read_samples(out / "pages")}
-    labeled, failed = _read_labels(out / "labels")
+    labeled, failed = read_labels(out / "labels")
     scores = audit_scores(doc, synth_truth, labeled, failed, target=cfg.target_accuracy)
     report: dict[str, Any] = {"teacher": cfg.teacher, "schema": cfg.schema, "n": cfg.n, "degrade": cfg.degrade,
                               "synth_seed": cfg.synth_seed, "label": summary, **scores}

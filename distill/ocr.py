@@ -46,6 +46,19 @@ def engine_version() -> str:
     return version("rapidocr")
 
 
+def ocr_identity() -> dict[str, Any]:
+    """What defines an OCR result besides the image: engine, version and settings."""
+    return {"engine": "rapidocr", "version": engine_version(), "params": ENGINE_PARAMS}
+
+
+def ocr_cache_key(image_hash: str) -> str:
+    """The key of a page's OCR lines in a ``distill.cache.CallCache`` (``image_hash``: the SHA-256 of
+    the page's encoded bytes, ``distill.pages.PageImage.data``); ``label`` and ``gap`` share it."""
+    from distill.cache import call_key
+
+    return call_key(call="ocr", image=image_hash, ocr=ocr_identity())
+
+
 @lru_cache(maxsize=1)
 def ocr_engine() -> Any:
     """The process's rapidocr engine (built once: loading the models takes about a second)."""

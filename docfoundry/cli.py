@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "distill.instruct",
     "docfoundry.orchestration.pipeline",
     "eval.run",
+    "eval.gap.run",
     "finetune.train",
 ]
 

@@ -89,3 +89,28 @@ def thumbnail(image: Any, max_side: int = 360) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="PNG", optimize=True)
     return buf.getvalue()
+
+
+def paired_histograms(features: dict[str, tuple[list[float], list[float]]], labels: tuple[str, str],
+                      columns: int = 3) -> bytes:
+    """One small panel per feature with the two sets' histograms overlaid on shared bins
+    (``features``: name -> (first set's values, second set's values))."""
+    import numpy as np
+
+    plt = _pyplot()
+    names = list(features)
+    rows = max(1, -(-len(names) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.2 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        a, b = features[name]
+        lo, hi = min(a + b), max(a + b)
+        bins = np.linspace(lo, hi if hi > lo else lo + 1.0, 16)
+        for values, label, color in zip((a, b), labels, COLORS):
+            ax.hist(values, bins=bins, alpha=0.55, color=color, label=label, density=True)
+        ax.set_title(name, fontsize=8)
+        ax.tick_params(labelsize=6)
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=6)
+    fig.tight_layout()
+    return _png(fig)
