@@ -19,8 +19,10 @@ from docfoundry.doctypes import load_doc_type
 SROIE = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sroie-dev"
 # small pages that show the failure modes of issue 14: a handwritten name above the business name,
 # a registration line under it, the date printed with its time, a rounded total after the total,
-# a subtitle between the name and the address, "NET TOTAL"
-PAGES = ["X00016469612", "X00016469623", "X51005441401"]
+# a subtitle between the name and the address, "NET TOTAL"; an address printed in mixed case over
+# item lines, a banner between the name and a centred address over left-aligned items, a tall
+# handwritten note over the print
+PAGES = ["X00016469612", "X00016469623", "X51005441401", "X51005715010", "X51006388044", "X51006401978"]
 SROIE_FIELDS = {"company": "store_name", "address": "store_address", "date": "date", "total": "total"}
 
 
@@ -40,18 +42,38 @@ def real_pages():
     doc = load_doc_type("receipt")
     out = {}
     for pid in PAGES:
-        fields, scores = extract(doc, read_page(Image.open(SROIE / rows[pid]["image"])))
-        out[pid] = (rows[pid]["fields"], fields, scores)
+        lines = read_page(Image.open(SROIE / rows[pid]["image"]))
+        fields, scores = extract(doc, lines)
+        out[pid] = (rows[pid]["fields"], fields, scores, lines)
     return out
 
 
 @pytest.mark.parametrize("pid", PAGES)
 def test_real_receipt_fields_match_their_truth(real_pages, pid):
-    truth, fields, scores = real_pages[pid]
+    truth, fields, scores, _ = real_pages[pid]
     for key, path in SROIE_FIELDS.items():
         assert folded_ratio(truth[key], fields[path]) >= 90, (key, truth[key], fields[path])
         assert "\n" not in fields[path]
         assert scores[path] > SCORE_NOT_FOUND, (key, scores[path])
+
+
+def test_with_the_case_convention_learned_from_the_truth_the_values_match_case_sensitively(real_pages, tmp_path):
+    """The opt-in: x-case set on the leaves whose truth the labels file writes in one case."""
+    from docfoundry.case import truth_cases
+
+    rows = [r["fields"] for r in map(json.loads, (SROIE / "labels.jsonl").read_text().splitlines())]
+    schema = json.loads(Path(load_doc_type("receipt").schema_file).read_text())
+    for key, case in truth_cases(rows).items():
+        schema["properties"][SROIE_FIELDS[key]]["x-case"] = case
+    (tmp_path / "schema.json").write_text(json.dumps(schema))
+    doc = load_doc_type(str(tmp_path / "schema.json"))
+    printed_mixed = 0
+    for pid, (truth, fields, _, lines) in real_pages.items():
+        upper, _ = extract(doc, lines)
+        for key, path in SROIE_FIELDS.items():
+            assert fuzz.ratio(" ".join(truth[key].split("\n")), upper[path]) >= 90, (pid, key, upper[path])
+        printed_mixed += any(c.islower() for c in fields["store_address"])
+    assert printed_mixed  # one page at least prints its address in mixed case: as printed, it scores lower
 
 
 # --- the reading rules, on invented pages -------------------------------------------------------
