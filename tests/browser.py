@@ -19,14 +19,12 @@ def chromium() -> str | None:
 def render(html: Path, png: Path) -> dict[str, Any] | None:
     """Load ``html`` in headless Chromium, save a full-page screenshot to ``png`` and return what the
     page did: its images (loaded?, natural width), every URL it requested and its script errors.
-    None when Playwright or a Chromium is not installed (the caller skips)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return None
+    None when no Chromium is installed (the caller skips); with a Chromium, Playwright must import."""
     executable = chromium()
     if executable is None:
         return None
+    # a dev dependency: missing it next to a Chromium is a failure, not a skip
+    from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -49,8 +47,8 @@ def assert_renders(html: Path, png: Path, min_images: int) -> dict[str, Any]:
     from PIL import Image, ImageStat
 
     seen = render(html, png)
-    if seen is None:
-        pytest.skip("no headless Chromium + Playwright here (the structural checks still ran)")
+    if seen is None:  # only where no Chromium exists; where one does (CI installs it) the test runs
+        pytest.skip("no Chromium here (the structural checks still ran); CI installs one, so there it runs")
     assert len(seen["images"]) >= min_images, seen["images"]
     assert all(done and width > 0 for done, width in seen["images"]), seen["images"]  # every image decoded
     assert [u for u in seen["requests"] if not u.startswith(("file:", "data:"))] == []  # self-contained

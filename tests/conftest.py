@@ -5,6 +5,12 @@ import os
 import pytest
 
 
+def pytest_configure(config):
+    # tests that render a report in headless Chromium (tests/browser.py); they skip only where no Chromium exists
+    config.addinivalue_line("markers", "browser: renders HTML in headless Chromium; runs wherever a Chromium is installed")
+
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     """Factory ``tiny_model(family, size="micro", seed=0) -> Path`` of a saved tiny model folder.

@@ -102,6 +102,7 @@ def test_html_report_is_self_contained(evaluated):
         assert text in page
 
 
+@pytest.mark.browser
 def test_html_report_renders_in_a_browser(evaluated, tmp_path):
     _, _, out = evaluated
     assert_renders(out / "report.html", tmp_path / "report.png", min_images=5)
@@ -142,6 +143,7 @@ def test_bad_input_is_one_line(evaluated, tmp_path, capsys):
         assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
 
 
+@pytest.mark.browser
 def test_compare_reports(evaluated, tmp_path, capsys):
     root, truth, base = evaluated
     better = write_jsonl(tmp_path / "better.jsonl", [{"id": k, "fields": v} for k, v in RECEIPTS.items()])

@@ -70,6 +70,7 @@ def test_every_stage_completes_and_the_report_renders(reference):
     assert (compare / "compare.json").is_file() and (compare / "compare.html").is_file()
 
 
+@pytest.mark.browser
 def test_the_run_report_renders_in_a_browser(reference, tmp_path):
     assert_renders(reference / "report.html", tmp_path / "run-report.png", min_images=4)
 
