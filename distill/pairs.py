@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from distill.spans import group_rows
+from distill.spans import group_rows, month_number
 
 # How much a way of finding a pair is trusted (times the OCR score of its lines).
 SCORE_COLON_RIGHT = 0.9
@@ -52,6 +52,7 @@ ALIGN = 1.5              # lines of one block start within this of each other (l
 TALLER = 1.15           # a value written this much taller than the label-like text above it (stacked cards)
 VOTES = 3                # rows sharing a key column and a value column that make a layout
 LABEL_WORDS = 6          # label-like text without a colon has at most this many words
+NUMBER_WORDS = 2         # a number cut from the label before it ("Date Sent 4/19/74") has at most this many words
 BOXES = "☐□▢❑❒"         # an empty checkbox as OCR reads it
 TICKS = "☒☑✓✔⊠■"         # a ticked one
 
@@ -102,6 +103,9 @@ class Seg:
     score: float
     line: int                      # index of the OCR line it came from
     key: bool = False
+    lead: bool = False             # ended by a leader ("Labels ----", "Date ____"): a key as a colon makes one
+    cut: bool = False              # cut out of an OCR segment: never joined back to its neighbour
+    tail: Seg | None = None        # the number cut from this label: it goes with it when this is a value
     voted: bool = False            # a key by the page's key and value columns (its right cell is its value)
     column: bool = False           # a key in the page's key column, its value in the value column (a far value is its own)
     used: bool = False
@@ -139,24 +143,69 @@ def _split_word(text: str, box: list[int]) -> list[tuple[str, list[int]]]:
     return [(m.group(1), [box[0], box[1], cut, box[3]]), (m.group(2), [cut, box[1], box[2], box[3]])]
 
 
+_LEADER = re.compile(r"^(?:-{2,}|_+|\.{3,}|…+)$")                 # a dash, underscore or dot leader on its own
+_LEADER_END = re.compile(r"^(.*[^\W\d_][.)]?)(?:-{2,}|_+|\.{3,}|…+)$")  # ... glued to the key's last word
+_LEADER_START = re.compile(r"^(?:_+|-{2,})(\S.*)$")                  # ... glued to the value's first word
+
+
+def _unlead(words: list[tuple[str, list[int]]]) -> list[tuple[str, list[int], bool]]:
+    """Words with leaders taken out: ``(text, box, ends_key)``, ``ends_key`` where a leader followed."""
+    out: list[tuple[str, list[int], bool]] = []
+    for t, b in words:
+        if _LEADER.match(t):
+            if out:
+                out[-1] = (out[-1][0], out[-1][1], True)
+            continue
+        if (m := _LEADER_END.match(t)) is not None:
+            out.append((m.group(1), b, True))
+            continue
+        if (m := _LEADER_START.match(t)) is not None and out:
+            out[-1] = (out[-1][0], out[-1][1], True)
+            t = m.group(1)
+        out.append((t, b, False))
+    return out
+
+
 def segments(lines: list[Any]) -> list[Seg]:
-    """Cut each OCR line (``text``, ``score``, ``words``) after colons and at wide word gaps."""
+    """Cut each OCR line (``text``, ``score``, ``words``) after colons and leaders and at wide word
+    gaps; a label run up to a number is cut from it (``"Date Sent 4/19/74"``)."""
     out: list[Seg] = []
     for i, line in enumerate(lines):
-        words = [p for t, b in (line.words or [(line.text, line.box)]) if str(t).strip()
-                 for p in _split_word(str(t), list(b))]
+        words = _unlead([p for t, b in (line.words or [(line.text, line.box)]) if str(t).strip()
+                         for p in _split_word(str(t), list(b))])
         cur: list[tuple[str, list[int]]] = []
-        for w in words:
+        lead = False
+        for t, b, ends_key in words:
             if cur:
                 prev = cur[-1]
                 h = max(1, prev[1][3] - prev[1][1])
-                if prev[0].endswith(":") or w[1][0] - prev[1][2] > GAP_SPLIT * h:
-                    out.append(Seg(cur, float(line.score), i))
+                if lead or prev[0].endswith(":") or b[0] - prev[1][2] > GAP_SPLIT * h:
+                    out.append(Seg(cur, float(line.score), i, lead=lead))
                     cur = []
-            cur.append(w)
+            cur.append((t, b))
+            lead = ends_key
         if cur:
-            out.append(Seg(cur, float(line.score), i))
-    return _join_fragments(out)
+            out.append(Seg(cur, float(line.score), i, lead=lead))
+    return [p for s in _join_fragments(out) for p in _cut_label_number(s)]
+
+
+def _cut_label_number(s: Seg) -> list[Seg]:
+    """``"Project No. 1989-29"`` -> the label and the number after it: a label-like run of words
+    without digits, then a value of at most ``NUMBER_WORDS`` words that starts with a number."""
+    ws = s.words
+    at = next((j for j, (t, _) in enumerate(ws) if t[:1].isdigit() or (t[:1].isupper() and month_number(t))), None)
+    if at is None or at == 0 or s.lead or s.text.endswith(":"):
+        return [s]
+    date = month_number(ws[at][0]) is not None  # "Date March 18, 1968": a date is a month and two numbers
+    value = " ".join(t for t, _ in ws[at:])
+    if len(ws) - at > NUMBER_WORDS + date or (date and not any(c.isdigit() for c in value)):
+        return [s]
+    head = " ".join(t for t, _ in ws[:at])
+    if any(c.isdigit() or c == "," for c in head) or not is_label_like(head) or month_number(ws[at - 1][0]):
+        return [s]  # a sentence, an address ("Springfield, IL 62701") or a date ("May 1, 1985") goes on
+    label = Seg(ws[:at], s.score, s.line, cut=True)
+    label.tail = Seg(ws[at:], s.score, s.line, cut=True)
+    return [label, label.tail]
 
 
 def _join_fragments(segs: list[Seg]) -> list[Seg]:
@@ -170,7 +219,8 @@ def _join_fragments(segs: list[Seg]) -> list[Seg]:
             ob = o.box
             gap = s.box[0] - ob[2]
             if -2 <= gap <= GAP_SPLIT * min(o.h, s.h) and abs(o.cy - s.cy) <= 0.3 * min(o.h, s.h) \
-                    and not o.text.endswith(":") and not is_colon_key(s.text) and not is_label_like(s.text):
+                    and not o.text.endswith(":") and not o.lead and not is_colon_key(s.text) \
+                    and not is_label_like(s.text):
                 host = o
                 break
         if host is None:
@@ -194,6 +244,11 @@ def is_colon_key(text: str) -> bool:
     if not t.endswith(":") or _letters(t) < 2:
         return False
     return not (t[0].islower() and len(t.split()) > 1)
+
+
+def _colon(s: Seg) -> bool:
+    """A colon key, or key text ended by a leader (``"Labels ----"``, ``"Date ____"``)."""
+    return is_colon_key(s.text) or (s.lead and is_colon_key(s.text + ":"))
 
 
 def is_label_like(text: str) -> bool:
@@ -322,6 +377,10 @@ class Layout:
 
 
 def _pair(k: Seg, values: list[Seg], trust: float, how: str) -> Pair:
+    # a value line that was cut at its number ("Ms. Joy Weathers 312/426-8000") is read whole again
+    values = [t for s in values for t in ([s, s.tail] if s.tail is not None and not s.tail.key
+                                          and (not s.tail.used or s.tail in values) else [s]) if t is not None]
+    values = list(dict.fromkeys(values))
     for s in values:
         s.used = True
     k.used = True
@@ -434,7 +493,7 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
     """(key-value pairs, checkbox groups) of a page in reading order, from OCR lines."""
     page = Layout(segments(lines))
     for s in page.segs:
-        s.key = is_colon_key(s.text)
+        s.key = _colon(s)
     reserved = set()  # what colon keys will take: the text right of them, else the line under them
     for k in page.segs:
         if k.key:
@@ -456,13 +515,13 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
     pairs: list[Pair] = []
     for k in keys:  # values to the right first: they are the common case and the surest
         r = None if k.used else page.right_of(k)
-        if r is not None and not (is_colon_key(k.text) or k.voted) and k.h > HEADING * text_h:
+        if r is not None and not (_colon(k) or k.voted) and k.h > HEADING * text_h:
             r = None  # a title or section heading beside other text
         if r is not None and not k.column and r.box[0] - k.box[2] > NEAR_REACH * k.h:
             r = None  # far across the row: the next column's text, not this key's value
-        if r is not None and not r.used and not r.key and (is_colon_key(k.text) or k.voted or _looks_like_value(k, r)
+        if r is not None and not r.used and not r.key and (_colon(k) or k.voted or _looks_like_value(k, r)
                                                            or _near_label(k, r)):
-            colon = is_colon_key(k.text)
+            colon = _colon(k)
             k.used = True
             values = page.block(r) if colon else page.row_run(r)
             if not colon and len(values) > ROW_CELLS:
@@ -471,9 +530,9 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
                                "colon right" if colon else "label right"))
     for k in keys:
         d = None if k.used else page.below(k)
-        if d is not None and not d.used and not d.key and (k.voted or is_colon_key(k.text)
+        if d is not None and not d.used and not d.key and (k.voted or _colon(k)
                                                             and _looks_like_value(k, d, below=True)):
-            colon = is_colon_key(k.text)
+            colon = _colon(k)
             k.used = True
             pairs.append(_pair(k, page.block(d), SCORE_COLON_BELOW if colon else SCORE_LABEL_BELOW,
                                "colon below" if colon else "label below"))

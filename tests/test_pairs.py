@@ -130,7 +130,7 @@ def test_far_text_and_table_rows_are_no_values():
         line("Name:", 50, 100), line("John Smith", 700, 100),      # a key column with far values:
         line("Phone:", 50, 140), line("555-0100", 700, 140),       # each far value is its key's
         line("City:", 50, 180), line("Springfield", 700, 180),
-        line("Weight", 50, 260), line("Totals 12", 800, 260),      # far across the row: another column
+        line("Weight", 50, 260), line("12 units", 800, 260),       # far across the row: another column
         line("STRENGTH", 50, 320), line("4.31", 200, 320), line("4.59", 300, 320), line("4.09", 400, 320),
     ]
     pairs, _ = read_page_pairs(lines)
@@ -158,3 +158,29 @@ def test_a_heading_is_no_label_key():
              line("Prepared for the board of the company", 50, 140)]
     pairs, _ = read_page_pairs(lines)
     assert [(p.question, p.answer) for p in pairs] == [("Project No.", "1989-29")]
+
+
+def test_leaders_and_numbers_inside_one_ocr_segment():
+    """A dash or underscore leader ends a key as a colon does; a label run up to a number or a date
+    in one OCR segment is a key and its value; addresses, dates and sentences are not cut."""
+    lines = [
+        line("Labels ---- OLD GOLD STRAIGHT", 50, 100),
+        line("Tear Tape-- Gold", 50, 140),
+        line("Date Sent 4/19/74", 50, 180),
+        line("Registration No. 533", 50, 220),
+        line("Date March 18, 1968", 50, 260),
+        line("May 1, 1985", 50, 300),                      # a date alone is a date
+        line("Springfield, IL 62701", 50, 340),             # an address line is not a label and a number
+        line("the samples were sent on 12 May", 50, 380),   # a sentence is not a label and a number
+    ]
+    pairs, _ = read_page_pairs(lines)
+    assert [(p.question, p.answer) for p in pairs] == [
+        ("Labels", "OLD GOLD STRAIGHT"), ("Tear Tape", "Gold"), ("Date Sent", "4/19/74"),
+        ("Registration No.", "533"), ("Date", "March 18, 1968")]
+
+
+def test_a_value_line_cut_at_its_number_is_read_whole():
+    """A colon key's value that reads like a label and a number ("Ms. Joy Weathers 312/426-8000")
+    is that key's value whole, not a pair of its own."""
+    pairs, _ = read_page_pairs([line("Contact:", 50, 100), line("Ms. Joy Weathers 312/426-8000", 200, 100)])
+    assert [(p.question, p.answer) for p in pairs] == [("Contact:", "Ms. Joy Weathers 312/426-8000")]
