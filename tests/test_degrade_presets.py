@@ -211,9 +211,29 @@ def test_every_registered_effect_runs_on_rgb_and_gray(tmp_path):
             assert out.dtype == np.uint8, name
 
 
-def test_presets_folder_ships_in_the_package():
-    assert Path(PRESET_DIR).parent.name == "templates"
-    assert (PRESET_DIR / "medium.yaml").is_file()
+def test_presets_and_templates_ship_in_the_wheel(tmp_path):
+    # build the wheel from a copy of the sources, as pip would, and look inside it
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    repo = Path(__file__).resolve().parent.parent
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(repo / name, src / name)
+    for name in ("docfoundry", "synth", "distill", "finetune", "eval", "templates"):
+        shutil.copytree(repo / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path / "dist"), str(src)], check=True, capture_output=True)
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    templates = repo / "templates"
+    data = [p for p in templates.rglob("*") if p.is_file() and p.suffix in (".json", ".yaml", ".j2", ".txt", ".md")]
+    missing = [str(p.relative_to(repo)) for p in data if str(p.relative_to(repo)) not in shipped]
+    assert not missing, missing
+    assert {f"templates/degrade/{n}.yaml" for n in PRESET_NAMES} <= shipped
 
 
 def test_readme_names_every_effect_and_preset():
