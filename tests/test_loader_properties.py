@@ -295,7 +295,8 @@ def test_teacher_answer_parsers_give_a_result(text):
     assert parsed is None or isinstance(parsed, dict)
     fields, why = check_answer(load_doc_type("receipt"), Answer(text))
     assert (isinstance(fields, dict) and why == "") or (fields is None and isinstance(why, str) and why)
-    assert all(isinstance(x, str) for triplet in parse_triplets(text) for x in triplet)
+    # every part of a triplet is non-empty text the answer holds (stripped), never invented
+    assert all(part and part == part.strip() and part in text for triplet in parse_triplets(text) for part in triplet)
     assert verdict(text) in ("Yes", "No", "Open", "?")
 
 
@@ -303,15 +304,18 @@ def test_teacher_answer_parsers_give_a_result(text):
 @given(row=st.one_of(values, st.fixed_dictionaries({"id": values}, optional={"prediction": values, "fields": values,
                                                                              "latency_s": values})))
 def test_prediction_row_gives_a_prediction_or_one_line(row):
-    from eval.parse import Prediction, prediction_from_row
+    from docfoundry.predictions import Prediction, parse_prediction, prediction_from_row
 
     try:
         pred = prediction_from_row(row, "preds.jsonl:1")
     except UserError as e:
         assert_one_line(e, "preds.jsonl:1")
         return
-    assert isinstance(pred, Prediction) and isinstance(pred.id, str)
-    assert pred.fields is None or isinstance(pred.fields, dict)
+    assert isinstance(pred, Prediction) and pred.id == str(row["id"])
+    if "fields" in row:  # given fields are taken as they are; raw text is parsed
+        assert pred.fields == row["fields"] and pred.raw is None
+    else:
+        assert pred.raw is not None and pred.fields == parse_prediction(pred.raw)
 
 
 PRED_FILE = "".join(json.dumps(r) + "\n" for r in [{"id": "r1", "prediction": ANSWERS[3]}, {"id": "r2", "fields": RECEIPTS["r2"]},
