@@ -121,7 +121,14 @@ def render_sample(cfg: SynthConfig, index: int, split: str = "train", layout_nam
     loc = Locale(rng.choice(candidates), seed)
     ctx = ValueContext(loc, rng)
     gt_parse, gt_typed = split_truth(values_for(doc, ctx))
-    doc.validate(gt_parse, where=f"sample {sample_id(doc_type, index)}: ")
+    try:
+        doc.validate(gt_parse, where=f"sample {sample_id(doc_type, index)}: ")
+    except ValueError as e:  # drawn from the schema's own rules: the schema contradicts itself
+        from synth.values import generator_for
+
+        if generator_for(doc) != "schema":
+            raise
+        raise UserError(f"{doc.source}: a value its draw rules made breaks the schema ({e})") from None
     layouts = load_layouts(doc)
     layout = rng.choice(layouts)  # drawn even when forced, so the page's other draws stay the same
     if layout_name is not None:

@@ -69,6 +69,7 @@ def _first_date(doc: DocType) -> str | None:
 
 def check(doc: DocType) -> None:
     """Refuse, in one line naming the file and field, a leaf the generic generator cannot draw."""
+    _check_lists(doc.schema, doc.source, "")
     for pattern, node in _leaf_nodes(doc.schema).items():
         where = f"{doc.source}: field '{pattern}'"
         kind = node.get("x-kind", "text")
@@ -78,6 +79,63 @@ def check(doc: DocType) -> None:
         for call in _faker_calls(node):
             if not _has_provider(call["provider"]):
                 raise UserError(f"{where}: x-faker provider '{call['provider']}' is not a Faker provider")
+        problem = _rule_problem(node, kind)
+        if problem:
+            raise UserError(f"{where}: {problem}")
+
+
+def _rule_problem(node: dict[str, Any], kind: str) -> str | None:
+    """What makes a leaf's draw rule undrawable for its kind, or None."""
+    if "x-range" in node and "x-derive" not in node:
+        lo, hi = node["x-range"]
+        if kind == "date":
+            if not all(isinstance(d, str) and _iso(d) for d in (lo, hi)) or lo > hi:
+                return f"x-range {node['x-range']} is not [earliest, latest] ISO dates (YYYY-MM-DD)"
+        elif kind in NUMERIC and (not all(isinstance(x, (int, float)) for x in (lo, hi)) or lo > hi):
+            return f"x-range {node['x-range']} is not [low, high] numbers"
+    choices = node.get("x-choices")
+    if choices is not None and kind in NUMERIC and not all(_decimal(c) for c in choices):
+        return f"x-choices of a {kind} must be numbers (got {choices[:4]})"
+    if choices is not None and kind == "date" and not all(isinstance(c, str) and _iso(c) for c in choices):
+        return "x-choices of a date must be ISO dates (YYYY-MM-DD)"
+    if "x-weights" in node and not sum(node["x-weights"]) > 0:
+        return "x-weights must not all be 0"
+    days = node.get("x-days")
+    if isinstance(days, list) and days[0] > days[1]:
+        return f"x-days {days} is not [fewest, most]"
+    if sum(c.get("weight", 1) for c in _faker_calls(node)) == 0 and "x-faker" in node:
+        return "x-faker weights must not all be 0"
+    return None
+
+
+def _check_lists(node: Any, source: Any, pattern: str) -> None:
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "object":
+        for key, child in node.get("properties", {}).items():
+            _check_lists(child, source, f"{pattern}.{key}" if pattern else key)
+    elif node.get("type") == "array":
+        lo = node.get("minItems", 1)
+        lo, hi = node.get("x-items", (lo, node.get("maxItems", max(lo, 5))))
+        if not (isinstance(lo, int) and isinstance(hi, int) and 0 <= lo <= hi):
+            raise UserError(f"{source}: field '{pattern}': draws between {lo} and {hi} items "
+                            "(minItems / maxItems / x-items)")
+        _check_lists(node.get("items"), source, f"{pattern}[]")
+
+
+def _iso(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _decimal(value: Any) -> bool:
+    try:
+        return Decimal(str(value)).is_finite()
+    except ArithmeticError:
+        return False
 
 
 @cache
@@ -162,7 +220,14 @@ class _Draw:
                             "(through x-derive / x-after / x-pattern)")
         self.busy.add(path)
         node = self.nodes[self.paths[path]]
-        text, typed = self.draw(path, node, node.get("x-kind", "text"))
+        try:
+            text, typed = self.draw(path, node, node.get("x-kind", "text"))
+        except UserError:
+            raise
+        except (ValueError, TypeError, ArithmeticError, LookupError, AttributeError) as e:
+            # a rule check() lets through but this draw cannot follow (Faker arguments, say)
+            raise UserError(f"{self.doc.source}: field '{self.paths[path]}': cannot draw a value "
+                            f"({type(e).__name__}: {' '.join(str(e).split())[:120]})") from None
         if isinstance(text, str) and "x-case" in node:
             text = text.upper() if node["x-case"] == "upper" else text.lower()  # eval.case reads the same key
         self.busy.discard(path)
