@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eval.datasets import TruthRecord  # noqa: E402
-from eval.parse import read_predictions  # noqa: E402
+from docfoundry.adapters import TruthRecord  # noqa: E402
+from docfoundry.predictions import read_predictions  # noqa: E402
 from eval.score import score_all, summarize  # noqa: E402
 
 # Ten fields with the kinds a receipt has: text, ids, dates and amounts.

@@ -44,7 +44,7 @@ def parse_map(text: str) -> dict[str, str]:
 def cache_ocr(truth_dir: str, cache: Path, limit: int = 0) -> None:
     """OCR every page of ``truth_dir`` not yet in ``cache`` (one JSON per page: lines, size, seconds)."""
     from distill.ocr import ocr_engine, read_page
-    from eval.datasets import load_truth
+    from docfoundry.adapters import load_truth
 
     cache.mkdir(parents=True, exist_ok=True)
     ocr_engine()  # the model load is not a page's time
@@ -74,12 +74,12 @@ def score(truth_dir: str, cache: Path, schema: str, field_map: dict[str, str], r
     from distill.extract import extract
     from distill.label import LabelConfig, _bucket, audit_scores
     from distill.ocr import OcrLine, page_text
+    from docfoundry.adapters import load_truth
     from docfoundry.case import apply_case, truth_cases
     from docfoundry.doctypes import load_doc_type
+    from docfoundry.normalize import normalized_equal
     from docfoundry.records import flatten
-    from eval.datasets import load_truth
     from eval.fieldmap import resolve_field_map, truth_patterns
-    from eval.normalize import normalized_equal
 
     doc = load_doc_type(schema)
     defaults = LabelConfig.__dataclass_fields__  # grounding as `label` applies it by default

@@ -80,7 +80,8 @@ def bench_engine(args: argparse.Namespace) -> None:
         sampling_params,
         start_engine,
     )
-    from docfoundry.models import count_parameters, load_config
+    from docfoundry.info import count_parameters
+    from docfoundry.loading import load_config
 
     model = bench_model(args.model_cache)
     config = load_config(str(model))

@@ -78,7 +78,8 @@ def run_trl(a: argparse.Namespace) -> dict[str, Any]:
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
 
-    from docfoundry.models import family_of, load_config, load_processor
+    from docfoundry.families import family_of
+    from docfoundry.loading import load_config, load_processor
     from finetune.data import read_folder
 
     family = family_of(load_config(a.model))
@@ -123,7 +124,8 @@ def run_eval(a: argparse.Namespace) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
 
-    from docfoundry.models import family_of, load_model
+    from docfoundry.families import family_of
+    from docfoundry.loading import load_model
     from finetune.collate import IGNORE, ChatEncoder, Collator, prepare
     from finetune.data import read_folder
 

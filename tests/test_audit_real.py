@@ -14,9 +14,9 @@ from distill.label import AUDIT_THRESHOLDS, AuditConfig, run_audit
 from docfoundry.cli import main
 from docfoundry.doctypes import load_doc_type
 from docfoundry.errors import UserError
+from docfoundry.normalize import normalized_equal
 from docfoundry.store import read_samples
 from eval.fieldmap import resolve_field_map, truth_patterns
-from eval.normalize import normalized_equal
 
 SROIE = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sroie-dev"
 PAGES = 4

@@ -17,7 +17,7 @@ from docfoundry.cli import all_commands
 from docfoundry.config import check_fields, from_dict, load_yaml
 from docfoundry.doctypes import templates_root
 from docfoundry.errors import UserError
-from docfoundry.pipeline import RunConfig, load_run_config
+from docfoundry.orchestration.pipeline import RunConfig, load_run_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = sorted((templates_root() / "runs").glob("*.yaml"))

@@ -14,8 +14,8 @@ from eval_fixtures import (
     sroie_folder,
 )
 
+from docfoundry.adapters import funsd_fields, load_truth
 from docfoundry.errors import UserError
-from eval.datasets import funsd_fields, load_truth
 
 
 def test_dataset_folder(tmp_path):

@@ -6,6 +6,8 @@ import random
 
 import pytest
 
+from docfoundry.normalize import as_dates, as_decimal, as_digits, normalized_equal
+from docfoundry.predictions import parse_prediction
 from eval.metrics import (
     OutcomeCounts,
     anls,
@@ -21,8 +23,6 @@ from eval.metrics import (
     nova_equal,
     prf,
 )
-from eval.normalize import as_dates, as_decimal, as_digits, normalized_equal
-from eval.parse import parse_prediction
 from eval.tree_edit import (
     donut_f1,
     donut_f1_counts,

@@ -6,9 +6,9 @@ import json
 
 from eval_fixtures import RECEIPTS, dataset_folder
 
+from docfoundry.adapters import TruthRecord
 from docfoundry.cli import main
 from docfoundry.doctypes import load_doc_type
-from eval.datasets import TruthRecord
 from eval.predict import prompt_for, speed_summary
 
 
@@ -57,7 +57,8 @@ def random_adapter(model_dir, out):
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from docfoundry.models import family_of, load_model
+    from docfoundry.families import family_of
+    from docfoundry.loading import load_model
 
     model, _ = load_model(str(model_dir), dtype="float32")
     torch.manual_seed(0)

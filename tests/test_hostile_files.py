@@ -12,11 +12,11 @@ import pytest
 from bad_pages import bomb_png, huge_page_pdf
 from eval_fixtures import RECEIPTS, dataset_folder, png_bytes, write_jsonl
 
+from docfoundry.adapters import load_truth
 from docfoundry.cli import main
 from docfoundry.errors import UserError
 from docfoundry.records import Sample
 from docfoundry.store import DatasetWriter, read_run_info, read_samples, subset
-from eval.datasets import load_truth
 
 
 def files_under(root: Path) -> set[Path]:
@@ -185,7 +185,7 @@ def test_eval_model_goes_on_past_a_bomb(tiny_model, tmp_path, capsys):
 
 
 def test_run_report_shows_a_bomb_page_as_a_warning(tmp_path):
-    from docfoundry.run_report import _samples
+    from docfoundry.orchestration.run_report import _samples
 
     synth = dataset_folder(tmp_path / "synth", {"r1": RECEIPTS["r1"]})
     bomb_png(synth / "images" / "r1.png")

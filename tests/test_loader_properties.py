@@ -289,7 +289,7 @@ def test_teacher_answer_parsers_give_a_result(text):
     from distill.label import check_answer
     from distill.synthesize import parse_triplets, verdict
     from distill.teachers import Answer
-    from eval.parse import parse_prediction
+    from docfoundry.predictions import parse_prediction
 
     parsed = parse_prediction(text)
     assert parsed is None or isinstance(parsed, dict)
@@ -325,7 +325,7 @@ PRED_FILE = "".join(json.dumps(r) + "\n" for r in [{"id": "r1", "prediction": AN
 @PROPERTY
 @given(data=mutated_bytes([PRED_FILE]))
 def test_predictions_file_gives_predictions_or_one_line(work, data):
-    from eval.parse import read_predictions
+    from docfoundry.predictions import read_predictions
 
     path = work / f"preds{next(_names)}.jsonl"
     path.write_bytes(data)
@@ -365,7 +365,7 @@ def test_preset_fallback_name_too_long_is_one_line(work):
 def test_teacher_answer_with_a_number_past_the_digit_limit_is_rejected_not_raised():
     from distill.label import check_answer
     from distill.teachers import Answer
-    from eval.parse import parse_prediction
+    from docfoundry.predictions import parse_prediction
 
     huge = '{"total": ' + "1" * 5000 + "}"
     assert parse_prediction(huge + ' then {"total": "1.00"}') == {"total": "1.00"}
@@ -375,7 +375,7 @@ def test_teacher_answer_with_a_number_past_the_digit_limit_is_rejected_not_raise
 
 
 def test_prediction_file_errors_stay_on_one_line(work):
-    from eval.parse import prediction_from_row, read_predictions
+    from docfoundry.predictions import prediction_from_row, read_predictions
 
     with pytest.raises(UserError) as e:
         prediction_from_row({"a\nb": 1}, "preds.jsonl:1")

@@ -10,7 +10,8 @@ from PIL import Image, ImageDraw
 
 from docfoundry.cli import main
 from docfoundry.errors import UserError
-from docfoundry.models import FAMILIES, family_of, get_family, load_model, load_processor
+from docfoundry.families import FAMILIES, family_of, get_family
+from docfoundry.loading import load_model, load_processor
 from docfoundry.tiny import SIZES, build_processor, build_tiny, save_tiny, tiny_config
 
 ALL = list(FAMILIES)
@@ -161,7 +162,7 @@ def test_chat_messages_render_with_answer():
 
 
 def test_sizes_have_64_wide_heads_and_small_is_about_200m():
-    from docfoundry.models import count_parameters
+    from docfoundry.info import count_parameters
 
     for name in ALL:
         tokenizer = build_processor(name, "micro").tokenizer
@@ -236,7 +237,7 @@ def test_tiny_tile_geometry_divides_for_every_size():
     """The pixel-shuffle scale must divide a tile's patch grid, or the connector's reshape fails."""
     from collections import defaultdict
 
-    from docfoundry.models import FAMILIES
+    from docfoundry.families import FAMILIES
     from docfoundry.tiny import SIZES
 
     checked = 0

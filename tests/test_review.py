@@ -185,7 +185,7 @@ def test_import_makes_reviewed_fields_truth_and_keeps_the_rest(labeled, tasks_fi
     assert report["per_field"]["total"] == {"n": 1, "changed": 1, "change_rate": 1.0}
     assert sum(b["changed"] for b in report["per_confidence_bucket"].values()) == 2
     assert report["audit"]["per_field"]["total"]["accuracy"] == 0.0
-    from eval.datasets import load_truth
+    from docfoundry.adapters import load_truth
 
     truth = load_truth(out / "labels.jsonl")
     (row,) = truth.records

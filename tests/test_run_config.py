@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from docfoundry.cli import main
-from docfoundry.pipeline import load_run_config, stage_hashes, stage_names
+from docfoundry.orchestration.pipeline import load_run_config, stage_hashes, stage_names
 
 
 def write(tmp_path: Path, text: str) -> str:

@@ -55,7 +55,7 @@ def reference(config, tmp_path_factory) -> Path:
 
 
 def test_every_stage_completes_and_the_report_renders(reference):
-    from docfoundry.pipeline import stage_names
+    from docfoundry.orchestration.pipeline import stage_names
 
     state = json.loads((reference / "run.json").read_text())
     assert [s for s in stage_names() if state["stages"][s]["status"] != "complete"] == []
@@ -109,7 +109,7 @@ LIBRARY_OUTPUT = ("pad_token_id", "gemm_4bit", "kernels", "Loading weights", "Wr
 
 def assert_console_is_one_line_per_stage(proc: subprocess.CompletedProcess, log_text: str) -> None:
     """``log_text``: what the run added to its log file."""
-    from docfoundry.pipeline import stage_names
+    from docfoundry.orchestration.pipeline import stage_names
 
     for needle in LIBRARY_OUTPUT:
         assert needle not in proc.stdout + proc.stderr, needle
@@ -148,7 +148,7 @@ def rerun_changed(reference: Path, out: Path, old: str, new: str) -> Path:
 
 
 def test_every_folder_a_run_writes_is_owned_by_one_stage(reference):
-    from docfoundry.pipeline import LOG, STAGES
+    from docfoundry.orchestration.pipeline import LOG, STAGES
 
     owned = [f for s in STAGES for f in s.writes]
     assert len(owned) == len(set(owned))

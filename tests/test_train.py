@@ -47,7 +47,8 @@ def instruction_folder(root: Path, n: int = 8, turns: int = 1, broken: int = 0, 
 
 
 def encoder_for(model_dir: Path):
-    from docfoundry.models import family_of, load_config, load_processor
+    from docfoundry.families import family_of
+    from docfoundry.loading import load_config, load_processor
     from finetune.collate import ChatEncoder
 
     family = family_of(load_config(str(model_dir)))
@@ -252,7 +253,7 @@ def test_lora_overfits_eight_examples(lora_run, student):
 def test_adapter_reload_gives_identical_logits(lora_run, student):
     import torch
 
-    from docfoundry.models import load_model
+    from docfoundry.loading import load_model
 
     trained, _, data, run_dir = lora_run
     encoder, conv = encoder_for(student), conversations(data)[0]
@@ -265,7 +266,7 @@ def test_adapter_reload_gives_identical_logits(lora_run, student):
 def test_merge_matches_the_adapter_in_bf16_and_loads(lora_run, student, tmp_path):
     import torch
 
-    from docfoundry.models import load_model
+    from docfoundry.loading import load_model
     from finetune.export import merge
 
     _, _, data, run_dir = lora_run
