@@ -5,7 +5,7 @@ counts what was made in ``summary.json``.
 Sources are registered by name (``--from``): ``truth`` (``distill.truth_tasks``: exact tasks from a
 dataset folder's truth) and ``teacher`` (``distill.synthesize``: a teacher writes tasks from
 image-caption pairs). A source module holds ``SOURCE``, a class built from the config that has
-``keep`` (the config fields that define its output), ``pages(done, folder)``, ``counts``,
+``name`` (the scope of its ``output=`` config fields), ``pages(done, folder)``, ``counts``,
 ``finish_counts(summary)``, ``result(summary)`` and ``close()``.
 """
 
@@ -42,7 +42,6 @@ class Conversation:
 
 class Source(Protocol):
     name: str
-    keep: tuple[str, ...]
     counts: Counter[str]
 
     def pages(self, done: set[str], folder: Path) -> Iterator[Conversation]: ...
@@ -123,12 +122,11 @@ def summarize(folder: Path, skipped: dict[str, int]) -> dict[str, Any]:
 
 def write(cfg: Any, source: Source) -> dict[str, Any]:
     """Write the source's conversations to ``cfg.out`` (pages already there are skipped) and summarize."""
-    from docfoundry.config import to_dict
+    from docfoundry.config import fingerprint, to_dict
     from docfoundry.store import DatasetWriter
 
     try:
-        writer = DatasetWriter(cfg.out, stage="instruct",
-                               fingerprint={k: v for k, v in to_dict(cfg).items() if k in source.keep},
+        writer = DatasetWriter(cfg.out, stage="instruct", fingerprint=fingerprint(cfg, source.name),
                                config=to_dict(cfg), rows_file=ROWS)
         for conv in source.pages(writer.done, writer.folder):
             rel = f"images/{conv.name}"

@@ -25,19 +25,23 @@ from docfoundry.records import SPLITS
 class InstructConfig:
     input: str = opt(help="dataset folder with truth (--from truth) or image-caption pairs (--from teacher)",
                      flag="--in")
-    out: str = opt(help="output instruction folder (re-run to resume)")
+    out: str = opt(help="output instruction folder (re-run to resume)", output=False)
     source: str = opt("truth", "where answers come from", flag="--from", choices=list(SOURCE_MODULES))
-    tasks: list[str] = opt(["all"], "task families to make (all, or a comma list; see --help of the docs)")
-    per_page: int = opt(8, "tasks per page, besides the caption", min=0)
-    weights: dict[str, float] = opt({}, "relative weight per family, e.g. qa=3,extract=1 (default 1 each)", min=0)
+    tasks: list[str] = opt(["all"], "task families to make (all, or a comma list; see --help of the docs)",
+                           output="truth")
+    per_page: int = opt(8, "tasks per page, besides the caption", min=0, output="truth")
+    weights: dict[str, float] = opt({}, "relative weight per family, e.g. qa=3,extract=1 (default 1 each)", min=0,
+                                    output="truth")
     styles: list[str] = opt(["precise", "informative"], "answer styles drawn per task",
-                            choices=["precise", "informative"])
+                            choices=["precise", "informative"], output="truth")
     caption_position: str = opt("random", "where the caption task goes", choices=["first", "last", "random", "none"])
-    split: str | None = opt(None, "use only this split of the input", choices=list(SPLITS))
+    split: str | None = opt(None, "use only this split of the input", choices=list(SPLITS), output="truth")
     seed: int = opt(0, "seed; (seed, page id) defines the page's tasks")
-    teacher: str = opt("", "--from teacher: the synthesizer (vllm:MODEL, openai:URL#MODEL, hf:MODEL)")
-    filter: str = opt("", "--from teacher: the consistency-filter teacher (default: the synthesizer)")
-    max_tokens: int = opt(512, "--from teacher: tokens per teacher answer", min=1)
+    teacher: str = opt("", "--from teacher: the synthesizer (vllm:MODEL, openai:URL#MODEL, hf:MODEL)",
+                       output="teacher")
+    filter: str = opt("", "--from teacher: the consistency-filter teacher (default: the synthesizer)",
+                      output="teacher")
+    max_tokens: int = opt(512, "--from teacher: tokens per teacher answer", min=1, output="teacher")
 
     def validate(self) -> None:
         """Cross-field checks (``docfoundry.config.validate`` runs them after the ranges)."""

@@ -98,8 +98,7 @@ def final_answer(informative: str, precise: str) -> str:
 class TeacherSource:
     """``instruct --from teacher``: synthesize, filter, and yield conversations (cached teacher calls)."""
 
-    name = "teacher"
-    keep = ("input", "source", "teacher", "filter", "caption_position", "seed")
+    name = "teacher"  # the config fields marked output="teacher" define this source's output
 
     def __init__(self, cfg: Any) -> None:
         from distill.teachers import Sampling, load_teacher

@@ -327,8 +327,7 @@ def conversation(page: Page, cfg: Any, chosen: list[str], rng: random.Random) ->
 class TruthSource:
     """``instruct --from truth``: exact tasks from the ground truth of a dataset folder (synthetic pages)."""
 
-    name = "truth"
-    keep = ("input", "source", "tasks", "per_page", "weights", "styles", "caption_position", "split", "seed")
+    name = "truth"  # the config fields marked output="truth" define this source's output
 
     def __init__(self, cfg: Any) -> None:
         from docfoundry.store import read_samples

@@ -23,6 +23,9 @@ def opt(default: Any = dataclasses.MISSING, help: str = "", **meta: Any) -> Any:
     name), ``choices=[...]`` and ``min=`` / ``max=`` (inclusive bounds). Choices and bounds apply to
     a scalar, to each item of a list and to each value of a dict, and they are enforced the same way
     for flags, ``--config`` YAML and configs built in Python (``from_dict``, ``validate``).
+    ``output=False``: the field says where or how fast the work is done, not what it makes, so it is
+    left out of ``fingerprint`` (a resume may change it); ``output="<scope>"``: it defines the output
+    only in that scope (``fingerprint(cfg, "<scope>")``, e.g. one instruction source).
     """
     meta = {"help": help, **meta}
     if isinstance(default, (list, dict)):
@@ -279,3 +282,10 @@ def from_namespace(cls: type, ns: argparse.Namespace, base: dict[str, Any] | Non
 def to_dict(cfg: Any) -> dict[str, Any]:
     """A config as plain JSON-ready data (for run.json and provenance)."""
     return dataclasses.asdict(cfg)
+
+
+def fingerprint(cfg: Any, scope: str = "") -> dict[str, Any]:
+    """The settings that define a stage's output (every field not marked ``output=False``, and those
+    marked for ``scope``), as plain data: a folder written with other ones is not resumed."""
+    keep = {f.name for f in dataclasses.fields(cfg) if f.metadata.get("output", True) in (True, scope)}
+    return {k: v for k, v in to_dict(cfg).items() if k in keep}

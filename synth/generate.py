@@ -24,26 +24,28 @@ from docfoundry.records import SPLITS, FieldBox, Sample, WordBox, flatten, pixel
 
 @dataclass
 class SynthConfig:
-    out: str = opt(help="output dataset folder (created; re-run the same command to resume)")
+    out: str = opt(help="output dataset folder (created; re-run the same command to resume)", output=False)
     doc_types: list[str] = opt(["invoice", "receipt", "w2", "form"],
                                "document types (folders in templates/), comma-separated, used in turn")
     n: int = opt(100, "number of pages", min=1)
     locales: list[str] = opt(["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_PT"],
                              "Faker/CLDR locales drawn per page (a type's schema may restrict them)")
     seed: int = opt(0, "global seed; (seed, index) defines every page")
-    workers: int = opt(1, "worker processes", min=1)
+    workers: int = opt(1, "worker processes", min=1, output=False)
     dpi: int = opt(150, "render resolution", min=1, max=1200)
     splits: dict[str, float] = opt({"train": 0.8, "validation": 0.1, "test": 0.1},
                                    "split shares, e.g. train=0.8,validation=0.1,test=0.1")
     keep_pdf: bool = opt(False, "also keep each page's PDF in pdf/")
-    verify: bool = opt(False, "read each PDF's text layer back and check every field's text is in its box")
+    verify: bool = opt(False, "read each PDF's text layer back and check every field's text is in its box",
+                       output=False)
     degrade: str = opt("clean", "scan degradation: clean|light|medium|heavy|fax|photo, a preset YAML path, "
                        "or a mix drawn per page such as clean=0.5,medium=0.3,heavy=0.2")
     max_cer: float | None = opt(None, "readability gate: re-draw degradation while OCR CER on field text exceeds this",
                                 min=0)
-    only: list[str] = opt([], "regenerate only these sample ids (comma-separated)")
+    only: list[str] = opt([], "regenerate only these sample ids (comma-separated)", output=False)
     image_format: str = opt("jpg", "page image format", choices=["jpg", "png"])
-    ray: str | None = opt(None, "run shards on Ray: 'local' starts a local instance, or give a cluster address")
+    ray: str | None = opt(None, "run shards on Ray: 'local' starts a local instance, or give a cluster address",
+                          output=False)
     jpeg_quality: int = opt(90, "JPEG quality", min=1, max=100)
 
     def validate(self) -> None:
@@ -246,9 +248,9 @@ def check_inputs(cfg: SynthConfig) -> None:
 
 def fingerprint(cfg: SynthConfig) -> dict[str, Any]:
     """The settings that define the pages (not how fast they are made)."""
-    keep = ("doc_types", "n", "locales", "seed", "dpi", "splits", "keep_pdf", "degrade", "max_cer",
-            "image_format", "jpeg_quality")
-    return {k: v for k, v in to_dict(cfg).items() if k in keep}
+    from docfoundry.config import fingerprint as output_settings
+
+    return output_settings(cfg)
 
 
 def run(cfg: SynthConfig) -> dict[str, Any]:

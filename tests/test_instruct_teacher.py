@@ -144,3 +144,27 @@ def test_teacher_path_honours_caption_position(tmp_path, position):
         expected = {"first": ["caption", "synthesized"], "last": ["synthesized", "caption"],
                     "none": ["synthesized"]}[position]
         assert families == expected, row
+
+
+def test_teacher_folder_is_not_resumed_with_other_max_tokens(tmp_path, capsys):
+    # regression: --max-tokens was left out of the teacher path's fingerprint, so a re-run with another
+    # value appended answers of a different length budget to the same folder
+    from PIL import Image
+
+    pairs = tmp_path / "pairs"
+    (pairs / "images").mkdir(parents=True)
+    Image.new("RGB", (64, 64), "white").save(pairs / "images" / "p0.png")
+    (pairs / "metadata.jsonl").write_text(json.dumps({"file_name": "images/p0.png", "id": "p0", "caption": "A receipt."}) + "\n")
+    server = ChatServer()
+    try:
+        args = ["instruct", "--in", str(pairs), "--out", str(tmp_path / "o"), "--from", "teacher",
+                "--teacher", f"openai:{server.url}#m"]
+        assert main([*args, "--max-tokens", "64"]) == 0
+        assert main([*args, "--max-tokens", "64"]) == 0  # the same settings resume
+        capsys.readouterr()
+        assert main([*args, "--max-tokens", "32"]) == 2
+        assert "max_tokens" in capsys.readouterr().err
+    finally:
+        server.close()
+    fingerprint = json.loads((tmp_path / "o" / "run.json").read_text())["fingerprint"]
+    assert fingerprint["max_tokens"] == 64 and "tasks" not in fingerprint and "out" not in fingerprint

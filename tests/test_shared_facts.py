@@ -54,3 +54,20 @@ def test_train_versions_are_the_store_versions_without_missing_packages():
     found = versions()
     assert found["python"] and "torch" in found and "not installed" not in found.values()
     assert all(installed(name)[name] == v for name, v in found.items() if name != "python")
+
+
+def test_fingerprint_leaves_out_output_false_and_other_scopes():
+    from dataclasses import dataclass
+
+    from docfoundry.config import fingerprint, opt
+
+    @dataclass
+    class Cfg:
+        out: str = opt("o", output=False)
+        seed: int = opt(1)
+        tasks: list[str] = opt(["qa"], output="truth")
+        teacher: str = opt("hf:m", output="teacher")
+
+    assert fingerprint(Cfg()) == {"seed": 1}
+    assert fingerprint(Cfg(), "truth") == {"seed": 1, "tasks": ["qa"]}
+    assert fingerprint(Cfg(), "teacher") == {"seed": 1, "teacher": "hf:m"}
