@@ -155,6 +155,13 @@ def time_span(text: str) -> str | None:
     return None
 
 
+def _time_or_day_month(a: int, b: int, colon: bool) -> bool:
+    """Could ``a:b`` be a time of day, or ``a-b`` a day and a month (either order)?"""
+    if colon:
+        return a < 24 and b < 60
+    return 1 <= min(a, b) and ((a <= 31 and b <= 12) or (a <= 12 and b <= 31))
+
+
 def amount_span(text: str) -> str | None:
     """The amount that ends ``text`` (a currency sign written against it kept; after it at most a
     short code: "RM 9.00", "12.50 EUR", "4.20 T"), or ``None``: "GST @6% 9.00" is 9.00, "@6 00%:" none.
@@ -164,6 +171,9 @@ def amount_span(text: str) -> str | None:
     from docfoundry.normalize import as_decimal
 
     text = re.sub(r"(\d[.,]\d{2})([^\W\d_])\b", r"\1 \2", text)  # "48.00x", "2.45S": a tax code glued to it
+    slip = re.fullmatch(r"\s*(-?\d{1,4})[-:](\d{2})\s*", text)
+    if slip and not _time_or_day_month(int(slip.group(1).lstrip("-")), int(slip.group(2)), ":" in text):
+        return f"{slip.group(1)}.{slip.group(2)}"  # "28-90", "28:90": OCR read the decimal point as a dash or colon
     lost_point = re.search(r"(?<![\d.,])\d{1,4} \d{2}\s*$", text)
     if lost_point and not re.search(r"\d[.,]\d{2}", text):
         return lost_point.group(0).strip()  # "10 00": OCR read the decimal point as a space

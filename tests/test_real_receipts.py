@@ -333,3 +333,8 @@ def test_a_banner_between_the_name_and_the_address_and_the_block_alignment_ends_
 def test_a_size_before_a_legal_form_abbreviation_is_no_legal_form():
     assert not legal_form("2174 ROOT BEER 1.SL") and legal_form("ACME S.L.") and legal_form("ACME SDN.BHD")
     assert "id" in line_classes("(001610235 P)")
+
+
+@pytest.mark.parametrize("text,amount", [("28-90", "28.90"), ("28:90", "28.90"), ("12-05", "05"), ("9:45", "45")])
+def test_a_decimal_point_read_as_a_dash_or_colon_where_no_date_or_time_can_be(text, amount):
+    assert amount_span(text) == amount  # "12-05" could be a day and month, "9:45" a time: left as they were
