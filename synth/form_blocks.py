@@ -69,8 +69,8 @@ def _items(ctx: DrawCtx, lst: str) -> list[tuple[str, object]]:
     items: list[tuple[str, object]] = [("pair", i) for i in range(ctx.count(lst))]
     for blank in ctx.extras.get("blanks", []):
         items.insert(ctx.rng.randint(0, len(items)), ("blank", blank))
-    for heading in ctx.extras.get("sections", []):
-        items.insert(ctx.rng.randint(1, len(items)) if items else 0, ("heading", heading))
+    for heading in ctx.extras.get("sections", []):  # between rows, never last: a heading heads something
+        items.insert(ctx.rng.randint(1, max(1, len(items) - 1)), ("heading", heading))
     return items
 
 
