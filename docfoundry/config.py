@@ -179,11 +179,13 @@ def coerce(tp: Any, value: Any, key: str) -> Any:
     raise UserError(f"{_key(key)}: expected {getattr(tp, '__name__', tp)}, got {value!r}")
 
 
-def from_dict(cls: type, data: dict[str, Any], prefix: str = "", flags: frozenset[str] | set[str] = frozenset()) -> Any:
+def from_dict(cls: type, data: dict[str, Any], prefix: str = "", flags: frozenset[str] | set[str] = frozenset(),
+              cli: bool = False) -> Any:
     """Build config ``cls`` from a mapping; an unknown key is an error that lists the known ones.
 
     Each value is checked against its field's type, choices and bounds; the error names the flag
-    for the keys in ``flags`` (given on the command line) and the config key for the others.
+    for the keys in ``flags`` (given on the command line) and the config key for the others. A
+    required field that is missing is named as a flag when ``cli`` (flags merged with ``--config``).
     """
     if not isinstance(data, dict):
         raise UserError(f"{_key(prefix.rstrip('.') or '.')}: expected a mapping, got {type(data).__name__}")
@@ -205,6 +207,9 @@ def from_dict(cls: type, data: dict[str, Any], prefix: str = "", flags: frozense
         if n not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
     ]
     if missing:
+        if cli:
+            raise UserError(f"{', '.join(_flag(fields[m]) for m in missing)} required "
+                            "(as flags or keys of --config)")
         raise UserError(f"missing required config key(s): {', '.join(prefix + m for m in missing)}")
     return cls(**kwargs)
 
@@ -266,8 +271,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
             kw["metavar"] = meta.get("metavar", f.name.upper())
             if typing.get_origin(tp) is list:  # a repeated list flag adds to it: --data A --data B
                 kw["action"] = "extend"
-            parser.add_argument(flag, type=lambda s, t=hints[f.name], n=f.name: parse_text(t, s, n),
-                                required=required, **kw)
+            # a required flag may come from --config instead: from_dict checks it after the merge
+            parser.add_argument(flag, type=lambda s, t=hints[f.name], n=f.name: parse_text(t, s, n), **kw)
 
 
 def from_namespace(cls: type, ns: argparse.Namespace, base: dict[str, Any] | None = None) -> Any:
@@ -276,7 +281,7 @@ def from_namespace(cls: type, ns: argparse.Namespace, base: dict[str, Any] | Non
     flags = {f.name for f in dataclasses.fields(cls) if hasattr(ns, f.name)}
     for name in flags:
         data[name] = getattr(ns, name)
-    return from_dict(cls, data, flags=flags)
+    return from_dict(cls, data, flags=flags, cli=True)
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

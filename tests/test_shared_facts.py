@@ -71,3 +71,18 @@ def test_fingerprint_leaves_out_output_false_and_other_scopes():
     assert fingerprint(Cfg()) == {"seed": 1}
     assert fingerprint(Cfg(), "truth") == {"seed": 1, "tasks": ["qa"]}
     assert fingerprint(Cfg(), "teacher") == {"seed": 1, "teacher": "hf:m"}
+
+
+def test_required_flags_may_come_from_the_config_file(tmp_path, capsys):
+    # argparse used to demand --in/--out on the command line even when --config held them
+    from docfoundry.cli import main
+
+    assert main(["instruct", "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.strip() == "error: --in required (as flags or keys of --config)"
+    missing = tmp_path / "nothing"
+    missing.mkdir()
+    cfg = tmp_path / "instruct.yaml"
+    cfg.write_text(f"input: {missing}\nout: {tmp_path / 'o'}\n")
+    assert main(["instruct", "--config", str(cfg)]) == 2  # the keys are read: the error is about the folder
+    err = capsys.readouterr().err
+    assert "(as flags or keys of --config)" not in err and f"{missing}: not a dataset folder" in err
