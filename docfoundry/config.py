@@ -248,6 +248,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
             if isinstance(default, dict):
                 shown = ",".join(f"{k}={v}" for k, v in default.items())
             help_text += f" (default: {shown})"
+        if required and not meta.get("positional"):
+            help_text += " (required: a flag or a --config key)"
         kw: dict[str, Any] = {"help": help_text.replace("%", "%%"),  # argparse formats help with %
                               "dest": f.name, "default": argparse.SUPPRESS}
         if meta.get("choices") and typing.get_origin(tp) is not list and not _unwrap_optional(hints[f.name])[1]:
