@@ -184,3 +184,16 @@ def test_new_layouts_give_the_same_bytes_for_any_workers_and_hash_seed(tmp_path)
     assert len(layouts) >= 5, layouts  # most of the six new layouts are in the run
     assert len(outs[0]) == 16 + 2
     assert sorted(k for k in outs[0].keys() | outs[1].keys() if outs[0].get(k) != outs[1].get(k)) == []
+
+
+def test_a_box_after_a_dashed_rule_is_drawn_solid():
+    """Regression: ``to_pdf`` set the dash for a dashed rule and the boxes after it inherited it
+    (the W-2 copies' perforation dashed every later grid cell)."""
+    page = Page(200, 200)
+    page.hline(10, 190, 20, dash=True)
+    page.rect(20, 50, 150, 100)
+    gray = np.asarray(rasterize(page.to_pdf(200), 144).convert("L"))
+    top_edge = gray[99:102, 50:330].min(axis=0)  # the box's top edge, 2 px per point
+    assert (top_edge < 128).mean() > 0.98
+    rule = gray[39:42, 30:370].min(axis=0)
+    assert 0.3 < (rule < 128).mean() < 0.8  # the rule itself is still dashed
