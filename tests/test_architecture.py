@@ -154,6 +154,40 @@ def test_no_new_import_cycle():
     assert not gone, f"cycles fixed, remove from KNOWN_CYCLES: {gone}"
 
 
+# deprecated aliases (old path -> new home); code in the packages imports the new home
+ALIASES = {"docfoundry.pipeline": "docfoundry.orchestration.pipeline",
+           "docfoundry.run_report": "docfoundry.orchestration.run_report",
+           "eval.normalize": "docfoundry.normalize", "eval.parse": "docfoundry.predictions",
+           "eval.datasets": "docfoundry.adapters"}
+# names a module re-exports for old importers -> where they live now
+REEXPORTS = {("docfoundry.cli", "Command"): "docfoundry.commands",
+             ("distill.instruct", "ROWS"): "distill.conversations",
+             **{("docfoundry.models", n): "docfoundry.families" for n in ("FAMILIES", "GENERIC", "Family", "family_of",
+                                                                         "get_family")},
+             **{("docfoundry.models", n): "docfoundry.info" for n in ("LETTER_PAGE_150DPI", "blank_page",
+                                                                      "count_parameters", "model_info")},
+             **{("docfoundry.models", n): "docfoundry.loading" for n in (
+                 "QUANTIZATION", "check_image_text_model", "check_special_tokens", "load_config", "load_model",
+                 "load_processor", "release", "resolve_source", "save_processor", "saved_video_processor",
+                 "video_processor")}}
+
+
+def test_code_imports_moved_names_from_their_new_home():
+    found = []
+    for name, f in module_files(ROOT, PACKAGES).items():
+        if name in ALIASES or name == "docfoundry.models":
+            continue
+        for node in runtime_nodes(ast.parse(f.read_text(encoding="utf-8"), str(f))):
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                if node.module in ALIASES:
+                    found.append(f"{name}: from {node.module} -> from {ALIASES[node.module]}")
+                found += [f"{name}: {a.name} from {node.module} -> from {REEXPORTS[(node.module, a.name)]}"
+                          for a in node.names if (node.module, a.name) in REEXPORTS]
+            elif isinstance(node, ast.Import):
+                found += [f"{name}: import {a.name} -> {ALIASES[a.name]}" for a in node.names if a.name in ALIASES]
+    assert not found, "; ".join(found)
+
+
 def test_every_module_has_a_layer():
     # a new top-level package must be placed in the picture before it is imported
     for module in import_graph(ROOT, PACKAGES):
@@ -178,3 +212,12 @@ def test_checker_sees_an_upward_import_and_a_cycle(tmp_path):
 def test_known_violations_are_explained():
     for reason in [*KNOWN_UPWARD.values(), *KNOWN_CYCLES.values()]:
         assert reason.split(":")[0] in {"1", "2", "3", "4", "5", "6"}, reason
+
+
+def test_deprecated_aliases_still_import_the_moved_modules():
+    import importlib
+
+    for old, new in ALIASES.items():
+        assert importlib.import_module(old) is importlib.import_module(new), old
+    for (module, name), home in REEXPORTS.items():
+        assert getattr(importlib.import_module(module), name) is getattr(importlib.import_module(home), name)
