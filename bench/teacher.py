@@ -73,13 +73,8 @@ def bench_engine(args: argparse.Namespace) -> None:
 
     from distill.teachers import Sampling, TeacherOptions
     from distill.teachers.hf import HfTeacher
-    from distill.teachers.vllm import (
-        CPU_ENV,
-        chat_messages,
-        engine_kwargs,
-        sampling_params,
-        start_engine,
-    )
+    from distill.teachers.vllm import chat_messages, sampling_params
+    from docfoundry.engines.vllm import CPU_ENV, engine_kwargs, start_engine
     from docfoundry.info import count_parameters
     from docfoundry.loading import load_config
 

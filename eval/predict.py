@@ -124,7 +124,7 @@ class VLLMEngine:
         import torch
 
         from distill.teachers import TeacherOptions
-        from distill.teachers.vllm import start_engine
+        from docfoundry.engines.vllm import start_engine
         from docfoundry.families import family_of
         from docfoundry.loading import load_config, resolve_source
 
