@@ -60,6 +60,14 @@ def test_purchase_order_values_follow_their_rules(tmp_path):
     assert items == set(range(1, 7))
 
 
+def test_an_extension_key_of_another_tool_passes_a_near_miss_of_ours_does_not(tmp_path):
+    ok = copy.deepcopy(PURCHASE_ORDER)
+    ok["properties"]["po_number"]["x-print-labels"] = ["PO"]  # not docfoundry's: left alone
+    assert load(tmp_path, ok).leaf("po_number") is not None
+    with pytest.raises(UserError, match="unknown key 'x-lables'"):
+        load(tmp_path, broken("po_number", "x-lables", ["PO"]))
+
+
 def test_derived_values_are_checks_that_catch_a_wrong_total(tmp_path):
     doc = load(tmp_path, PURCHASE_ORDER)
     gt, typed = draw(doc, 5)
@@ -96,7 +104,7 @@ def broken(path: str, key: str, value) -> dict:
 
 
 @pytest.mark.parametrize(("path", "key", "value", "needle"), [
-    ("buyer.name", "x-fakr", {"provider": "company"}, "unknown key 'x-fakr' (did you mean 'x-faker'?)"),
+    ("buyer.name", "x-fakr", {"provider": "company"}, "unknown key 'x-fakr' (did you mean 'x-faker'?"),
     ("notes", "x-optional", 1.5, "x-optional 1.5"),
     ("subtotal", "x-derive", "sum(line_items[].amout)", "names 'line_items[].amout'"),
     ("subtotal", "x-derive", "total(a, b)", "x-derive"),
