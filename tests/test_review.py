@@ -283,3 +283,15 @@ def test_a_run_config_names_a_reviewed_folder(labeled, tasks_file, tmp_path, cap
     config.write_text(f"instruct:\n  labeled: [{tmp_path / 'nowhere'}]\n")
     err = _one_line_error(capsys, ["run", str(config), "--out", str(tmp_path / "run2")])
     assert "instruct.labeled[0]" in err
+
+
+def test_a_page_imported_twice_takes_its_latest_annotation(labeled, tasks_file, tmp_path):
+    tasks = json.loads(tasks_file.read_text())
+    old, new = annotated_export(tasks, {"total": "1.00"}), annotated_export(tasks, {"total": "2.00"})
+    new[0]["annotations"][0]["updated_at"] = "2026-12-02T03:00:00Z"
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([new[0], *old]))  # the later annotation comes first in the file
+    out = tmp_path / "reviewed"
+    assert main(["review", "import", "--in", str(labeled), "--export", str(export), "--out", str(out)]) == 0
+    page = next(p for p in read_samples(out) if p.id == tasks[0]["data"]["page_id"])
+    assert page.gt_parse["total"] == "2.00" and page.meta["review"]["annotated_at"] == "2026-12-02T03:00:00Z"

@@ -214,6 +214,9 @@ def import_review(folder: str, export: str, out: str, schema: str = "") -> dict[
         if ann is not None:
             if not isinstance(ann.get("result"), list):
                 raise UserError(f"{where}: annotation {ann.get('id')} has no 'result' list")
+            earlier = annotations.get(page)
+            if earlier is not None and latest_annotation({"annotations": [earlier[1], ann]}) is earlier[1]:
+                continue  # the page imported twice: the latest annotation of either task wins
             annotations[page] = (task, ann, f"{where} annotation {ann.get('id')}")
     images = {}
     for p in pages:  # every image before any is written: a gone one stops the run with nothing half-made
