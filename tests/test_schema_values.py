@@ -68,6 +68,20 @@ def test_an_extension_key_of_another_tool_passes_a_near_miss_of_ours_does_not(tm
         load(tmp_path, broken("po_number", "x-lables", ["PO"]))
 
 
+def test_tax_rate_is_the_regime_in_force_on_the_document_date(tmp_path):
+    from synth.locales import tax_regime
+
+    doc = load(tmp_path, PURCHASE_ORDER)
+    rates = set()
+    for seed in range(40):
+        _, typed = draw(doc, seed, "en_MS")  # Malaysia: GST 6%, a 0% holiday in 2018, then SST
+        when = dt.date.fromisoformat(typed["order_date"])
+        rate = str(typed["tax_rate"]).removesuffix(".0")
+        assert rate in tax_regime("MY", when).rates, (when, rate)
+        rates.add(rate)
+    assert len(rates) >= 2
+
+
 def test_derived_values_are_checks_that_catch_a_wrong_total(tmp_path):
     doc = load(tmp_path, PURCHASE_ORDER)
     gt, typed = draw(doc, 5)

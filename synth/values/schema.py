@@ -15,7 +15,8 @@ Each leaf says how its value is drawn (keys checked by ``templates/doctype.schem
     "x-optional": 0.3                             share of documents without the field (not "required")
     "x-text": "sentence"                          free text: word | words | sentence | paragraph
     "x-derive": "sum(line_items[].amount)"        the x-checks language; the value is also a check
-    "x-locale": "currency"                        currency | tax_id | iban | tax_rate of the locale
+    "x-locale": "currency"                        currency | tax_id | iban | tax_rate of the locale (the
+                                                  tax regime in force on the document's first date)
 
 Arrays draw ``minItems``..``maxItems`` items (``"x-items": [1, 8]`` draws fewer than the schema allows). Draws run in schema order through one seeded RNG
 (fields a rule reads are drawn first), so a seed gives the same document in any process.
@@ -241,10 +242,13 @@ class _Draw:
             return self.fmt(kind, node, self.derive(path, node["x-derive"]))
         if "x-locale" in node:
             what = node["x-locale"]
-            if what == "tax_rate":
-                from synth.locales import TAX_RATES
+            if what == "tax_rate":  # the regime in force on the document's first date
+                from synth.locales import tax_regime
 
-                return self.fmt(kind, node, Decimal(rng.choice(TAX_RATES[loc.territory])))
+                first = _first_date(self.doc)
+                when = self.typed_of(first, path) if first and first in self.paths else None
+                regime = tax_regime(loc.territory, dt.date.fromisoformat(when) if when else dt.date.max)
+                return self.fmt(kind, node, Decimal(rng.choice(regime.rates)))
             return {"currency": lambda: loc.currency, "tax_id": loc.tax_id, "iban": loc.iban}[what](), None
         if "const" in node:
             return str(node["const"]), None
