@@ -52,8 +52,8 @@ DATE_FORMATS = (("%Y-%m-%d", "yyyy-MM-dd"), ("%d/%m/%Y", "dd/MM/yyyy"), ("%m/%d/
 @dataclass
 class TypesNewConfig:
     name: str = opt(help="name of the new type (a folder name: letters, digits, _)", positional=True)
-    examples: str = opt(help="labels.jsonl with rows {id, image, fields: {...}} (or a folder holding one)",
-                        flag="--from")
+    examples: str = opt(help="labels.jsonl with rows {id, image, fields: {...}}, or a folder in any truth "
+                        "layout eval reads (dataset folder, SROIE, CORD, FUNSD)", flag="--from")
     out: str = opt("", "folder to write (default templates/NAME); must not exist yet")
 
 
@@ -68,8 +68,16 @@ class TypesCheckConfig:
 # --- reading the examples ----------------------------------------------------------------------
 
 def read_examples(path: str) -> list[dict[str, Any]]:
-    """The ``fields`` of every row of a labels.jsonl (errors name the file and line)."""
+    """The ``fields`` of every row of a labels.jsonl (errors name the file and line), or of the
+    pages of any other truth layout ``eval`` reads (a dataset folder, SROIE, CORD, FUNSD)."""
     p = Path(path)
+    if p.is_dir() and not (p / "labels.jsonl").is_file():
+        from docfoundry.adapters import load_truth
+
+        rows = [r.fields for r in load_truth(p).records if r.fields]
+        if not rows:
+            raise UserError(f"--from: {p} holds no labeled pages")
+        return rows
     if p.is_dir():
         p = p / "labels.jsonl"
     try:

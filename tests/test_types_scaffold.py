@@ -144,3 +144,14 @@ def test_types_new_on_real_receipt_labels_fits_kinds_despite_stray_values(tmp_pa
         doc.validate(gt)
         assert "address" not in gt or "\n" not in gt["address"]
     load_doc_type.cache_clear()
+
+
+def test_types_new_reads_a_dataset_folder_too(scaffolded, tmp_path):
+    """A synth output folder (any layout eval reads) is examples too: its truth shapes the new type."""
+    data = tmp_path / "ds"
+    assert main(["synth", "--doc-types", "delivery_note", "--n", "4", "--out", str(data)]) == 0
+    out = tmp_path / "again"
+    assert main(["types", "new", "delivery_note_again", "--from", str(data), "--out", str(out)]) == 0
+    p = json.loads((out / "schema.json").read_text())["properties"]
+    assert p["note_no"]["x-pattern"] == "DN-{#####}" and p["items"]["type"] == "array"
+    assert p["net"]["x-derive"] == "sum(items[].amount)"
