@@ -1039,7 +1039,7 @@ def _lines_after(page: Page, s: Seg, other: list[Leaf], not_lines: frozenset[str
                 return out, line
         elif not _texty(line):
             return out or pending, line
-        elif out and not _aligned(_merged([x for x in out if x.row == out[-1].row]), line):
+        elif out and not _aligned(_row_span(page, out[-1]), line):
             return out, None  # the value's block ends where the lines stop sharing its alignment
         elif out or _has_address_cue(line.text):
             if not out and len({x.row for x in pending}) > 1:
@@ -1051,6 +1051,12 @@ def _lines_after(page: Page, s: Seg, other: list[Leaf], not_lines: frozenset[str
             pending += unit
         cur = _next_line(page, line)
     return out or pending, None
+
+
+def _row_span(page: Page, s: Seg) -> Seg:
+    """The printed line of ``s``: every segment of its row on the same line, merged."""
+    row = page.rows[s.row] if 0 <= s.row < len(page.rows) else [s]
+    return _merged([o for o in row if o is s or _same_line(o, s)])
 
 
 def _aligned(a: Seg, b: Seg, tolerance: float = 1.5) -> bool:

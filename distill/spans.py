@@ -207,7 +207,7 @@ def value_span(kind: str, text: str) -> str | None:
 _GLYPH_FIXES = (
     (re.compile(r"(?<=[A-Za-z])1(?=[a-z])"), "l"),      # "J1n" -> "Jln"
     (re.compile(r"(?<=\d)[lI](?=\d)"), "1"),           # "7/1l8B" -> "7/118B"
-    (re.compile(r"(?<=\d)O(?=\d)"), "0"),              # "1O5" -> "105"
+    (re.compile(r"(?<=\d)O(?=\d)|(?<=\d\d)O(?![^\W\d_])"), "0"),  # "1O5" -> "105", "4380O" -> "43800"
     (re.compile(r"(?<=[A-Z])0(?=[A-Z]{2})|(?<=[A-Z]{2})0(?=[A-Z])"), "O"),  # "J0HOR" -> "JOHOR"
 )
 

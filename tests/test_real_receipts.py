@@ -290,7 +290,7 @@ def test_an_id_in_angle_brackets_is_an_id_line_not_the_address():
 
 @pytest.mark.parametrize("text,fixed", [
     ("23, J1n Burung", "23, Jln Burung"), ("Jalan 7/1l8B", "Jalan 7/118B"), ("NO 1O5", "NO 105"),
-    ("J0HOR BAHRU", "JOHOR BAHRU"), ("U13/BG", "U13/BG"), ("ABC 100 DEF", "ABC 100 DEF"), ("Level 1", "Level 1"),
+    ("J0HOR BAHRU", "JOHOR BAHRU"), ("4380O DENGKIL", "43800 DENGKIL"), ("NO.2O", "NO.2O"), ("U13/BG", "U13/BG"), ("ABC 100 DEF", "ABC 100 DEF"), ("Level 1", "Level 1"),
 ])
 def test_digit_letter_slips_inside_words_are_undone(text, fixed):
     from distill.spans import fix_glyphs
@@ -339,3 +339,12 @@ def test_a_size_before_a_legal_form_abbreviation_is_no_legal_form():
 def test_a_decimal_point_read_as_a_dash_or_colon_where_no_date_or_time_can_be(text, repaired):
     dotted = text.replace("-", ".").replace(":", ".")
     assert (amount_span(text) == dotted) is repaired  # "12-05" could be a day and month, "9:45" a time
+
+
+def test_an_address_line_read_as_two_segments_aligns_with_the_next_line_as_a_whole():
+    """Regression: the block alignment compared the next line with the first segment only and
+    ended the address after "3-7, GROUND FLOOR," when OCR split that line in two."""
+    fields, _ = extract(load_doc_type("receipt"), page(
+        ("ACME RETAIL SDN BHD", 236, 10, 624), ("3-7, GROUND FLOOR,", 46, 32, 445), ("JLN MAWAR 1", 417, 32, 792),
+        ("TMN MAWAR", 256, 54, 585), ("43800 TOWN, STATE", 84, 76, 756), ("TAX INVOICE", 319, 110, 535)))
+    assert fields["store_address"].startswith("3-7, GROUND FLOOR,") and fields["store_address"].endswith("43800 TOWN, STATE")
