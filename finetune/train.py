@@ -34,11 +34,11 @@ CHECKPOINTS = "checkpoints"
 
 @dataclass
 class TrainConfig:
-    # required, as a flag or a --config key (so they are checked in check_config, not by argparse)
-    data: list[str] = opt([], "required: instruction folder(s) from `docfoundry instruct`, each DIR or "
-                              "DIR:weight (repeat --data or separate with commas)")
-    student: str = opt("", "required: student model, a hub id or model folder (`docfoundry models info`)")
-    out: str = opt("", "required: run folder (adapter, processor, config, data mix, loss curves, checkpoints/)")
+    # required: as a flag or a --config key (checked once both are read)
+    data: list[str] = opt(help="instruction folder(s) from `docfoundry instruct`, each DIR or "
+                               "DIR:weight (repeat --data or separate with commas)")
+    student: str = opt(help="student model, a hub id or model folder (`docfoundry models info`)")
+    out: str = opt(help="run folder (adapter, processor, config, data mix, loss curves, checkpoints/)")
     method: str = opt("lora", "lora, qlora (4-bit NF4 double-quant base), dora, or full fine-tuning",
                       choices=list(METHODS))
     rank: int = opt(16, "LoRA rank (r)", min=1)

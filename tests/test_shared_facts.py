@@ -86,3 +86,15 @@ def test_required_flags_may_come_from_the_config_file(tmp_path, capsys):
     assert main(["instruct", "--config", str(cfg)]) == 2  # the keys are read: the error is about the folder
     err = capsys.readouterr().err
     assert "(as flags or keys of --config)" not in err and f"{missing}: not a dataset folder" in err
+
+
+def test_train_takes_its_required_settings_from_the_config_file(tmp_path, capsys):
+    from docfoundry.cli import main
+
+    assert main(["train"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --data, --student, --out required (as flags or keys of --config)"
+    cfg = tmp_path / "train.yaml"
+    cfg.write_text(f"data: [{tmp_path / 'none'}]\nstudent: {tmp_path / 'no-model'}\nout: {tmp_path / 'run'}\n")
+    assert main(["train", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "(as flags or keys of --config)" not in err and "none: no conversations.jsonl" in err  # keys were read
