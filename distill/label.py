@@ -36,7 +36,7 @@ TARGET_ACCURACY = 0.9  # what the recommended --min-confidence aims for on the f
 class TeacherArgs:
     """Teacher and confidence settings shared by ``label`` and ``label audit``."""
 
-    teacher: str = opt("ocr", "teacher SPEC: ocr | vllm:MODEL_OR_PATH | openai:URL#MODEL | hf:MODEL_OR_PATH")
+    teacher: str = opt("ocr", "teacher SPEC: ocr | vllm:MODEL_OR_PATH | openai:URL#MODEL | hf:MODEL_OR_PATH", output=False)
     samples: int = opt(1, "answers sampled per page; K > 1 votes per field (confidence = agreement share)")
     temperature: float = opt(0.0, "sampling temperature (K > 1 needs one above 0, e.g. 0.7)")
     top_p: float = opt(1.0, "nucleus sampling share")
@@ -47,34 +47,34 @@ class TeacherArgs:
     grounding: bool = opt(True, "check every value against the page's OCR text (rapidocr)")
     ground_threshold: float = opt(0.9, "fuzzy match score (0..1) a value needs to count as grounded")
     ungrounded_penalty: float = opt(0.5, "confidence multiplier for an ungrounded value")
-    batch: int = opt(64, "pages per teacher batch (the unit a killed run can lose)")
-    workers: int = opt(1, "OCR worker processes (with --ray: the CPUs of a local Ray instance)")
+    batch: int = opt(64, "pages per teacher batch (the unit a killed run can lose)", output=False)
+    workers: int = opt(1, "OCR worker processes (with --ray: the CPUs of a local Ray instance)", output=False)
     ray: str | None = opt(None, "run the OCR of each batch as Ray tasks: 'local' starts a local instance, "
-                                "or give a cluster address")
+                                "or give a cluster address", output=False)
     seed: int = opt(0, "sampling seed (with the page and sample index)")
     max_image_tokens: int | None = opt(None, "image-token budget per page (the family's resolution knob); default: the model's own")
-    concurrency: int = opt(8, "requests in flight (openai)")
-    timeout: float = opt(120.0, "seconds per request before it is retried (openai)")
-    retries: int = opt(3, "retries with backoff when the server fails or times out (openai)")
-    api_key_env: str = opt("OPENAI_API_KEY", "environment variable that holds the API key (openai; never logged)")
-    tensor_parallel_size: int = opt(1, "GPUs per vLLM engine")
-    data_parallel_size: int = opt(1, "vLLM engine replicas")
-    max_model_len: int | None = opt(None, "context length cap for vLLM (default: the model's)")
-    enforce_eager: bool = opt(False, "vLLM without torch.compile: starts about a minute sooner on CPU")
-    dtype: str = opt("auto", "model dtype (vllm, hf): auto | bfloat16 | float16 | float32")
+    concurrency: int = opt(8, "requests in flight (openai)", output=False)
+    timeout: float = opt(120.0, "seconds per request before it is retried (openai)", output=False)
+    retries: int = opt(3, "retries with backoff when the server fails or times out (openai)", output=False)
+    api_key_env: str = opt("OPENAI_API_KEY", "environment variable that holds the API key (openai; never logged)", output=False)
+    tensor_parallel_size: int = opt(1, "GPUs per vLLM engine", output=False)
+    data_parallel_size: int = opt(1, "vLLM engine replicas", output=False)
+    max_model_len: int | None = opt(None, "context length cap for vLLM (default: the model's)", output=False)
+    enforce_eager: bool = opt(False, "vLLM without torch.compile: starts about a minute sooner on CPU", output=False)
+    dtype: str = opt("auto", "model dtype (vllm, hf): auto | bfloat16 | float16 | float32", output=False)
 
 
 @dataclass(kw_only=True)
 class LabelConfig(TeacherArgs):
     source: str = opt(help="images and/or PDFs (a folder or one file), or a dataset folder / eval adapter layout",
-                      flag="--in", metavar="SOURCE")
-    schema: str = opt(help="document type (invoice, receipt, ...) or a schema.json")
-    out: str = opt(help="output dataset folder (re-run the same command to resume)")
+                      flag="--in", metavar="SOURCE", output=False)
+    schema: str = opt(help="document type (invoice, receipt, ...) or a schema.json", output=False)
+    out: str = opt(help="output dataset folder (re-run the same command to resume)", output=False)
     min_confidence: float = opt(0.0, "drop fields below this confidence (they stay in meta)")
     drop_pages: bool = opt(False, "drop a whole page when any field is below --min-confidence")
     limit: int = opt(0, "label only the first N pages (0 = all)")
-    cache: str = opt("", "call cache folder (default OUT/cache); share it between runs to re-threshold for free")
-    progress: bool = opt(True, "show a progress bar (pages/s, cache hit rate)")
+    cache: str = opt("", "call cache folder (default OUT/cache); share it between runs to re-threshold for free", output=False)
+    progress: bool = opt(True, "show a progress bar (pages/s, cache hit rate)", output=False)
 
 
 @dataclass(kw_only=True)
@@ -384,10 +384,9 @@ def _write_failed(folder: Path, failed: list[dict[str, str]]) -> None:
 
 def fingerprint(cfg: LabelConfig, doc: Any, teacher: Any) -> dict[str, Any]:
     """What defines the labels (a resume with other settings is refused)."""
-    keep = ("samples", "temperature", "top_p", "max_tokens", "logprobs", "structured", "max_field_chars",
-            "grounding", "ground_threshold",
-            "ungrounded_penalty", "seed", "max_image_tokens", "min_confidence", "drop_pages", "limit")
-    out = {k: v for k, v in to_dict(cfg).items() if k in keep}
+    from docfoundry.config import fingerprint as output_settings
+
+    out = output_settings(cfg)  # the fields not marked output=False; source, schema and teacher as below
     out.update(source=str(Path(cfg.source).resolve()), schema=doc.name,
                schema_digest=hashlib.sha256(json.dumps(doc.schema, sort_keys=True).encode()).hexdigest()[:16],
                teacher=teacher.identity())
