@@ -43,8 +43,9 @@ def _fingerprint(cfg: Any) -> dict[str, Any]:
     from docfoundry.loading import resolve_source
 
     base, adapter = resolve_source(cfg.model, cfg.adapter or None)
-    settings = {k: getattr(cfg, k) for k in ("model", "adapter", "engine", "dtype", "quantization",
-                                             "max_image_tokens", "max_new_tokens")}
+    from docfoundry.config import fingerprint
+
+    settings = fingerprint(cfg, "predictions")  # the fields not marked output=False or output="report"
     return {**settings, "model_content": model_digest(base), "adapter_content": model_digest(adapter)}
 
 

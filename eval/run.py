@@ -23,30 +23,31 @@ from docfoundry.errors import UserError
 
 @dataclass
 class EvalConfig:
-    truth: str = opt(help="truth: a dataset folder, or a folder in a labels.jsonl / SROIE / FUNSD / CORD layout")
-    out: str = opt(help="report folder: metrics.json, documents.jsonl, report.md, report.html")
-    pred: str = opt("", "predictions JSONL: {id, prediction: raw model text} or {id, fields: {...}} per line")
+    # output="report": defines the report only; the rest also defines --model's predictions (fingerprint)
+    truth: str = opt(help="truth: a dataset folder, or a folder in a labels.jsonl / SROIE / FUNSD / CORD layout", output="report")
+    out: str = opt(help="report folder: metrics.json, documents.jsonl, report.md, report.html", output=False)
+    pred: str = opt("", "predictions JSONL: {id, prediction: raw model text} or {id, fields: {...}} per line", output="report")
     model: str = opt("", "run this model instead of reading --pred: hub id, model folder or adapter folder")
     adapter: str = opt("", "LoRA adapter folder applied to --model")
     engine: str = opt("hf", "inference engine for --model", choices=["hf", "vllm"])
-    schema: str = opt("", "document type (or schema.json path) for every page (default: each page's own type)")
-    split: str = opt("", "score only this split (train, validation, test)")
-    truth_format: str = opt("auto", "truth layout", choices=["auto", *ADAPTERS])
+    schema: str = opt("", "document type (or schema.json path) for every page (default: each page's own type)", output="report")
+    split: str = opt("", "score only this split (train, validation, test)", output="report")
+    truth_format: str = opt("auto", "truth layout", choices=["auto", *ADAPTERS], output="report")
     field_map: dict[str, str] = opt({}, "truth field=schema field, comma-separated (company=store_name,"
                                         "address=store_address), applied to the truth before scoring; the "
-                                        "schema's x-aliases map without it (needs --schema for SROIE/CORD/FUNSD)")
-    limit: int = opt(0, "score only the first N truth pages (0: all)", min=0)
-    label: str = opt("", "this run's name in the report and in `eval compare` (default: model or file name)")
-    bootstrap: int = opt(1000, "bootstrap resamples for the 95% intervals (0: none)", min=0)
-    seed: int = opt(0, "bootstrap seed")
-    worst: int = opt(5, "how many worst pages to show with thumbnail, truth and prediction", min=0)
+                                        "schema's x-aliases map without it (needs --schema for SROIE/CORD/FUNSD)", output="report")
+    limit: int = opt(0, "score only the first N truth pages (0: all)", min=0, output="report")
+    label: str = opt("", "this run's name in the report and in `eval compare` (default: model or file name)", output="report")
+    bootstrap: int = opt(1000, "bootstrap resamples for the 95% intervals (0: none)", min=0, output="report")
+    seed: int = opt(0, "bootstrap seed", output="report")
+    worst: int = opt(5, "how many worst pages to show with thumbnail, truth and prediction", min=0, output="report")
     dtype: str = opt("auto", "--model weights dtype: auto, float32, bfloat16, float16",
                      choices=["auto", "float32", "bfloat16", "float16"])
     quantization: str = opt("", "--model quantization of the language model: 4bit or 8bit", choices=["", "4bit", "8bit"])
     max_image_tokens: int = opt(0, "--model image-token budget per page (0: the model's saved setting)", min=0)
     max_new_tokens: int = opt(512, "--model generation limit per page", min=1)
-    batch: int = opt(32, "--engine vllm: pages per engine call (answers are saved after each call)", min=1)
-    device: str = opt("", "--model device: cpu, cuda, cuda:1 ... (default: cuda when available, else cpu)")
+    batch: int = opt(32, "--engine vllm: pages per engine call (answers are saved after each call)", min=1, output=False)
+    device: str = opt("", "--model device: cpu, cuda, cuda:1 ... (default: cuda when available, else cpu)", output=False)
 
     def validate(self) -> None:
         """Cross-field checks (``docfoundry.config.validate`` runs them after the ranges)."""
