@@ -98,3 +98,27 @@ def test_train_takes_its_required_settings_from_the_config_file(tmp_path, capsys
     assert main(["train", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert "(as flags or keys of --config)" not in err and "none: no conversations.jsonl" in err  # keys were read
+
+
+def test_stage_fingerprints_hold_the_settings_existing_folders_were_written_with():
+    # a field added to a stage config joins its fingerprint unless marked output=False: folders written before
+    # would then refuse to resume, so the sets are pinned here and a change must be a decision
+    from distill.instruct import InstructConfig
+    from distill.label import LabelConfig
+    from docfoundry.config import fingerprint
+    from eval.run import EvalConfig
+    from synth.generate import SynthConfig
+
+    assert set(fingerprint(SynthConfig(out="o"))) == {
+        "doc_types", "n", "locales", "seed", "dpi", "splits", "keep_pdf", "degrade", "max_cer", "image_format",
+        "jpeg_quality"}
+    assert set(fingerprint(LabelConfig(source="s", schema="receipt", out="o"))) == {
+        "samples", "temperature", "top_p", "max_tokens", "logprobs", "structured", "max_field_chars", "grounding",
+        "ground_threshold", "ungrounded_penalty", "seed", "max_image_tokens", "min_confidence", "drop_pages", "limit"}
+    instruct = InstructConfig(input="i", out="o")
+    assert set(fingerprint(instruct, "truth")) == {"input", "source", "tasks", "per_page", "weights", "styles",
+                                                   "caption_position", "split", "seed"}
+    assert set(fingerprint(instruct, "teacher")) == {"input", "source", "teacher", "filter", "caption_position",
+                                                     "seed", "max_tokens"}
+    assert set(fingerprint(EvalConfig(truth="t", out="o"), "predictions")) == {
+        "model", "adapter", "engine", "dtype", "quantization", "max_image_tokens", "max_new_tokens"}
