@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from distill.conversations import ROWS, SOURCE_MODULES, load_source, write  # noqa: F401 (ROWS: its old home)
+from distill.conversations import ROWS, SOURCE_MODULES, load_source, write  # noqa: F401 (instruct.ROWS: deprecated)
 from docfoundry.commands import Command
 from docfoundry.config import opt
 from docfoundry.records import SPLITS

@@ -15,7 +15,7 @@ from dataclasses import fields
 from typing import Any
 
 from docfoundry import __version__
-from docfoundry.commands import Command  # re-exported: stages used to import it from here
+from docfoundry.commands import Command  # cli.Command is deprecated: docfoundry.commands
 from docfoundry.errors import UserError
 
 # Modules that register commands; a stage adds itself here (light imports only at module level).
