@@ -348,3 +348,26 @@ def test_an_address_line_read_as_two_segments_aligns_with_the_next_line_as_a_who
         ("ACME RETAIL SDN BHD", 236, 10, 624), ("3-7, GROUND FLOOR,", 46, 32, 445), ("JLN MAWAR 1", 417, 32, 792),
         ("TMN MAWAR", 256, 54, 585), ("43800 TOWN, STATE", 84, 76, 756), ("TAX INVOICE", 319, 110, 535)))
     assert fields["store_address"].startswith("3-7, GROUND FLOOR,") and fields["store_address"].endswith("43800 TOWN, STATE")
+
+
+def test_bench_real_scores_as_printed_and_in_the_truth_case_convention(real_pages, tmp_path):
+    """`bench.real score` on the live-OCR'd pages (written as its cache): the seed metric as the
+    issue defines it, the same in the convention learned from the truth, and the audit's scoring."""
+    from bench.real import score
+    from docfoundry.case import apply_case, truth_cases
+
+    for pid, (_, _, _, lines) in real_pages.items():
+        (tmp_path / f"{pid}.json").write_text(json.dumps({"id": pid, "size": [1, 1], "seconds": 1.0, "cpu": 1.0,
+                                                          "lines": [line.to_json() for line in lines]}))
+    result = score(str(SROIE), tmp_path, "receipt", {}, 80.0, 0)
+    cases = truth_cases(truth for truth, *_ in real_pages.values())
+    assert result["pages"] == len(PAGES) and result["truth_case"] == cases
+
+    def seed(convert):
+        return sum(sum(fuzz.ratio(" ".join(t[k].split("\n")), convert(k, fields[p])) for k, p in SROIE_FIELDS.items()) / 4
+                   for t, fields, _, _ in real_pages.values()) / len(PAGES)
+
+    assert result["fuzzy"] == round(seed(lambda k, v: v), 1)
+    assert result["fuzzy_truth_case"] == round(seed(lambda k, v: apply_case(v, cases.get(k))), 1)
+    assert result["audit"]["expected_calibration_error"] is not None
+    assert sum(b["n"] for b in result["audit"]["per_confidence_bucket"].values()) == 4 * len(PAGES)
