@@ -188,10 +188,11 @@ def test_code_imports_moved_names_from_their_new_home():
     assert not found, "; ".join(found)
 
 
-def test_every_module_has_a_layer():
-    # a new top-level package must be placed in the picture before it is imported
-    for module in import_graph(ROOT, PACKAGES):
-        assert layer(module)[1] in ("core", "orchestration", *STAGES)
+def test_every_top_level_package_has_a_layer():
+    # a new top-level package must be placed in the picture (and in docs/ARCHITECTURE.md) before it is used
+    outside = {"tests", "bench", "templates"}  # tests and benchmarks may import anything; templates is data
+    packages = {p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file()} - outside
+    assert packages == set(PACKAGES), packages ^ set(PACKAGES)
 
 
 def test_checker_sees_an_upward_import_and_a_cycle(tmp_path):
