@@ -270,6 +270,13 @@ def _looks_like_value(key: Seg, s: Seg, below: bool = False) -> bool:
     return (t.isupper() != k.isupper()) or not is_label_like(t)
 
 
+def _headings(key: Seg, s: Seg) -> bool:
+    """A label in capitals beside more label text in capitals, words only (no digits, no code or
+    address punctuation): column headings."""
+    return key.text.isupper() and s.text.isupper() and is_label_like(s.text) \
+        and not any(c.isdigit() or c in "-,/" for c in s.text)
+
+
 def _near_label(key: Seg, s: Seg) -> bool:
     """Text right next to a label (within ``NEAR_GAP`` line heights) is its value even when it reads
     like a label too (``"Subject"`` ``"Annual Review"``): printed text runs on with one space.
@@ -376,7 +383,14 @@ class Layout:
             nxt.used = True
 
 
-def _pair(k: Seg, values: list[Seg], trust: float, how: str) -> Pair:
+def _key_goes_on(s: Seg) -> bool:
+    """Can ``s`` be a key's second line: a short bracketed note without digits (``"(Current Year)"``)?
+    (A lowercase run-on under a key was more often the next key or a value's hyphenated end.)"""
+    t = s.text
+    return t[:1] == "(" and len(t.split()) <= LABEL_WORDS and not any(c.isdigit() for c in t)
+
+
+def _pair(k: Seg, values: list[Seg], trust: float, how: str, page: Layout | None = None) -> Pair:
     # a value line that was cut at its number ("Ms. Joy Weathers 312/426-8000") is read whole again
     values = [t for s in values for t in ([s, s.tail] if s.tail is not None and not s.tail.key
                                           and (not s.tail.used or s.tail in values) else [s]) if t is not None]
@@ -384,8 +398,13 @@ def _pair(k: Seg, values: list[Seg], trust: float, how: str) -> Pair:
     for s in values:
         s.used = True
     k.used = True
+    keys = [k]
+    if page is not None and (rest := page.below(k)) is not None and not rest.used and not rest.key \
+            and _key_goes_on(rest) and rest.box[2] <= (values[0].box[0] if values else rest.box[2]):
+        rest.used = True
+        keys.append(rest)  # the key's second line
     score = min([k.score, *(s.score for s in values)]) * trust
-    return Pair(k.text, " ".join(s.text for s in values), score, [k], values, how=how)
+    return Pair(" ".join(s.text for s in keys), " ".join(s.text for s in values), score, keys, values, how=how)
 
 
 def _options(k: Seg, row: list[Seg]) -> list[tuple[str, str]]:
@@ -519,6 +538,8 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
             r = None  # a title or section heading beside other text
         if r is not None and not k.column and r.box[0] - k.box[2] > NEAR_REACH * k.h:
             r = None  # far across the row: the next column's text, not this key's value
+        if r is not None and not _colon(k) and _headings(k, r):
+            r = None  # a row of column headings ("SCORE" "BASE"), not a key and its value
         if r is not None and not r.used and not r.key and (_colon(k) or k.voted or _looks_like_value(k, r)
                                                            or _near_label(k, r)):
             colon = _colon(k)
@@ -526,8 +547,11 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
             values = page.block(r) if colon else page.row_run(r)
             if not colon and len(values) > ROW_CELLS:
                 continue  # a table row's header: FUNSD-style truth links it to each cell, not to the row
+            if not colon and len(values) == 1 and not any(c.isdigit() for c in r.text):
+                r.used = False
+                values = page.block(r)  # one cell of text may go on under itself ("Copies to" two names)
             pairs.append(_pair(k, values, SCORE_COLON_RIGHT if colon else SCORE_LABEL_RIGHT,
-                               "colon right" if colon else "label right"))
+                               "colon right" if colon else "label right", page))
     for k in keys:
         d = None if k.used else page.below(k)
         if d is not None and not d.used and not d.key and (k.voted or _colon(k)

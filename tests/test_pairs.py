@@ -184,3 +184,25 @@ def test_a_value_line_cut_at_its_number_is_read_whole():
     is that key's value whole, not a pair of its own."""
     pairs, _ = read_page_pairs([line("Contact:", 50, 100), line("Ms. Joy Weathers 312/426-8000", 200, 100)])
     assert [(p.question, p.answer) for p in pairs] == [("Contact:", "Ms. Joy Weathers 312/426-8000")]
+
+
+def test_a_bracketed_note_under_a_key_is_its_second_line():
+    """A short bracketed note under a key, ending before the key's value, is part of the key
+    ("This Change:" / "(From Current Budget)"); a label with one text cell takes that cell's next
+    line too ("Copies to" two names)."""
+    lines = [line("This Change:", 50, 100), line("-35,675.00", 280, 100),
+             line("(From Current Budget)", 50, 120),
+             line("Copies to", 50, 200), line("Dr. F. Jones", 170, 200), line("Dr. H. Smith", 170, 220)]
+    pairs, _ = read_page_pairs(lines)
+    assert [(p.question, p.answer) for p in pairs] == [
+        ("This Change: (From Current Budget)", "-35,675.00"), ("Copies to", "Dr. F. Jones Dr. H. Smith")]
+
+
+def test_column_headings_in_capitals_are_no_pair():
+    """Capitals beside capitals, words only, are a table's column headings; a code or an address
+    in capitals beside a capital label is still its value."""
+    lines = [line("WEIGHT", 50, 100), line("HEIGHT", 140, 100),
+             line("REGION", 50, 160), line("NORTH-EAST", 140, 160),
+             line("CITY", 50, 220), line("SPRINGFIELD, IL", 120, 220)]
+    pairs, _ = read_page_pairs(lines)
+    assert [(p.question, p.answer) for p in pairs] == [("REGION", "NORTH-EAST"), ("CITY", "SPRINGFIELD, IL")]
