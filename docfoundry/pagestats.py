@@ -114,9 +114,11 @@ def page_stats(image: Any) -> dict[str, float]:
     """Every image measure of one page (a ``PIL.Image``); lengths are in original pixels."""
     width, height = image.size
     gray, scale = gray_array(image)
-    paper, ink = (float(v) for v in np.percentile(gray, [90, 1]))
-    contrast = max(paper - ink, 0.0)
     mask = ink_mask(gray)
+    paper = float(np.percentile(gray, 90))
+    # the ink's own darkness (its darker tenth), whatever share of the page it covers
+    ink = float(np.percentile(gray[mask], 10)) if mask.any() else paper
+    contrast = max(paper - ink, 0.0)
     rgb = np.asarray(image.convert("RGB").resize((64, max(1, round(64 * height / width)))), np.float32)
     bright = rgb.mean(axis=2) >= np.percentile(rgb.mean(axis=2), 60)
     tint = float((rgb[..., 0][bright] - rgb[..., 2][bright]).mean()) if bright.any() else 0.0

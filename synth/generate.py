@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from docfoundry.commands import Command
@@ -47,6 +48,9 @@ class SynthConfig:
     ray: str | None = opt(None, "run shards on Ray: 'local' starts a local instance, or give a cluster address",
                           output=False)
     jpeg_quality: int = opt(90, "JPEG quality", min=1, max=100)
+    like: str = opt("", "a folder of real scans (unlabeled) to look like: fits --dpi (text scale) and the "
+                        "degradation (base preset and strengths), written to OUT/like.yaml and kept in run.json",
+                    output=False)  # its fit, not the path, joins the fingerprint (run)
 
     def validate(self) -> None:
         """Cross-field and template checks (``docfoundry.config.validate`` runs them after the ranges)."""
@@ -244,6 +248,12 @@ def check_inputs(cfg: SynthConfig) -> None:
             from synth.degrade import load_preset
 
             load_preset(preset)
+    if cfg.like:
+        from synth.like import scan_files
+
+        if cfg.degrade != "clean":
+            raise UserError("--like fits the degradation to the scans; drop --degrade (or --like)")
+        scan_files(cfg.like)
 
 
 def fingerprint(cfg: SynthConfig) -> dict[str, Any]:
@@ -251,6 +261,22 @@ def fingerprint(cfg: SynthConfig) -> dict[str, Any]:
     from docfoundry.config import fingerprint as output_settings
 
     return output_settings(cfg)
+
+
+def apply_like(cfg: SynthConfig) -> tuple[SynthConfig, dict[str, Any], bytes]:
+    """``cfg`` with the DPI and preset that ``--like`` fits to its scans (``OUT/like.yaml``), the fit
+    for ``run.json`` and the preset file's bytes."""
+    import dataclasses
+
+    import yaml
+
+    from synth.like import fit_like
+
+    clean = dataclasses.replace(cfg, like="", degrade="clean", only=[])
+    fit = fit_like(cfg.like, lambda dpi, i: render_sample(dataclasses.replace(clean, dpi=dpi), i).image,
+                   cfg.dpi, seed=cfg.seed)
+    fitted = dataclasses.replace(cfg, dpi=fit.dpi, degrade=str(Path(cfg.out) / "like.yaml"))
+    return fitted, fit.to_json(), yaml.safe_dump(fit.preset, sort_keys=False, width=120).encode("utf-8")
 
 
 def run(cfg: SynthConfig) -> dict[str, Any]:
@@ -269,8 +295,16 @@ def run(cfg: SynthConfig) -> dict[str, Any]:
             raise UserError(f"--only: no sample '{unknown[0]}' in a run of {cfg.n} pages "
                             f"(ids look like {plan[0][1]})")
         plan = [(i, sid) for i, sid in plan if sid in cfg.only]
-    writer = DatasetWriter(cfg.out, stage="synth", fingerprint=fingerprint(cfg), config=to_dict(cfg),
+    config, marks = to_dict(cfg), fingerprint(cfg)
+    like = None
+    if cfg.like:  # fitted again on a resume: the same scans and seed give the same preset
+        cfg, like, preset_yaml = apply_like(cfg)
+        config = {**to_dict(cfg), "like": like}
+        marks = {**fingerprint(cfg), "like": {"source": like["source"], "preset": like["preset"]}}
+    writer = DatasetWriter(cfg.out, stage="synth", fingerprint=marks, config=config,
                            packages=("faker", "reportlab", "pypdfium2", "babel", "augraphy"))
+    if like is not None:
+        writer.write_file("like.yaml", preset_yaml)
     todo = [(cfg, i, splits[i]) for i, sid in plan if cfg.only or sid not in writer.done]
     checked = failed = 0
     failures: list[str] = []
@@ -288,6 +322,8 @@ def run(cfg: SynthConfig) -> dict[str, Any]:
     info = writer.finish(counts, order=lambda row: index_of(row["id"]),
                          status="complete" if len(writer.done) >= cfg.n or cfg.only else "partial")
     summary: dict[str, Any] = {"out": cfg.out, **counts, "seconds": info["seconds"]}
+    if like is not None:
+        summary["like"] = {"dpi": like["dpi"], "base_preset": like["base_preset"], "preset": cfg.degrade}
     if cfg.verify:
         share = 1.0 if checked == 0 else (checked - failed) / checked
         summary["verified"] = f"{share:.2%} of {checked} fields"

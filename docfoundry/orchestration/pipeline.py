@@ -40,6 +40,8 @@ class SynthSection:
     splits: dict[str, float] = opt({"train": 0.8, "validation": 0.1, "test": 0.1}, "split shares")
     workers: int = opt(2, "worker processes")
     ray: str | None = opt(None, "Ray address ('local' or a cluster) for shards")
+    like: str = opt("", "folder of real scans to look like (synth --like): fits the DPI and the degradation, "
+                        "in place of degrade")
 
 
 @dataclass(kw_only=True)
@@ -118,17 +120,19 @@ class Stage:
     writes: tuple[str, ...]  # every folder it writes, relative to RUN_DIR: removed together when its inputs change
 
 
-def _synth(cfg: RunConfig, out: Path, n: int, seed: int, degrade: str, splits: dict[str, float]) -> dict[str, Any]:
+def _synth(cfg: RunConfig, out: Path, n: int, seed: int, degrade: str, splits: dict[str, float],
+           like: str = "") -> dict[str, Any]:
     from synth.generate import SynthConfig, run
 
     s = cfg.synth
     return run(SynthConfig(out=str(out), doc_types=s.doc_types, n=n, locales=s.locales, seed=seed,
-                           degrade=degrade, splits=splits, workers=s.workers, ray=s.ray))
+                           degrade="clean" if like else degrade, splits=splits, workers=s.workers, ray=s.ray,
+                           like=like))
 
 
 def stage_synth(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
     """Training pages with exact truth."""
-    return _synth(cfg, run_dir / "synth", cfg.synth.n, cfg.seed, cfg.synth.degrade, cfg.synth.splits)
+    return _synth(cfg, run_dir / "synth", cfg.synth.n, cfg.seed, cfg.synth.degrade, cfg.synth.splits, cfg.synth.like)
 
 
 def stage_heldout(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
@@ -451,8 +455,9 @@ def validate_up_front(cfg: RunConfig) -> None:
 
     s = cfg.synth
     _check_section("synth", lambda: SynthConfig(out="unused", doc_types=s.doc_types, n=s.n, locales=s.locales,
-                                                degrade=s.degrade, splits=s.splits, workers=s.workers, ray=s.ray),
-                   {k: f"synth.{k}" for k in ("doc_types", "n", "locales", "degrade", "splits", "workers")})
+                                                degrade="clean" if s.like else s.degrade, splits=s.splits,
+                                                workers=s.workers, ray=s.ray, like=s.like),
+                   {k: f"synth.{k}" for k in ("doc_types", "n", "locales", "degrade", "splits", "workers", "like")})
     _check_section("unlabeled", lambda: SynthConfig(
         out="unused", doc_types=s.doc_types, n=max(1, cfg.unlabeled.n) if cfg.unlabeled.path else cfg.unlabeled.n,
         locales=s.locales, degrade=cfg.unlabeled.degrade), {"n": "unlabeled.n", "degrade": "unlabeled.degrade"})

@@ -1,0 +1,265 @@
+"""``synth --like DIR``: fit generation to a folder of the user's unlabeled scans.
+
+    docfoundry synth --like scans/ --doc-types receipt --n 1000 --out data/synth
+
+The scans are measured (``docfoundry.pagestats``: glyph height, paper and ink levels, tint, blur,
+noise, skew, size). The resolution comes from the glyph heights (synthetic pages rendered at the
+DPI whose letters are as tall in pixels as the scans'), the base preset is the built-in one whose
+pages measure closest after one calibration step, and its paper, rotation, blur and noise
+strengths are then set by a few rounds of degrading calibration pages and measuring them again,
+until they measure like the scans. The result is a preset YAML (``OUT/like.yaml``) and a DPI, both kept in ``run.json``.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from docfoundry.errors import UserError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
+MAX_PAGES = 40         # scans measured (evenly spaced over the folder)
+CALIBRATION_PAGES = 3  # synthetic pages degraded per calibration round
+ROUNDS = 4             # calibration rounds of the strengths
+DPI_RANGE = (50, 600)
+# The measures the base preset is chosen on, each with the spread that counts as one unit of distance.
+MATCH_SCALES = {"paper_level": 8.0, "ink_level": 60.0, "tint": 4.0, "blur_sigma": 0.3, "noise_sigma": 1.0,
+                "abs_skew": 0.7, "contrast": 60.0}
+# Effects whose strengths are fitted: (phase, effect, parameter) -> the measure it is fitted to. The ink's
+# darkness is left to the base preset: on small text, blur lightens thin strokes as much as fading does.
+FITTED = {("paper", "paper", "brightness"): "paper_level", ("paper", "paper", "tint"): "tint",
+          ("post", "rotate", "angle"): "abs_skew",
+          ("post", "blur", "sigma"): "blur_sigma", ("post", "noise", "sigma"): "noise_sigma"}
+_POST_LAST = ("jpeg", "binarize", "gray")  # fitted post effects go before these (the scanner's output stage)
+
+
+@dataclass
+class LikeFit:
+    """What ``--like`` found: the DPI, the preset (as YAML data), the strengths and the measures."""
+
+    source: str
+    pages: int
+    dpi: int
+    base_preset: str
+    preset: dict[str, Any]
+    strengths: dict[str, float]
+    real: dict[str, float]
+    synthetic: dict[str, float]
+    base_distances: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "pages": self.pages, "dpi": self.dpi, "base_preset": self.base_preset,
+                "strengths": self.strengths, "real": self.real, "synthetic": self.synthetic,
+                "base_distances": self.base_distances, "preset": self.preset}
+
+
+def scan_files(folder: str) -> list[Path]:
+    """The images under ``folder`` (recursive, sorted); none is a one-line error naming the folder."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise UserError(f"--like {folder}: not a folder of scans")
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise UserError(f"--like {folder}: no images found (looked for {', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
+def measure(image: Any) -> dict[str, float]:
+    """The page measures the fit uses (``page_stats`` with skew as its size)."""
+    from docfoundry.pagestats import page_stats
+
+    s = page_stats(image)
+    s["abs_skew"] = abs(s.pop("skew_degrees"))
+    return s
+
+
+def measure_scans(folder: str, max_pages: int = MAX_PAGES) -> list[dict[str, float]]:
+    """Measures of up to ``max_pages`` scans, evenly spaced; an unreadable one stops naming its file."""
+    from docfoundry.images import open_image
+
+    files = scan_files(folder)
+    if len(files) > max_pages:
+        files = [files[i * len(files) // max_pages] for i in range(max_pages)]
+    return [measure(open_image(f, str(f), "scan")) for f in files]
+
+
+def medians(rows: list[dict[str, float]]) -> dict[str, float]:
+    """The median of every measure over pages."""
+    return {k: float(statistics.median(r[k] for r in rows)) for k in rows[0]}
+
+
+def distance(a: dict[str, float], b: dict[str, float]) -> float:
+    """How far two sets' median measures are, in units of ``MATCH_SCALES``."""
+    return math.sqrt(sum(((a[k] - b[k]) / s) ** 2 for k, s in MATCH_SCALES.items()))
+
+
+# --- presets as data ----------------------------------------------------------------------------
+
+def preset_data(name_or_path: str) -> dict[str, Any]:
+    """A preset file's content as plain data (``description``, ``fallback``, the three phases)."""
+    from docfoundry.config import load_yaml
+    from synth.degrade import PRESET_DIR, PRESET_NAMES, load_preset
+
+    load_preset(name_or_path)  # a bad preset fails here with its one-line error
+    path = PRESET_DIR / f"{name_or_path}.yaml" if name_or_path in PRESET_NAMES else Path(name_or_path)
+    data = load_yaml(path)
+    return {"description": data.get("description", ""), "fallback": data.get("fallback"),
+            "ink": list(data.get("ink") or []), "paper": list(data.get("paper") or []),
+            "post": list(data.get("post") or [])}
+
+
+def _step(steps: list[dict[str, Any]], phase: str, effect: str) -> dict[str, Any]:
+    """The phase's step of ``effect`` (made and placed where it acts when the preset lacks it)."""
+    for s in steps:
+        if s.get("effect") == effect:
+            return s
+    new = {"effect": effect}
+    if phase == "post" and effect == "rotate":
+        steps.insert(0, new)
+    elif phase == "post":
+        last = [i for i, s in enumerate(steps) if s.get("effect") in _POST_LAST]
+        steps.insert(last[0] if last else len(steps), new)
+    else:
+        steps.insert(0 if phase == "paper" else len(steps), new)
+    return new
+
+
+def with_strengths(base: dict[str, Any], strengths: dict[str, float], spread: float = 0.0) -> dict[str, Any]:
+    """``base`` with the fitted effects always applied at ``strengths`` (``"effect.param"`` -> value);
+    ``spread`` > 0 writes each as a ``[lo, hi]`` range around its value (per-page variety)."""
+    import copy
+
+    data = copy.deepcopy(base)
+    for (phase, effect, param), _ in FITTED.items():
+        value = strengths.get(f"{effect}.{param}")
+        if value is None:
+            continue
+        step = _step(data[phase], phase, effect)
+        step["p"] = 1.0
+        if effect == "rotate":  # |U(-2a, 2a)| has median a; calibration tilts by exactly a
+            step[param] = [round(-2 * value, 3), round(2 * value, 3)] if spread else round(value, 3)
+        elif effect == "paper":  # gray levels are whole numbers
+            width = round((4 if param == "brightness" else 3) * spread * 5)
+            lo, hi = max(0, round(value) - width), min(255, round(value) + width)
+            step[param] = [lo, hi] if width else round(value)
+        else:
+            step[param] = ([round(value * (1 - spread), 3), round(value * (1 + spread), 3)] if spread
+                           else round(value, 3))
+    for phase in ("ink", "post"):  # a strength fitted to nothing is no step at all
+        data[phase] = [s for s in data[phase] if not _is_off(s)]
+    return data
+
+
+_OFF = {("blur", "sigma"): 0.05, ("noise", "sigma"): 0.05, ("rotate", "angle"): 0.02}
+
+
+def _is_off(step: dict[str, Any]) -> bool:
+    for (effect, key), floor in _OFF.items():
+        v = step.get(key) if step.get("effect") == effect else None
+        if v is not None:
+            return max(abs(x) for x in (v if isinstance(v, list) else [v])) <= floor
+    return False
+
+
+def write_preset(data: dict[str, Any], path: Path) -> Path:
+    """Write preset data as YAML (validated by loading it back)."""
+    import yaml
+
+    from synth.degrade import load_preset
+
+    path.write_text(yaml.safe_dump(data, sort_keys=False, width=120), encoding="utf-8")
+    load_preset(str(path))
+    return path
+
+
+# --- the fit ------------------------------------------------------------------------------------
+
+def _measure_degraded(pages: list[Any], data: dict[str, Any], folder: Path, tag: str, seed: int) -> dict[str, float]:
+    from docfoundry.records import WordBox
+    from synth.degrade import degrade_sample
+
+    path = write_preset(data, folder / f"{tag}.yaml")
+    rows = []
+    for i, page in enumerate(pages):
+        w, h = page.size
+        anchor = [WordBox("page", [w // 4, h // 4, 3 * w // 4, 3 * h // 4])]  # geometry needs a box to move
+        rows.append(measure(degrade_sample(page, anchor, [], str(path), seed + i)[0]))
+    return medians(rows)
+
+
+def _update(strengths: dict[str, float], got: dict[str, float], want: dict[str, float]) -> dict[str, float]:
+    """One calibration step per strength toward its measure's target."""
+    s = dict(strengths)
+    s["paper.brightness"] = min(255.0, max(0.0, s["paper.brightness"] + (want["paper_level"] - got["paper_level"])))
+    s["paper.tint"] = min(80.0, max(0.0, s["paper.tint"] + (want["tint"] - got["tint"])))
+    s["rotate.angle"] = min(20.0, max(0.0, s["rotate.angle"] + (want["abs_skew"] - got["abs_skew"])))
+    for key, measure_name, top in (("blur.sigma", "blur_sigma", 6.0), ("noise.sigma", "noise_sigma", 40.0)):
+        ratio = want[measure_name] / max(got[measure_name], 1e-3)
+        s[key] = min(top, max(s[key], 0.05) * ratio ** 1.2)  # both measures grow about in proportion
+    return s
+
+
+def _calibrate(pages: list[Any], base: dict[str, Any], want: dict[str, float], strengths: dict[str, float],
+               rounds: int, work: Path, tag: str, seed: int, progress: int | None = None,
+               ) -> tuple[dict[str, float], dict[str, float]]:
+    """``rounds`` of degrade-measure-update from ``strengths``: the last strengths and what they measured."""
+    from docfoundry.progress import track
+
+    got: dict[str, float] = {}
+    steps = range(rounds)
+    for r in track(steps, rounds, "like: strengths", unit="rounds") if progress else steps:
+        if r:
+            strengths = _update(strengths, got, want)
+        got = _measure_degraded(pages, with_strengths(base, strengths), work, f"{tag}-{r}", seed)
+    return strengths, got
+
+
+def fit_like(folder: str, render: Callable[[int, int], Any], dpi: int, *, max_pages: int = MAX_PAGES,
+             seed: int = 0, progress: bool = True) -> LikeFit:
+    """Fit the DPI and a preset to the scans in ``folder``. ``render(dpi, i)`` is the ``i``-th clean
+    calibration page (a ``PIL.Image``) at ``dpi``; ``dpi`` is where the glyph-height fit starts."""
+    from docfoundry.progress import track
+    from synth.degrade import PRESET_NAMES
+
+    rows = measure_scans(folder, max_pages)
+    want = medians(rows)
+    start = medians([measure(render(dpi, i)) for i in range(CALIBRATION_PAGES)])
+    if start["glyph_height"] <= 0 or want["glyph_height"] <= 0:
+        raise UserError(f"--like {folder}: no text-like marks found on the scans or the synthetic pages")
+    fitted_dpi = int(round(min(DPI_RANGE[1], max(DPI_RANGE[0], dpi * want["glyph_height"] / start["glyph_height"]))))
+    pages = [render(fitted_dpi, i) for i in range(CALIBRATION_PAGES)]
+    initial = {"paper.brightness": want["paper_level"], "paper.tint": max(0.0, want["tint"]),
+               "rotate.angle": want["abs_skew"], "blur.sigma": 0.5, "noise.sigma": max(0.5, want["noise_sigma"])}
+    with tempfile.TemporaryDirectory(prefix="docfoundry-like-") as tmp:
+        work = Path(tmp)
+        tried: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
+        names = list(PRESET_NAMES)
+        # each base gets one calibration step before it is judged: its own strengths are what get fitted
+        for name in track(names, len(names), "like: presets", unit="presets") if progress else names:
+            tried[name] = _calibrate(pages, preset_data(name), want, initial, 2, work, f"base-{name}", seed)
+        distances = {n: round(distance(got, want), 3) for n, (_, got) in tried.items()}
+        base = min(distances, key=lambda n: (distances[n], n))
+        base_data = preset_data(base)
+        begin = _update(*tried[base], want)
+        steps = ROUNDS if progress else None
+        strengths, got = _calibrate(pages, base_data, want, begin, ROUNDS, work, "round", seed, steps)
+        for attempt in range(2):  # blur and noise make glyphs look taller: refit the DPI on degraded pages
+            ratio = want["glyph_height"] / max(got["glyph_height"], 1e-6)
+            if abs(ratio - 1) <= 0.06:
+                break
+            fitted_dpi = int(round(min(DPI_RANGE[1], max(DPI_RANGE[0], fitted_dpi * ratio))))
+            pages = [render(fitted_dpi, i) for i in range(CALIBRATION_PAGES)]
+            strengths, got = _calibrate(pages, base_data, want, _update(strengths, got, want), 2, work,
+                                        f"dpi-{attempt}", seed)
+    strengths = {k: round(v, 3) for k, v in strengths.items()}
+    preset = with_strengths(base_data, strengths, spread=0.2)
+    preset["description"] = (f"fitted by synth --like to {len(rows)} scans of {folder}: base {base}, {fitted_dpi} DPI")
+    preset["fallback"] = preset.get("fallback") or "light"
+    keep = ("glyph_height", "width", "height", "aspect", *MATCH_SCALES)
+    return LikeFit(str(folder), len(rows), fitted_dpi, base, preset, strengths,
+                   {k: round(want[k], 4) for k in keep}, {k: round(got[k], 4) for k in keep if k in got}, distances)

@@ -1,0 +1,104 @@
+"""synth --like: the fit recovers the resolution and the strengths of a known preset from pages
+degraded with it, keeps the fitted preset in run.json and OUT/like.yaml, resumes, refuses --degrade
+beside it, and gives the same bytes in another process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from docfoundry.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+KNOWN = """description: known strengths
+ink: []
+paper:
+  - {effect: paper, brightness: 226, tint: 6, texture: 4}
+post:
+  - {effect: rotate, angle: 1.5}
+  - {effect: blur, sigma: 1.1}
+  - {effect: noise, sigma: 6.0}
+"""
+
+
+@pytest.fixture(scope="module")
+def scans(tmp_path_factory):
+    """Receipts rendered at 90 DPI and degraded with the KNOWN preset: the 'user's scans'."""
+    root = tmp_path_factory.mktemp("like")
+    assert main(["synth", "--doc-types", "receipt", "--n", "3", "--seed", "5", "--dpi", "90",
+                 "--out", str(root / "clean")]) == 0
+    (root / "known.yaml").write_text(KNOWN)
+    assert main(["degrade", "--in", str(root / "clean"), "--out", str(root / "scans"),
+                 "--preset", str(root / "known.yaml")]) == 0
+    return root / "scans" / "images"
+
+
+def test_fit_recovers_dpi_and_strengths_of_a_known_preset(scans):
+    from synth.generate import SynthConfig, render_sample
+    from synth.like import fit_like
+
+    def render(dpi: int, i: int):  # the scans' own pages, clean: the fit alone is under test
+        return render_sample(SynthConfig(out="unused", doc_types=["receipt"], seed=5, dpi=dpi), i).image
+
+    fit = fit_like(str(scans), render, 150, progress=False)
+    s = fit.strengths
+    assert fit.base_preset == "clean", fit.base_distances
+    assert abs(fit.dpi - 90) <= 9, fit.dpi
+    assert abs(s["paper.brightness"] - 226) <= 6, s
+    assert abs(s["paper.tint"] - 6) <= 4, s
+    assert abs(s["rotate.angle"] - 1.5) <= 0.4, s
+    assert 1.1 * 0.7 <= s["blur.sigma"] <= 1.1 * 1.3, s
+    assert 6.0 * 0.75 <= s["noise.sigma"] <= 6.0 * 1.25, s
+    for key in ("paper_level", "noise_sigma", "blur_sigma", "abs_skew"):  # the fitted preset measures like the scans
+        assert abs(fit.synthetic[key] - fit.real[key]) <= max(0.25 * fit.real[key], 1.0), (key, fit.synthetic, fit.real)
+
+
+def _cli(out: Path, scans: Path, hash_seed: str) -> None:
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    subprocess.run([sys.executable, "-m", "docfoundry", "synth", "--doc-types", "receipt", "--n", "2", "--seed", "3",
+                    "--like", str(scans), "--out", str(out)], check=True, env=env, cwd=ROOT, capture_output=True)
+
+
+def test_synth_like_writes_its_preset_resumes_and_is_the_same_in_another_process(tmp_path, scans, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    _cli(a, scans, "1")
+    _cli(b, scans, "2")
+    assert (a / "like.yaml").read_bytes() == (b / "like.yaml").read_bytes()
+    images = sorted(p.name for p in (a / "images").iterdir())
+    assert len(images) == 2
+    assert all((a / "images" / n).read_bytes() == (b / "images" / n).read_bytes() for n in images)
+    run = json.loads((a / "run.json").read_text())
+    like = run["config"]["like"]
+    assert like["source"] == str(scans) and like["dpi"] == run["config"]["dpi"]
+    assert run["config"]["degrade"] == str(a / "like.yaml") and like["preset"]["post"]
+    rows = [json.loads(line) for line in (a / "metadata.jsonl").read_text().splitlines()]
+    assert all(json.loads(r["meta"])["degradation"]["preset"] == "like" for r in rows)
+    assert all(json.loads(r["meta"])["dpi"] == like["dpi"] for r in rows)
+    # the same command again resumes the folder (the fit is the same), making nothing new
+    assert main(["synth", "--doc-types", "receipt", "--n", "2", "--seed", "3", "--like", str(scans),
+                 "--out", str(a)]) == 0
+    assert '"made_now": 0' in capsys.readouterr().out
+    assert main(["synth", "--n", "2", "--like", str(scans), "--degrade", "medium", "--out", str(tmp_path / "c")]) == 2
+    assert "--like" in capsys.readouterr().err
+    assert main(["synth", "--n", "2", "--like", str(tmp_path / "none"), "--out", str(tmp_path / "d")]) == 2
+    assert str(tmp_path / "none") in capsys.readouterr().err
+
+
+def test_run_config_takes_synth_like(tmp_path, capsys, scans):
+    from docfoundry.orchestration.pipeline import load_run_config, stage_hashes
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"synth:\n  like: {tmp_path / 'no-scans'}\n")
+    assert main(["run", str(bad), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "no-scans" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "r" / "synth").exists()
+    good = tmp_path / "good.yaml"
+    good.write_text(f"synth:\n  like: {scans}\n")
+    plain, fitted = stage_hashes(load_run_config("")), stage_hashes(load_run_config(str(good)))
+    assert plain["synth"] != fitted["synth"]
