@@ -15,13 +15,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from page_checks import assert_fields_printed_in_boxes
 
 from docfoundry.checks import evaluate_checks
 from docfoundry.doctypes import load_doc_type
 from docfoundry.records import flatten
 from synth.layout import DrawCtx, load_layouts, render_page
 from synth.locales import TAX_REGIMES, Locale, gstin_check, money_round, tax_regime
-from synth.raster import squash, verify_fields
 from synth.render import Page
 from synth.values import ValueContext, split_truth
 from synth.values.receipt import make
@@ -51,12 +51,7 @@ def test_thermal_layout_prints_every_field_once_inside_its_box(layout_name, loca
         gt, _, ctx = _receipt(locale, seed)
         values = {k: v for k, v in flatten(gt).items() if v.strip()}
         page, height = render_page(layout, RECEIPT, values, random.Random(seed), ctx.extras)
-        drawn = page.field_boxes()
-        assert set(drawn) == set(values)
-        assert all(squash(drawn[k][0]) == squash(v) for k, v in values.items())
-        assert verify_fields(page.to_pdf(height), height, drawn) == []
-        for _, x0, y0, x1, y1 in page.words:
-            assert 0 <= x0 < x1 <= page.width + 0.5 and 0 <= y0 < y1 <= height + 0.5
+        assert_fields_printed_in_boxes(page, height, values)
 
 
 def test_extras_are_printed_but_never_truth():
