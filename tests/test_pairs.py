@@ -94,16 +94,19 @@ def test_ocr_teacher_fills_the_form_schema_with_pairs():
     assert 0 < scores["fields.0.answer"] <= 1 and 0 < scores["choices.0.answer"] <= 1
 
 
-def _funsd_rows(n: int) -> list[dict]:
+def _funsd_rows(n: int, split: str = "test") -> list[dict]:
     assert (FUNSD / "labels.jsonl").is_file(), f"{FUNSD}: the shared FUNSD folder is missing"
     rows = [json.loads(x) for x in (FUNSD / "labels.jsonl").read_text().splitlines() if x.strip()]
-    return sorted((r for r in rows if r["split"] == "test"), key=lambda r: r["id"])[:n]
+    return sorted((r for r in rows if r["split"] == split), key=lambda r: r["id"])[:n]
 
 
-@pytest.mark.parametrize("n", [3])
-def test_real_funsd_forms_pair_against_their_truth(n):
-    """The first test forms by id, read by the ocr teacher end to end (rapidocr, then extraction):
-    the pairs it finds are scored against the linked pairs of labels.jsonl."""
+@pytest.mark.parametrize(("split", "n", "recall", "precision"), [
+    ("test", 3, 0.45, 0.3),      # 21 of 36 when written (read as a table before: 0)
+    ("train", 3, 0.7, 0.8),      # 43 of 60 truth pairs, 50 predicted
+])
+def test_real_funsd_forms_pair_against_their_truth(split, n, recall, precision):
+    """The first forms of a split by id, read by the ocr teacher end to end (rapidocr, then
+    extraction): the pairs it finds are scored against the linked pairs of labels.jsonl."""
     from PIL import Image
 
     from bench.forms import predicted_pairs
@@ -114,13 +117,13 @@ def test_real_funsd_forms_pair_against_their_truth(n):
 
     doc = load_doc_type("form")
     total = PairCounts()
-    for row in _funsd_rows(n):
+    for row in _funsd_rows(n, split):
         fields, _ = extract(doc, read_page(Image.open(FUNSD / row["image"])))
         c = pair_counts(list(row["fields"].items()), predicted_pairs(doc, fields))
         assert c.matched >= 2, (row["id"], c)
         total.merge(c)
-    assert total.matched >= 0.45 * total.truth, total      # 21 of 36 when written (read as a table before: 0)
-    assert total.matched >= 0.3 * total.predicted, total
+    assert total.matched >= recall * total.truth, total
+    assert total.matched >= precision * total.predicted, total
 
 
 def test_far_text_and_table_rows_are_no_values():
@@ -160,30 +163,14 @@ def test_a_heading_is_no_label_key():
     assert [(p.question, p.answer) for p in pairs] == [("Project No.", "1989-29")]
 
 
-def test_leaders_and_numbers_inside_one_ocr_segment():
-    """A dash or underscore leader ends a key as a colon does; a label run up to a number or a date
-    in one OCR segment is a key and its value; addresses, dates and sentences are not cut."""
-    lines = [
-        line("Labels ---- OLD GOLD STRAIGHT", 50, 100),
-        line("Tear Tape-- Gold", 50, 140),
-        line("Date Sent 4/19/74", 50, 180),
-        line("Registration No. 533", 50, 220),
-        line("Date March 18, 1968", 50, 260),
-        line("May 1, 1985", 50, 300),                      # a date alone is a date
-        line("Springfield, IL 62701", 50, 340),             # an address line is not a label and a number
-        line("the samples were sent on 12 May", 50, 380),   # a sentence is not a label and a number
-    ]
+def test_leaders_end_a_key_as_a_colon_does():
+    """A dash or underscore leader between a key and its value in one OCR segment ends the key
+    ("Labels ---- OLD GOLD STRAIGHT"); a hyphen inside a value cuts nothing."""
+    lines = [line("Labels ---- OLD GOLD STRAIGHT", 50, 100), line("Tear Tape-- Gold", 50, 140),
+             line("Ship to __ North-East depot", 50, 180)]
     pairs, _ = read_page_pairs(lines)
     assert [(p.question, p.answer) for p in pairs] == [
-        ("Labels", "OLD GOLD STRAIGHT"), ("Tear Tape", "Gold"), ("Date Sent", "4/19/74"),
-        ("Registration No.", "533"), ("Date", "March 18, 1968")]
-
-
-def test_a_value_line_cut_at_its_number_is_read_whole():
-    """A colon key's value that reads like a label and a number ("Ms. Joy Weathers 312/426-8000")
-    is that key's value whole, not a pair of its own."""
-    pairs, _ = read_page_pairs([line("Contact:", 50, 100), line("Ms. Joy Weathers 312/426-8000", 200, 100)])
-    assert [(p.question, p.answer) for p in pairs] == [("Contact:", "Ms. Joy Weathers 312/426-8000")]
+        ("Labels", "OLD GOLD STRAIGHT"), ("Tear Tape", "Gold"), ("Ship to", "North-East depot")]
 
 
 def test_a_bracketed_note_under_a_key_is_its_second_line():
@@ -196,13 +183,3 @@ def test_a_bracketed_note_under_a_key_is_its_second_line():
     pairs, _ = read_page_pairs(lines)
     assert [(p.question, p.answer) for p in pairs] == [
         ("This Change: (From Current Budget)", "-35,675.00"), ("Copies to", "Dr. F. Jones Dr. H. Smith")]
-
-
-def test_column_headings_in_capitals_are_no_pair():
-    """Capitals beside capitals, words only, are a table's column headings; a code or an address
-    in capitals beside a capital label is still its value."""
-    lines = [line("WEIGHT", 50, 100), line("HEIGHT", 140, 100),
-             line("REGION", 50, 160), line("NORTH-EAST", 140, 160),
-             line("CITY", 50, 220), line("SPRINGFIELD, IL", 120, 220)]
-    pairs, _ = read_page_pairs(lines)
-    assert [(p.question, p.answer) for p in pairs] == [("REGION", "NORTH-EAST"), ("CITY", "SPRINGFIELD, IL")]
