@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from real_data import SROIE
 
 from docfoundry.cli import main
 
-SROIE = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "sroie-dev"
 PAGES = 2
 
 

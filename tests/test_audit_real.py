@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from rapidfuzz import fuzz
+from real_data import SROIE
 
 from distill.label import AUDIT_THRESHOLDS, AuditConfig, run_audit
 from docfoundry.cli import main
@@ -18,7 +19,6 @@ from docfoundry.normalize import normalized_equal
 from docfoundry.store import read_samples
 from eval.fieldmap import resolve_field_map, truth_patterns
 
-SROIE = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sroie-dev"
 PAGES = 4
 SCHEMA_OF_SROIE = {"company": "store_name", "address": "store_address", "date": "date", "total": "total"}
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from bad_pages import bomb_png, huge_page_pdf
 from eval_fixtures import RECEIPTS, dataset_folder, png_bytes, write_jsonl
+from real_data import SROIE
 
 from docfoundry.adapters import load_truth
 from docfoundry.cli import main
@@ -125,7 +126,7 @@ def test_eval_truth_images_stay_in_the_truth_folder(tmp_path):
 
 
 def test_the_real_labels_file_keeps_its_relative_images():
-    folder = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "sroie-dev"
+    folder = SROIE
     if not (folder / "labels.jsonl").is_file():
         pytest.skip("no shared SROIE dev set here")
     records = load_truth(folder, limit=2).records

@@ -4,14 +4,13 @@ FUNSD forms scored against the truth of their labels.jsonl."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from real_data import FUNSD
 
 from distill.ocr import OcrLine
 from distill.pairs import is_colon_key, is_label_like, pair_arrays, read_page_pairs
 
-FUNSD = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "funsd"
 H = 20  # line height of the hand-made page, in pixels
 
 

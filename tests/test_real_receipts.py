@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from rapidfuzz import fuzz
+from real_data import SROIE
 
 from distill.extract import SCORE_NOT_FOUND, extract
 from distill.ocr import OcrLine
 from distill.spans import amount_span, date_span, legal_form, line_classes, time_span, word_date
 from docfoundry.doctypes import load_doc_type
 
-SROIE = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sroie-dev"
 # small pages that show the failure modes of issue 14: a handwritten name above the business name,
 # a registration line under it, the date printed with its time, a rounded total after the total,
 # a subtitle between the name and the address, "NET TOTAL"; an address printed in mixed case over

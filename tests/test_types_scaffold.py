@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import random
 import re
-from pathlib import Path
 
 import pytest
+import real_data
 
 from docfoundry.checks import evaluate_checks
 from docfoundry.cli import main
@@ -120,7 +120,7 @@ def test_types_new_refuses_bad_input_in_one_line(tmp_path, capsys):
     assert not (tmp_path / "t").exists()
 
 
-SROIE = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "sroie-dev" / "labels.jsonl"
+SROIE = real_data.SROIE / "labels.jsonl"
 
 
 @pytest.mark.skipif(not SROIE.exists(), reason="needs ../shared/datasets/sroie-dev")
