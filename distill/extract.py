@@ -12,7 +12,8 @@ Everything it looks for comes from the document type's schema, never from a fiel
     (a receipt's rounded total, not the one before rounding nor a tax summary's total row);
   - an array of objects is a table: its header row is the row naming most of the item leaves'
     labels, columns come from the header cells, rows run down to the next labelled line; without a
-    header, the longest run of rows ending in an amount is read with the item leaves in order;
+    header, the longest run of rows ending in an amount is read with the item leaves in order (a
+    line of text over a line of numbers only, "2 x 3.50   7.00", is one item printed on two lines);
   - unlabelled text leaves are read from position: the lines below the value of the leaf before
     them, the block above the leaf after them, or the page's first line (a document's name); a leaf
     marked ``"x-header": true`` is the page's header name (the business): a top line that is a name,
@@ -37,6 +38,7 @@ and a score per dotted path (OCR confidence times how the value was found).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -471,35 +473,137 @@ def _read_table_with_header(page: Page, rows: list[list[Seg]], header_row: int,
     return items
 
 
+# A sign printed between a count and a unit price ("2 x 3.50", "2 @ 3.50").
+_TIMES_SIGNS = frozenset({"x", "X", "×", "@", "*"})
+
+
+def _is_times(words: list[Seg], i: int) -> bool:
+    """Word ``i`` is a times sign between two numbers."""
+    return (0 < i < len(words) - 1 and words[i].text in _TIMES_SIGNS
+            and _is_number(words[i - 1].text) and _is_number(words[i + 1].text))
+
+
+def _item_cells(words: list[Seg]) -> list[list[Seg]]:
+    """``_cells`` of one printed row, where a times sign between two numbers also ends a cell
+    (and is dropped): "2 x 3.50" is a count cell and a unit price cell."""
+    cells: list[list[Seg]] = []
+    for i, w in enumerate(words):
+        if _is_times(words, i):
+            cells.append([])
+            continue
+        if cells and cells[-1] and w.box[0] - cells[-1][-1].box[2] <= w.height:
+            cells[-1].append(w)
+        else:
+            cells.append([w])
+    return [c for c in cells if c]
+
+
+_GLUED_TIMES = re.compile(r"^(\d+(?:[.,]\d+)?)?([xX×@*])(\d[\d.,]*)?$")
+
+
+def _unglue_times(words: list[Seg]) -> list[Seg]:
+    """Words with a count and a times sign and/or a unit price read as one word ("2x3,50",
+    "×3,50") split into the count, the sign and the price, each with its share of the word's
+    box; the row as it was unless that makes it a numbers line (a description's "4x4" stays)."""
+    out: list[Seg] = []
+    for w in words:
+        m = _GLUED_TIMES.match(w.text)
+        if not m or not (m[1] or m[3]) or (m[3] and not _is_number(m[3])):
+            out.append(w)
+            continue
+        x0, y0, x1, y1 = w.box
+        per = (x1 - x0) / max(1, len(w.text))
+        for g in (1, 2, 3):
+            if m[g]:
+                i, j = m.span(g)
+                out.append(Seg(m[g], [round(x0 + i * per), y0, round(x0 + j * per), y1], w.score, parent=w.parent))
+    return out if out != words and _numbers_line(out) else words
+
+
+def _key_value_row(words: list[Seg]) -> bool:
+    """A row of "label: number" pairs ("Items: 5", "Table: 12") is a summary line, not an item."""
+    return any(a.text.endswith(":") and _is_number(b.text) for a, b in zip(words, words[1:]))
+
+
+def _numbers_line(words: list[Seg]) -> bool:
+    """The second printed line of a two-line item: numbers (count, times sign, unit price, the
+    line amount), at most one other word, a code with a digit in it, and no description."""
+    if not words or not _is_number(words[-1].text):
+        return False
+    rest = [w for i, w in enumerate(words) if not _is_number(w.text) and not _is_times(words, i)]
+    return len(rest) == 0 or (len(rest) == 1 and any(c.isdigit() for c in rest[0].text))
+
+
+def _item_rows(rows: list[list[Seg]], starts_other: Callable[[list[Seg]], bool],
+               n_numbers: int) -> list[list[list[Seg]]]:
+    """The page's rows as item rows, each the printed rows it joins: a line of text followed by a
+    line of numbers only (``_numbers_line``) is one item printed on two lines (its description,
+    then its code, count x unit price and amount), when the text line ends in no number or the
+    two lines hold no more numbers than the item has number leaves (``n_numbers``: on a skewed
+    page the amount beside the count line can sit in the description's row)."""
+    def count(words: list[Seg]) -> int:
+        return sum(_is_number(w.text) for w in words)
+
+    free = [_unglue_times([w for w in row if not w.claimed]) for row in rows]
+    out: list[list[list[Seg]]] = []
+    r = 0
+    while r < len(free):
+        text, nxt = free[r], free[r + 1] if r + 1 < len(free) else []
+        if (text and nxt and any(c.isalpha() for w in text for c in w.text)
+                and (not _is_number(text[-1].text) or count(text) + count(nxt) <= n_numbers)
+                and not starts_other(text) and not _key_value_row(text) and not _numbers_line(text)
+                and _numbers_line(nxt)):
+            out.append([text, nxt])
+            r += 2
+        else:
+            out.append([free[r]])
+            r += 1
+    return out
+
+
 def _read_table_headerless(page: Page, rows: list[list[Seg]], items_leaves: list[Leaf],
                            other: list[Leaf], headings: tuple[str, ...] = ()) -> list[dict[Leaf, Found]]:
-    """The longest run of rows that start with text and end with an amount, read by cells:
-    a code or id cell fills the leaf of its kind, the other text cells the text leaves, number
-    cells fill the number leaves from the right. A row that starts with another field's label or
-    one of the table's ``headings`` ("Box 12") is not one of its rows."""
-    def fits(row: list[Seg]) -> bool:
-        free = [w for w in row if not w.claimed]
-        return (len(free) >= 2 and not _is_number(free[0].text) and _is_number(free[-1].text)
-                and not (free[0].parent is not None and _starts_with_other_label(free[0].parent, other))
-                and not (free[0].parent is not None and any(match_label(free[0].parent.text, h) for h in headings)))
+    """The longest run of item rows that hold text and end with an amount, read by cells: a code
+    or id cell fills the leaf of its kind, the other text cells the text leaves, number cells fill
+    the number leaves from the right. An item row is one printed row or, for an item printed on
+    two lines, its description line and the numbers line under it (``_item_rows``). A row that
+    starts with another field's label or one of the table's ``headings`` ("Box 12") is not one of
+    its rows."""
+    def starts_other(free: list[Seg]) -> bool:
+        first = free[0].parent if free else None
+        return first is not None and (_starts_with_other_label(first, other)
+                                      or any(match_label(first.text, h) for h in headings))
 
+    def fits(item_row: list[list[Seg]]) -> bool:
+        free = [w for row in item_row for w in row]
+        # text before the last number: a description, maybe after its count ("2 Beer 3.00 6.00":
+        # then a price and an amount end the row, not a house number's "77 Mill Road Apt. 4")
+        return (len(free) >= 2 and _is_number(free[-1].text) and not starts_other(item_row[0])
+                and (not _is_number(free[0].text) or len(item_row) > 1 or _is_number(free[-2].text))
+                and not _key_value_row(free)
+                and any(c.isalpha() for w in free[:-1] if w.text not in _TIMES_SIGNS for c in w.text))
+
+    text_leaves = [leaf for leaf in items_leaves if leaf.kind == "text"]
+    coded = [leaf for leaf in items_leaves if leaf.kind not in ("text", "amount", "number", "percent")]
+    num_leaves = [leaf for leaf in items_leaves if leaf.kind != "text" and leaf not in coded]
+    item_rows = _item_rows(rows, starts_other, len(num_leaves))
     best, start = (0, 0), None
-    for r in range(len(rows) + 1):
-        ok = r < len(rows) and fits(rows[r])
+    for r in range(len(item_rows) + 1):
+        ok = r < len(item_rows) and fits(item_rows[r])
         if ok and start is None:
             start = r
         if not ok and start is not None:
             if r - start > best[1] - best[0]:
                 best = (start, r)
             start = None
-    text_leaves = [leaf for leaf in items_leaves if leaf.kind == "text"]
-    coded = [leaf for leaf in items_leaves if leaf.kind not in ("text", "amount", "number", "percent")]
-    num_leaves = [leaf for leaf in items_leaves if leaf.kind != "text" and leaf not in coded]
     out = []
-    for row in rows[best[0]:best[1]]:
-        cells = _cells([w for w in row if not w.claimed])
+    for item_row in item_rows[best[0]:best[1]]:
+        cells = _item_cells(item_row[0])
+        for row in item_row[1:]:  # on a numbers line every word is a value (a code, the count, the price)
+            cells += [[w] for i, w in enumerate(row) if not _is_times(row, i)]
         nums = [c for c in cells if len(c) == 1 and _is_number(c[0].text)]
         texts = [c for c in cells if c not in nums]
+        nums.sort(key=lambda c: c[0].box[0])  # the two lines' numbers in column order
         item: dict[Leaf, Found] = {}
         for leaf in coded:  # a code column ("D", "DD") is text by its letters, not a description
             cell = next((c for c in texts if as_kind(leaf.kind, " ".join(w.text for w in c).strip(".,:;"))), None)
@@ -513,8 +617,9 @@ def _read_table_headerless(page: Page, rows: list[list[Seg]], items_leaves: list
             _fill(item, leaf, cell, SCORE_TABLE_HEADERLESS)
         _split_leading_number(item, [*[leaf for leaf in num_leaves if leaf not in item], *text_leaves],
                               SCORE_TABLE_HEADERLESS)
-        for w in row:
-            w.claim()
+        for row in item_row:
+            for w in row:
+                w.claim()
         out.append(item)
     return out
 
