@@ -104,7 +104,21 @@ def _check_extensions(node: dict[str, Any], where: str) -> None:
     err = jsonschema.exceptions.best_match(validator.iter_errors(ext))
     if err is not None:
         key = err.absolute_path[0] if err.absolute_path else "?"
-        raise UserError(f"{where}: {key} {_short(ext.get(key))}: {' '.join(err.message.split())[:160]}")
+        raise UserError(_meta_message(where, key, ext.get(key), err))
+
+
+def _meta_message(where: str, key: Any, value: Any, err: Any) -> str:
+    """A meta-schema error in the user's words: the known values of an enum, or what the key
+    expects as its meta-schema entry describes it, else jsonschema's own message."""
+    if err.validator == "enum" and len(err.absolute_path) == 1:  # the key itself, not a value inside it
+        return f"{where} has unknown {key} {_short(value)} (known: {', '.join(map(str, err.validator_value))})"
+    validator, _ = _meta()
+    entry = validator.schema["properties"].get(key, {})
+    if "$ref" in entry:
+        entry = validator.schema["$defs"][entry["$ref"].rsplit("/", 1)[-1]]
+    if "description" in entry:
+        return f"{where} has {key} {_short(value)}; expected {entry['description']}"
+    return f"{where}: {key} {_short(value)}: {' '.join(err.message.split())[:160]}"
 
 
 def _derive_of(node: dict[str, Any], where: str) -> tuple[str, tuple[str, ...]] | None:
