@@ -78,13 +78,26 @@ Extract the fields of this document as JSON. What is the total amount? Answer wi
 The quick brown fox jumps over the lazy dog. {"total": "1,953.00", "date": "2024-03-15"}"""
 
 
+def _readable(node: Any) -> Any:
+    """A schema without its docfoundry keys but the printed labels: what a model reads and writes
+    (field names, descriptions, labels), not the draw rules, so editing a rule keeps the tokenizer."""
+    if isinstance(node, dict):
+        return {k: _readable(v) for k, v in node.items()
+                if not (isinstance(k, str) and k.startswith("x-")) or k in ("x-labels", "x-aliases")}
+    if isinstance(node, list):
+        return [_readable(v) for v in node]
+    return node
+
+
 def corpus() -> list[str]:
-    """The tokenizer's training text: document phrases, every template schema, numbers and dates."""
+    """The tokenizer's training text: document phrases, every template schema's fields and labels,
+    numbers and dates."""
     from docfoundry.doctypes import templates_root
 
     rng = random.Random(0)
     lines = _TEXT.splitlines()
-    lines += [p.read_text() for p in sorted(templates_root().glob("*/schema.json"))]
+    lines += [json.dumps(_readable(json.loads(p.read_text())), indent=2, ensure_ascii=False)
+              for p in sorted(templates_root().glob("*/schema.json"))]
     lines += [f"{rng.randrange(10**6):,}.{rng.randrange(100):02d} {rng.randrange(1, 29):02d}/"
               f"{rng.randrange(1, 13):02d}/20{rng.randrange(10, 30)} #{rng.randrange(10**5)}" for _ in range(300)]
     return lines
@@ -183,14 +196,13 @@ def build_digest() -> str:
     processor loading it saves through, the tokenizer corpus (the schemas) and transformers."""
     import transformers
 
-    from docfoundry.doctypes import templates_root
 
     here = Path(__file__).resolve().parent
-    parts = [Path(__file__), here / "loading.py", *sorted((here / "families").glob("*.py")),
-             *sorted(templates_root().glob("*/schema.json"))]
+    parts = [Path(__file__), here / "loading.py", *sorted((here / "families").glob("*.py"))]
     h = hashlib.sha256(transformers.__version__.encode())
     for part in parts:
         h.update(part.name.encode() + b"\0" + part.read_bytes())
+    h.update("\n".join(corpus()).encode())
     return h.hexdigest()[:12]
 
 

@@ -261,3 +261,34 @@ def test_tiny_config_token_ids_are_in_the_vocabulary(name):
     ids = {k: v for c in (config.to_dict(), text.to_dict()) for k, v in c.items()
            if k.endswith("_token_id") and isinstance(v, int)}
     assert "pad_token_id" in ids and all(0 <= v < text.vocab_size for v in ids.values()), ids
+
+
+def test_tokenizer_corpus_holds_field_names_and_labels_not_draw_rules():
+    """Editing a schema's draw rules keeps the tiny tokenizer (and so every tiny model) as it was;
+    a field name or label the model reads and writes changes it."""
+    from docfoundry.doctypes import templates_root
+    from docfoundry.tiny import _readable
+
+    schema = json.loads((templates_root() / "invoice" / "schema.json").read_text())
+    text = json.dumps(_readable(schema))
+    assert "x-faker" in json.dumps(schema) and "x-faker" not in text and "x-derive" not in text
+    first_labels = next(leaf for leaf in _leaves(schema) if "x-labels" in leaf)["x-labels"]
+    assert json.dumps(first_labels) in text
+    edited = json.loads(json.dumps(schema))
+    for leaf in _leaves(edited):
+        if "x-faker" in leaf:
+            leaf["x-faker"] = {"provider": "word"}
+    assert _readable(edited) == _readable(schema)
+    edited["properties"]["renamed_field"] = edited["properties"].pop(next(iter(edited["properties"])))
+    assert _readable(edited) != _readable(schema)
+
+
+def _leaves(node):
+    if isinstance(node, dict):
+        if node.get("type") not in ("object", "array", None):
+            yield node
+        for value in node.values():
+            yield from _leaves(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _leaves(value)
