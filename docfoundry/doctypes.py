@@ -30,6 +30,7 @@ from typing import Any
 
 from docfoundry import expressions
 from docfoundry.errors import UserError
+from docfoundry.store import read_json_file
 
 KINDS = ("text", "amount", "number", "percent", "date", "time", "id", "code", "check")
 NUMERIC_KINDS = ("amount", "number", "percent")  # kinds whose values are numbers (compared and aligned as such)
@@ -299,18 +300,7 @@ def load_schema_file(path: Path) -> dict[str, Any]:
     """Read and check a JSON Schema file; errors name the file."""
     import jsonschema
 
-    try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: schema file not found") from None
-    except OSError as e:
-        raise UserError(f"{path}: cannot read the schema ({e.strerror or e})") from None
-    except UnicodeDecodeError as e:
-        raise UserError(f"{path}: not UTF-8 text (byte {e.start})") from None
-    except json.JSONDecodeError as e:
-        raise UserError(f"{path}: not valid JSON ({e.msg}, line {e.lineno})") from None
-    except (ValueError, RecursionError) as e:  # a 5000-digit number, nesting past the parser's depth
-        raise UserError(f"{path}: not valid JSON ({str(e).splitlines()[0]})") from None
+    schema = read_json_file(path, "schema")
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as e:

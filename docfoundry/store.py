@@ -42,6 +42,23 @@ def versions(*packages: str) -> dict[str, str]:
     return out
 
 
+def read_json_file(path: Path, what: str = "file") -> Any:
+    """A JSON file's content; a missing, unreadable, non-UTF-8 or malformed file is one
+    ``UserError`` naming it (``what`` says what the file is: "schema", "export")."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: {what} file not found") from None
+    except OSError as e:
+        raise UserError(f"{path}: cannot read the {what} ({e.strerror or e})") from None
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path}: not valid JSON ({e.msg}, line {e.lineno})") from None
+    except (ValueError, RecursionError) as e:  # a 5000-digit number, nesting past the parser's depth
+        raise UserError(f"{path}: not valid JSON ({str(e).splitlines()[0]})") from None
+
+
 def read_run_info(folder: str | Path) -> dict[str, Any]:
     """The folder's ``run.json`` (empty when there is none)."""
     p = Path(folder) / RUN_INFO

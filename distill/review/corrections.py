@@ -23,6 +23,7 @@ from distill.review.labeling import BOX, BOX_TEXT, Control, controls, parse_entr
 from distill.review.tasks import folder_identity, labeled_pages
 from docfoundry.errors import UserError
 from docfoundry.records import FieldBox, Sample, flatten, unflatten
+from docfoundry.store import read_json_file
 
 REVIEW_FILE = "review.json"
 TRUTH_FILE = "labels.jsonl"
@@ -31,14 +32,7 @@ NOT_PREDICTED = "not predicted"  # the bucket of fields the reviewer added
 
 def read_export(path: Path) -> list[dict[str, Any]]:
     """The tasks of a Label Studio JSON export; anything else is a one-line ``UserError``."""
-    try:
-        tasks = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: export file not found") from None
-    except UnicodeDecodeError as e:
-        raise UserError(f"{path}: not UTF-8 text (byte {e.start})") from None
-    except (ValueError, RecursionError) as e:
-        raise UserError(f"{path}: not valid JSON ({str(e).splitlines()[0]})") from None
+    tasks = read_json_file(path, "export")
     if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
         raise UserError(f"{path}: expected a list of tasks (Label Studio's JSON export, not JSON-MIN or CSV)")
     for i, t in enumerate(tasks):
