@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from types_fixtures import AGREEMENT, AGREEMENT_LAYOUTS, write_type
+from types_fixtures import AGREEMENT, AGREEMENT_LAYOUTS, installed_type, write_type
 
 from docfoundry.cli import main
 from docfoundry.store import read_samples
@@ -14,22 +14,11 @@ from docfoundry.store import read_samples
 
 @pytest.fixture(scope="module")
 def agreement(tmp_path_factory):
-    from docfoundry.doctypes import load_doc_type
-    from synth.layout import load_layouts
-
-    root = tmp_path_factory.mktemp("tpl")
-    write_type(root, "agreement", AGREEMENT, AGREEMENT_LAYOUTS)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("DOCFOUNDRY_TEMPLATES", str(root))
-    load_doc_type.cache_clear()
-    load_layouts.cache_clear()
-    out = tmp_path_factory.mktemp("agr") / "ds"
-    assert main(["synth", "--doc-types", "agreement", "--n", "6", "--out", str(out), "--verify",
-                 "--locales", "en_US,de_DE,fr_FR", "--seed", "4"]) == 0
-    yield out
-    mp.undo()
-    load_doc_type.cache_clear()
-    load_layouts.cache_clear()
+    with installed_type(tmp_path_factory.mktemp("tpl"), "agreement", AGREEMENT, AGREEMENT_LAYOUTS):
+        out = tmp_path_factory.mktemp("agr") / "ds"
+        assert main(["synth", "--doc-types", "agreement", "--n", "6", "--out", str(out), "--verify",
+                     "--locales", "en_US,de_DE,fr_FR", "--seed", "4"]) == 0
+        yield out
 
 
 def test_fields_inside_prose_sit_between_their_words(agreement):

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from PIL import Image
-from types_fixtures import PO_LAYOUTS, PURCHASE_ORDER, write_type
+from types_fixtures import PO_LAYOUTS, PURCHASE_ORDER, installed_type
 
 from docfoundry.cli import main
 from docfoundry.store import read_samples
@@ -15,19 +15,8 @@ from docfoundry.store import read_samples
 
 @pytest.fixture(scope="module")
 def po_root(tmp_path_factory):
-    from docfoundry.doctypes import load_doc_type
-    from synth.layout import load_layouts
-
-    root = tmp_path_factory.mktemp("tpl")
-    write_type(root, "purchase_order", PURCHASE_ORDER, PO_LAYOUTS)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("DOCFOUNDRY_TEMPLATES", str(root))
-    load_doc_type.cache_clear()
-    load_layouts.cache_clear()
-    yield root
-    mp.undo()
-    load_doc_type.cache_clear()
-    load_layouts.cache_clear()
+    with installed_type(tmp_path_factory.mktemp("tpl"), "purchase_order", PURCHASE_ORDER, PO_LAYOUTS) as root:
+        yield root
 
 
 @pytest.fixture(scope="module")

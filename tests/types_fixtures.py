@@ -7,6 +7,8 @@ Tests write them (or an edited copy) into a temporary ``$DOCFOUNDRY_TEMPLATES`` 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,3 +39,25 @@ def write_type(root: Path, name: str, schema: dict[str, Any], layouts: dict[str,
     for layout, body in layouts.items():
         (folder / "layouts" / f"{layout}.yaml").write_text(yaml.safe_dump(body, sort_keys=False))
     return folder
+
+
+@contextmanager
+def installed_type(root: Path, name: str, schema: dict[str, Any], layouts: dict[str, Any]) -> Iterator[Path]:
+    """The type written under ``root`` and visible through ``$DOCFOUNDRY_TEMPLATES`` (the loaders'
+    caches cleared on the way in and out), for a module-scoped fixture to yield from."""
+    import pytest
+
+    from docfoundry.doctypes import load_doc_type
+    from synth.layout import load_layouts
+
+    write_type(root, name, schema, layouts)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DOCFOUNDRY_TEMPLATES", str(root))
+    load_doc_type.cache_clear()
+    load_layouts.cache_clear()
+    try:
+        yield root
+    finally:
+        mp.undo()
+        load_doc_type.cache_clear()
+        load_layouts.cache_clear()
