@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from docfoundry.errors import UserError
+from docfoundry.images import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
 MAX_PAGES = 40         # scans measured (evenly spaced over the folder)
 CALIBRATION_PAGES = 3  # synthetic pages degraded per calibration round
 ROUNDS = 4             # calibration rounds of the strengths
