@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from folder_checks import folder_bytes
 from page_checks import assert_fields_printed_in_boxes
 
 from docfoundry.doctypes import load_doc_type
@@ -142,22 +143,6 @@ def _new_layout_types(root: Path) -> Path:
     return root
 
 
-def _folder_bytes(folder: Path) -> dict[str, bytes]:
-    out = {}
-    for p in sorted(folder.rglob("*")):
-        if p.is_file() and not p.name.startswith("."):
-            data = p.read_bytes()
-            if p.name == "run.json":
-                info = json.loads(data)
-                for key in ("seconds", "command"):  # how and where it ran, not what it made
-                    info.pop(key, None)
-                for key in ("workers", "out"):
-                    info.get("config", {}).pop(key, None)
-                data = json.dumps(info, sort_keys=True).encode()
-            out[str(p.relative_to(folder))] = data
-    return out
-
-
 def test_new_layouts_give_the_same_bytes_for_any_workers_and_hash_seed(tmp_path):
     import os
 
@@ -174,7 +159,9 @@ def test_new_layouts_give_the_same_bytes_for_any_workers_and_hash_seed(tmp_path)
                                "--workers", workers, "--verify", "--out", str(out)],
                               env=env, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr[-2000:]
-        outs.append({k: v for k, v in _folder_bytes(out).items() if not k.endswith(LOCK_FILE)})
+        outs.append({k: v for k, v in folder_bytes(out, skip=lambda name: name.startswith("."),
+                                                      run_drop=("seconds", "command"),
+                                                      config_drop=("workers", "out")).items() if not k.endswith(LOCK_FILE)})
     rows = [json.loads(line) for line in outs[0]["metadata.jsonl"].decode().splitlines()]
     layouts = {json.loads(r["meta"])["layout"] for r in rows}
     assert len(layouts) >= 5, layouts  # most of the six new layouts are in the run

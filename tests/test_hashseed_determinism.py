@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from docfoundry.store import LOCK_FILE
+from folder_checks import folder_bytes
 
 REPO = Path(__file__).resolve().parent.parent
 HASH_SEEDS = ("1", "2")
@@ -23,21 +23,6 @@ def _run(args: list[str], cwd: Path, hash_seed: str, timeout: int = 300) -> subp
     proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc
-
-
-def _folder(folder: Path) -> dict[str, bytes]:
-    """Every file's bytes but the writer's empty lock file; run.json without its timing (the only
-    field a re-run may change)."""
-    out = {}
-    for p in sorted(folder.rglob("*")):
-        if p.is_file() and p.name != LOCK_FILE:
-            data = p.read_bytes()
-            if p.name == "run.json":
-                info = json.loads(data)
-                info.pop("seconds", None)
-                data = json.dumps(info, sort_keys=True).encode()
-            out[str(p.relative_to(folder))] = data
-    return out
 
 
 def _differing(a: dict[str, bytes], b: dict[str, bytes]) -> list[str]:
@@ -58,7 +43,7 @@ def test_synth_and_degrade_give_the_same_bytes_under_any_hash_seed(tmp_path):
                and any(f["question"].lower().lstrip("0123456789.() ").startswith("city")
                        for f in json.loads(r["ground_truth"])["gt_parse"]["fields"]) for r in rows)
     assert {r["doc_type"] for r in rows} == {"invoice", "receipt", "w2", "form"}
-    a, b = _folder(outs[0]), _folder(outs[1])
+    a, b = folder_bytes(outs[0]), folder_bytes(outs[1])
     assert len(a) == 12 + 2
     assert _differing(a, b) == []
 
@@ -68,7 +53,7 @@ def test_synth_and_degrade_give_the_same_bytes_under_any_hash_seed(tmp_path):
         cwd.mkdir()
         _run([sys.executable, "-m", "docfoundry", "degrade", "--in", str(outs[0]), "--out", "out",
               "--preset", "medium", "--seed", "3"], cwd, h)
-        degraded.append(_folder(cwd / "out"))
+        degraded.append(folder_bytes(cwd / "out"))
     assert len(degraded[0]) == 12 + 2
     assert _differing(*degraded) == []
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from folder_checks import folder_bytes
 from page_checks import assert_fields_printed_in_boxes
 
 from docfoundry.checks import evaluate_checks
@@ -140,20 +141,6 @@ def _run(args: list[str], cwd: Path, hash_seed: str) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
-def _folder(folder: Path) -> dict[str, bytes]:
-    out = {}
-    for p in sorted(folder.rglob("*")):
-        if p.is_file() and not p.name.startswith(".docfoundry"):
-            data = p.read_bytes()
-            if p.name == "run.json":
-                info = json.loads(data)
-                for key in ("seconds", "config", "command"):  # timing and the worker count differ
-                    info.pop(key, None)
-                data = json.dumps(info, sort_keys=True).encode()
-            out[str(p.relative_to(folder))] = data
-    return out
-
-
 def test_new_layouts_and_presets_give_the_same_bytes_for_any_workers_and_hash_seed(tmp_path):
     args = ["synth", "--doc-types", "receipt", "--locales", "en_MS,en_IN,en_GB", "--n", "20", "--seed", "0",
             "--degrade", "thermal=1,crumpled=1,phone=1", "--verify", "--out", "out"]
@@ -167,6 +154,7 @@ def test_new_layouts_and_presets_give_the_same_bytes_for_any_workers_and_hash_se
     metas = [json.loads(r["meta"]) for r in rows]
     assert set(THERMAL) <= {m["layout"] for m in metas}, "seed 0 no longer draws every thermal layout"
     assert {m["degradation"]["preset"] for m in metas} == set(NEW_PRESETS)
-    a, b = _folder(outs[0]), _folder(outs[1])
+    a, b = (folder_bytes(f, skip=lambda name: name.startswith(".docfoundry"),
+                         run_drop=("seconds", "config", "command")) for f in outs[:2])
     assert len(a) == 20 + 2
     assert sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k)) == []
