@@ -369,8 +369,9 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
     return train(cfg)[1]
 
 
-def train(cfg: TrainConfig) -> tuple[Any, dict[str, Any]]:
-    """``run``, also returning the trainer (its ``model`` is the trained model, in memory)."""
+def train(cfg: TrainConfig, callbacks: tuple[Any, ...] = ()) -> tuple[Any, dict[str, Any]]:
+    """``run``, also returning the trainer (its ``model`` is the trained model, in memory);
+    ``callbacks`` are extra ``TrainerCallback``s (bench/student.py evaluates and stops on a CPU budget)."""
     import torch
     from transformers import EarlyStoppingCallback, set_seed
 
@@ -396,7 +397,7 @@ def train(cfg: TrainConfig) -> tuple[Any, dict[str, Any]]:
     bf16 = weights_dtype(cfg) == torch.bfloat16 or (cfg.method == "full" and cfg.dtype == "auto" and bf16_supported())
     args = training_arguments(cfg, run_dir, bf16, bool(val_set))
     steps = step_progress()
-    callbacks = [steps, *([EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping)]
+    callbacks = [steps, *callbacks, *([EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping)]
                           if cfg.early_stopping else [])]
     collator = Collator(encoder)
     trainer = make_trainer_class()(model=model, args=args, train_dataset=train_set, eval_dataset=val_set or None,
