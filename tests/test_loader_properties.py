@@ -135,6 +135,11 @@ def test_preset_loader_gives_a_preset_or_one_line(work, augraphy_imported, data)
     event("refused" if _load_preset_bytes(work, data) is None else "loaded")  # counts: --hypothesis-show-statistics
 
 
+def test_a_key_with_line_breaks_is_named_on_one_line(work):
+    """Found by CI's hypothesis run: a YAML key of blank lines was quoted raw, breaking the one line."""
+    assert _load_preset_bytes(work, b"? '\n\n  '\n: null\n") is None
+
+
 @pytest.fixture(scope="module")
 def small_page():
     """A rendered page small enough to degrade many times: 204 x 264 px, a few words and field boxes."""
