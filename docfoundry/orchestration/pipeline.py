@@ -193,23 +193,17 @@ def stage_label(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
 
 def stage_audit(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
     """How far the teacher's labels and confidences can be trusted, against exact truth."""
-    from distill.label import audit_scores
+    from distill.label.scores import score_labels, synthetic_truth
     from docfoundry.doctypes import load_doc_type
-    from docfoundry.records import flatten
-    from docfoundry.store import read_samples
 
     if cfg.unlabeled.path:
         return _audit_real(cfg, run_dir)
     out = run_dir / "audit"
     out.mkdir(parents=True, exist_ok=True)
-    truth = {s.id: s for s in read_samples(run_dir / "heldout")}
     report: dict[str, Any] = {}
     for folder in sorted(p for p in (run_dir / "label").iterdir() if (p / "metadata.jsonl").is_file()):
-        doc = load_doc_type(folder.name)
-        labeled = {s.id: s.meta.get("fields", {}) for s in read_samples(folder)}
-        rows = {i: flatten(s.gt_parse) for i, s in truth.items() if s.doc_type == folder.name}
-        failed = set(rows) - set(labeled)
-        report[folder.name] = audit_scores(doc, rows, labeled, failed)
+        truth = synthetic_truth(run_dir / "heldout", folder.name)
+        report[folder.name] = score_labels(load_doc_type(folder.name), truth, folder)  # as `label audit` scores
     (out / "audit.json").write_text(json.dumps(report, indent=2))
     (out / "confidence_buckets.png").write_bytes(_bucket_plot(report))
     return {t: r["field_accuracy"] for t, r in report.items()}
