@@ -41,6 +41,17 @@ def parse_map(text: str) -> dict[str, str]:
     return out
 
 
+def select_part(records: list[Any], part: str) -> list[Any]:
+    """The ``K/N`` part of ``records`` (every N-th in id order from the K-th); all of them for ``""``."""
+    if not part:
+        return records
+    k, _, n = part.partition("/")
+    if not (k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise SystemExit(f"--part: '{part}' is not K/N with 1 <= K <= N")
+    ordered = sorted(records, key=lambda r: r.id)
+    return ordered[int(k) - 1::int(n)]
+
+
 def cache_ocr(truth_dir: str, cache: Path, limit: int = 0) -> None:
     """OCR every page of ``truth_dir`` not yet in ``cache`` (one JSON per page: lines, size, seconds)."""
     from distill.ocr import ocr_engine, read_page
@@ -66,8 +77,9 @@ def _flat_text(value: Any) -> str:
 
 
 def score(truth_dir: str, cache: Path, schema: str, field_map: dict[str, str], right: float,
-          worst: int, show: str = "", synthetic: str = "") -> dict[str, Any]:
-    """Extract every cached page and score it against its truth (see the module docstring)."""
+          worst: int, show: str = "", synthetic: str = "", part: str = "") -> dict[str, Any]:
+    """Extract every cached page and score it against its truth (see the module docstring);
+    ``part`` ``"K/N"`` scores every N-th page from the K-th in id order (a held-out half: ``1/2``, ``2/2``)."""
     from rapidfuzz import fuzz
 
     from distill.confidence import ground
@@ -85,6 +97,7 @@ def score(truth_dir: str, cache: Path, schema: str, field_map: dict[str, str], r
     defaults = LabelConfig.__dataclass_fields__  # grounding as `label` applies it by default
     threshold, penalty = defaults["ground_threshold"].default, defaults["ungrounded_penalty"].default
     records = [r for r in load_truth(truth_dir).records if (cache / f"{r.id}.json").exists()]
+    records = select_part(records, part)
     fmap = resolve_field_map(doc, truth_patterns(records), field_map, flag="--map")
     field_map = fmap.rules  # the explicit entries, then truth keys named like a field, then x-aliases
     print(f"field map: {', '.join(f'{t}={s}' for t, s in sorted(field_map.items()))}"
@@ -200,6 +213,8 @@ def main() -> None:
     s.add_argument("--worst", type=int, default=0, help="print the N worst fields")
     s.add_argument("--show", default="", help="print every field of this page id")
     s.add_argument("--json", default="", help="also write the result here")
+    s.add_argument("--part", default="", help="K/N: score every N-th page from the K-th in id order (1/2 to "
+                                              "develop on, 2/2 held out)")
     s.add_argument("--synthetic", default="", help="a synthetic label audit's audit.json: per-field accuracy "
                                                    "(normalized exact match) side by side with the real pages'")
     args = parser.parse_args()
@@ -210,7 +225,7 @@ def main() -> None:
 
     try:
         result = score(args.truth, Path(args.cache), args.schema, parse_map(args.map), args.right, args.worst, args.show,
-                       args.synthetic)
+                       args.synthetic, args.part)
     except UserError as e:
         raise SystemExit(f"error: {e}") from None
     if args.json:
