@@ -1,7 +1,13 @@
-"""The sample record: one page with its exact truth, as one row of ``metadata.jsonl``.
+"""The sample record: one document with its exact truth, as one row of ``metadata.jsonl``.
 
 Every row has the same keys with the same types, so Arrow (``datasets`` imagefolder) infers one
 schema: ``ground_truth`` and ``meta`` are JSON strings, boxes are integer pixel coordinates.
+
+A document of several pages is still one row: ``file_name`` is its first page, ``pages`` lists
+every page's image in order, and each word and field box carries ``page`` (0-based, an index
+into ``pages``; its box is in that page's pixels). A one-page row has neither key, so it stays
+byte-identical to the rows written before documents had pages (Arrow reads the missing keys as
+null).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ class WordBox:
 
     text: str
     box: list[int]
+    page: int = 0  # which page of the document (0-based)
 
 
 @dataclass
@@ -35,11 +42,21 @@ class FieldBox:
     path: str
     text: str
     box: list[int]
+    page: int = 0  # which page of the document (0-based)
+
+
+def _box_row(item: WordBox | FieldBox, paged: bool) -> dict[str, Any]:
+    row: dict[str, Any] = {"path": item.path} if isinstance(item, FieldBox) else {}
+    row.update(text=item.text, box=list(item.box))
+    if paged:  # only a document of several pages says which page (one-page rows stay as they were)
+        row["page"] = item.page
+    return row
 
 
 @dataclass
 class Sample:
-    """One page and its truth; ``gt_parse`` holds the nested field values as printed."""
+    """One document (one page or several) and its truth; ``gt_parse`` holds the nested field
+    values as printed, for the whole document."""
 
     id: str
     doc_type: str
@@ -50,20 +67,35 @@ class Sample:
     meta: dict[str, Any] = field(default_factory=dict)
     gt_typed: dict[str, Any] | None = None
     file_name: str = ""
+    pages: list[str] = field(default_factory=list)  # every page's image when there are several
+
+    @property
+    def page_files(self) -> list[str]:
+        """The document's page images in order (one for a one-page document)."""
+        return list(self.pages) if self.pages else [self.file_name]
+
+    @property
+    def page_count(self) -> int:
+        """How many pages the document has (its boxes' largest ``page`` + 1 before it is written)."""
+        if self.pages:
+            return len(self.pages)
+        return 1 + max((b.page for b in [*self.words, *self.field_boxes]), default=0)
 
     def to_row(self) -> dict[str, Any]:
         """The ``metadata.jsonl`` row (JSON strings for the free-form parts)."""
         gt: dict[str, Any] = {"gt_parse": self.gt_parse}
         if self.gt_typed is not None:
             gt["gt_typed"] = self.gt_typed
+        paged = len(self.pages) > 1
         return {
             "file_name": self.file_name,
+            **({"pages": list(self.pages)} if paged else {}),
             "id": self.id,
             "split": self.split,
             "doc_type": self.doc_type,
             "ground_truth": json.dumps(gt, ensure_ascii=False, sort_keys=False),
-            "words": [{"text": w.text, "box": list(w.box)} for w in self.words],
-            "field_boxes": [{"path": f.path, "text": f.text, "box": list(f.box)} for f in self.field_boxes],
+            "words": [_box_row(w, paged) for w in self.words],
+            "field_boxes": [_box_row(f, paged) for f in self.field_boxes],
             "meta": json.dumps(self.meta, ensure_ascii=False, sort_keys=True),
         }
 
@@ -79,11 +111,17 @@ class Sample:
             split=row.get("split", "train"),
             gt_parse=gt.get("gt_parse", {}),
             gt_typed=gt.get("gt_typed"),
-            words=[WordBox(w["text"], list(w["box"])) for w in row.get("words") or []],
-            field_boxes=[FieldBox(f["path"], f["text"], list(f["box"])) for f in row.get("field_boxes") or []],
+            words=[WordBox(w["text"], list(w["box"]), w.get("page") or 0) for w in row.get("words") or []],
+            field_boxes=[FieldBox(f["path"], f["text"], list(f["box"]), f.get("page") or 0)
+                         for f in row.get("field_boxes") or []],
             meta=json.loads(meta) if isinstance(meta, str) else meta,
             file_name=row.get("file_name", ""),
+            pages=list(row.get("pages") or []),
         )
+
+    def on_page(self, page: int) -> tuple[list[WordBox], list[FieldBox]]:
+        """The word and field boxes of one page (0-based)."""
+        return [w for w in self.words if w.page == page], [f for f in self.field_boxes if f.page == page]
 
 
 def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:

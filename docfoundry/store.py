@@ -286,13 +286,19 @@ class DatasetWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, data)
 
-    def add(self, sample: Sample, image_bytes: bytes, ext: str = "jpg") -> None:
-        """Write the page image, then append its row (a crash in between redoes the sample).
+    def add(self, sample: Sample, image_bytes: bytes | list[bytes], ext: str = "jpg") -> None:
+        """Write the page image(s), then append its row (a crash in between redoes the sample).
 
         The image is named after the id made safe as a file name (``paths.safe_name``): an id from
-        the input (``../x``, ``a/b``) never picks where the file goes."""
-        sample.file_name = f"images/{safe_name(sample.id)}.{safe_name(ext)}"
-        self.write_file(sample.file_name, image_bytes)
+        the input (``../x``, ``a/b``) never picks where the file goes. A document of several pages
+        (a list of images) gets ``images/<id>.<ext>`` for its first page, ``images/<id>_p2.<ext>``
+        and on for the others, listed in the row's ``pages``."""
+        images = image_bytes if isinstance(image_bytes, list) else [image_bytes]
+        names = page_file_names(sample.id, len(images), ext)
+        for name, data in zip(names, images):
+            self.write_file(name, data)
+        sample.file_name = names[0]
+        sample.pages = names if len(names) > 1 else []
         self.append(sample.to_row())
 
     def append(self, row: dict[str, Any]) -> None:
@@ -316,6 +322,22 @@ class DatasetWriter:
         return self.info
 
 
+def page_file_names(sample_id: str, count: int, ext: str = "jpg") -> list[str]:
+    """Where a document's page images go: ``images/<id>.<ext>``, then ``images/<id>_p2.<ext>`` ..."""
+    base, ext = safe_name(sample_id), safe_name(ext)
+    return [f"images/{base}.{ext}"] + [f"images/{base}_p{k}.{ext}" for k in range(2, count + 1)]
+
+
+def read_pages(folder: str | Path, sample: Sample) -> list[Any]:
+    """A record's page images (RGB ``PIL.Image``), in page order; a missing, broken or misplaced
+    file is a ``BadItem`` naming the row."""
+    from docfoundry.images import open_image
+
+    where = f"{Path(folder) / METADATA} row {sample.id}: file_name"
+    return [open_image(path, str(path), "page image")
+            for path in (inside(folder, name, where) for name in sample.page_files)]
+
+
 def subset(src: str | Path, dst: str | Path, keep: Callable[[dict[str, Any]], bool]) -> int:
     """A dataset folder with the rows of ``src`` that ``keep`` accepts, images hard-linked (copied
     across file systems); returns the row count. Used to give a one-schema stage one type's pages."""
@@ -325,12 +347,13 @@ def subset(src: str | Path, dst: str | Path, keep: Callable[[dict[str, Any]], bo
     rows = [row for row in iter_rows(src) if keep(row)]
     (dst / "images").mkdir(parents=True, exist_ok=True)
     for row in rows:
-        source = inside(src, row["file_name"], f"{src / METADATA} file_name")
-        target = inside(dst, row["file_name"], f"{src / METADATA} file_name")
-        if not target.exists():
-            try:
-                os.link(source, target)
-            except OSError:
-                shutil.copyfile(source, target)
+        for name in row.get("pages") or [row["file_name"]]:  # every page of a document
+            source = inside(src, name, f"{src / METADATA} file_name")
+            target = inside(dst, name, f"{src / METADATA} file_name")
+            if not target.exists():
+                try:
+                    os.link(source, target)
+                except OSError:
+                    shutil.copyfile(source, target)
     atomic_write(dst / METADATA, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode())
     return len(rows)

@@ -362,8 +362,8 @@ def _attempt(page: np.ndarray, words: list[WordBox], fields: list[FieldBox], pre
     out = degrade_array(page, boxes, preset, seed, attempt)
     h, w = out.image.shape[:2]
     ints = _int_boxes(out.boxes, w, h)
-    new_words = [WordBox(wb.text, b) for wb, b in zip(words, ints[:len(words)], strict=True)]
-    new_fields = [FieldBox(fb.path, fb.text, b) for fb, b in zip(fields, ints[len(words):], strict=True)]
+    new_words = [WordBox(wb.text, b, wb.page) for wb, b in zip(words, ints[:len(words)], strict=True)]
+    new_fields = [FieldBox(fb.path, fb.text, b, fb.page) for fb, b in zip(fields, ints[len(words):], strict=True)]
     return out.image, new_words, new_fields, out.applied
 
 

@@ -1,4 +1,5 @@
-"""Degrade any dataset folder: each page gets a preset's scan degradation, its boxes moved with it.
+"""Degrade any dataset folder: each page gets a preset's scan degradation, its boxes moved with it
+(every page of a document of several pages).
 
     docfoundry degrade --in data/synth --out data/synth_medium --preset medium
     docfoundry degrade --in data/synth --out data/synth_fax --preset fax --max-cer 0.1 --workers 2
@@ -40,26 +41,51 @@ def page_seed(seed: int, sample_id: str) -> int:
     return derive(seed, sample_id, "degrade")
 
 
-def degrade_one(job: tuple[DegradeConfig, str, Sample]) -> tuple[Sample, bytes | None, str]:
-    """Degrade one page of the input folder; returns (record, JPEG bytes, error or '')."""
-    from docfoundry.images import open_image
-    from docfoundry.paths import inside
+def degrade_pages(images: list[Any], sample: Sample, preset: str, seed: int,
+                  max_cer: float | None = None) -> tuple[list[Any], dict[str, Any]]:
+    """Degrade every page of a document with ``preset``, each page's boxes moved with its pixels
+    (``sample.words`` and ``sample.field_boxes`` are replaced); returns the pages and the record
+    for ``meta["degradation"]``. Page 1 uses ``seed`` (a one-page document degrades as it always
+    did), page k+1 a seed made from (``seed``, k)."""
+    from docfoundry.seeds import derive
     from synth.degrade import degrade_sample
+
+    if len(images) == 1:
+        image, sample.words, sample.field_boxes, record = degrade_sample(
+            images[0], sample.words, sample.field_boxes, preset, seed, max_cer)
+        return [image], record
+    out, records, words, fields = [], [], [], []
+    for k, image in enumerate(images):
+        page_words, page_fields = sample.on_page(k)
+        image, page_words, page_fields, record = degrade_sample(
+            image, page_words, page_fields, preset, seed if k == 0 else derive(seed, "page", k), max_cer)
+        out.append(image)
+        records.append(record)
+        words += page_words
+        fields += page_fields
+    order = {f.path: i for i, f in enumerate(sample.field_boxes)}  # the fields keep their row order
+    sample.words, sample.field_boxes = words, sorted(fields, key=lambda f: order[f.path])
+    return out, {"preset": records[0]["preset"], "pages": records}
+
+
+def degrade_one(job: tuple[DegradeConfig, str, Sample]) -> tuple[Sample, bytes | list[bytes] | None, str]:
+    """Degrade one document of the input folder; returns (record, JPEG bytes (a list for several
+    pages), error or '')."""
+    from docfoundry.store import read_pages
     from synth.raster import encode
 
     cfg, folder, sample = job
     try:
-        path = inside(folder, sample.file_name, f"{Path(folder) / 'metadata.jsonl'} row {sample.id}: file_name")
-        page = open_image(path, str(path), "page image")
+        pages = read_pages(folder, sample)
     except BadItem as e:  # a broken, oversized or misplaced page fails alone
         return sample, None, str(e)
-    image, sample.words, sample.field_boxes, record = degrade_sample(
-        page, sample.words, sample.field_boxes, cfg.preset, page_seed(cfg.seed, sample.id), cfg.max_cer)
+    images, record = degrade_pages(pages, sample, cfg.preset, page_seed(cfg.seed, sample.id), cfg.max_cer)
     before = sample.meta.get("degradation")
     if before and before.get("preset", "clean") != "clean":
         record["previous"] = before  # a page degraded twice keeps the history
     sample.meta["degradation"] = record
-    return sample, encode(image, "jpg", cfg.jpeg_quality), ""
+    data = [encode(image, "jpg", cfg.jpeg_quality) for image in images]
+    return sample, data if len(data) > 1 else data[0], ""
 
 
 def run(cfg: DegradeConfig) -> dict[str, Any]:

@@ -96,22 +96,32 @@ def assign_splits(n: int, shares: dict[str, float], seed: int) -> list[str]:
 
 @dataclass
 class Rendered:
-    """One generated page before it is written."""
+    """One generated document (one page or several) before it is written."""
 
     sample: Sample
-    image: Any  # PIL image
-    pdf: bytes
+    image: Any  # PIL image of the first page
+    pdf: bytes  # one PDF page per page
     page_height: float
     fields_pt: dict[str, tuple[str, tuple[float, float, float, float]]] = field(default_factory=dict)
+    images: list[Any] = field(default_factory=list)  # every page's image (``image`` first)
+    page_fields: list[dict[str, tuple[str, tuple[float, float, float, float]]]] = field(default_factory=list)
+
+    def unverified(self) -> list[str]:
+        """The fields whose text the PDF's text layer does not hold inside their box, every page read."""
+        from synth.raster import verify_fields
+
+        return [path for k, drawn in enumerate(self.page_fields or [self.fields_pt])
+                for path in verify_fields(self.pdf, self.page_height, drawn, page=k)]
 
 
 def render_sample(cfg: SynthConfig, index: int, split: str = "train", layout_name: str | None = None) -> Rendered:
     """Generate sample ``index`` of a run: values, layout, PDF and the clean page image with boxes
     (``layout_name`` forces one of the type's layouts, as ``types check`` does)."""
     from docfoundry.doctypes import load_doc_type
-    from synth.layout import load_layouts, render_page
+    from synth.layout import load_layouts, render_pages
     from synth.locales import Locale
     from synth.raster import rasterize, squash
+    from synth.render import pages_pdf
     from synth.values import ValueContext, split_truth, values_for
 
     doc_type = cfg.doc_types[index % len(cfg.doc_types)]
@@ -140,25 +150,29 @@ def render_sample(cfg: SynthConfig, index: int, split: str = "train", layout_nam
     if layout_name is not None:
         layout = next(lay for lay in layouts if lay.name == layout_name)
     values = {k: v for k, v in flatten(gt_parse).items() if isinstance(v, str)}
-    page, height = render_page(layout, doc, values, rng, ctx.extras)
-    drawn = page.field_boxes()
+    pages, height = render_pages(layout, doc, values, rng, ctx.extras)
+    page_fields = [p.field_boxes() for p in pages]
+    drawn = {path: box for fields in page_fields for path, box in fields.items()}
     expected = {k for k, v in values.items() if v.strip()}
-    wrong = sorted((expected ^ set(drawn)) | {k for k in expected & set(drawn)
-                                             if squash(drawn[k][0]) != squash(values[k])})
+    twice = {path for path in drawn if sum(path in fields for fields in page_fields) > 1}
+    wrong = sorted((expected ^ set(drawn)) | twice | {k for k in expected & set(drawn)
+                                                     if squash(drawn[k][0]) != squash(values[k])})
     if wrong:
         raise RuntimeError(f"{layout.file}: fields not printed exactly once as their value: {', '.join(wrong[:5])}")
-    pdf = page.to_pdf(height)
-    image = rasterize(pdf, cfg.dpi)
+    pdf = pages_pdf(pages, height)
+    images = [rasterize(pdf, cfg.dpi, page=k) for k in range(len(pages))]
     s = cfg.dpi / 72
+    page_of = {path: k for k, fields in enumerate(page_fields) for path in fields}
     sample = Sample(
         id=sample_id(doc_type, index), doc_type=doc_type, split=split, gt_parse=gt_parse, gt_typed=gt_typed,
-        words=[WordBox(t, pixel_box(x0 * s, y0 * s, x1 * s, y1 * s)) for t, x0, y0, x1, y1 in page.words],
-        field_boxes=[FieldBox(path, values[path], pixel_box(*(c * s for c in drawn[path][1])))
+        words=[WordBox(t, pixel_box(x0 * s, y0 * s, x1 * s, y1 * s), k)
+               for k, p in enumerate(pages) for t, x0, y0, x1, y1 in p.words],
+        field_boxes=[FieldBox(path, values[path], pixel_box(*(c * s for c in drawn[path][1])), page_of[path])
                      for path in values if path in drawn],
-        meta={"index": index, "seed": seed, "locale": loc.code, "layout": layout.name, "page": page.paper,
+        meta={"index": index, "seed": seed, "locale": loc.code, "layout": layout.name, "page": pages[0].paper,
               "dpi": cfg.dpi, "fallbacks": fallbacks + loc.fallbacks, "degradation": {"preset": "clean"}},
     )
-    return Rendered(sample, image, pdf, height, drawn)
+    return Rendered(sample, images[0], pdf, height, drawn, images, page_fields)
 
 
 def degrade_mix(spec: str) -> list[tuple[str, float]]:
@@ -186,26 +200,25 @@ def preset_for(cfg: SynthConfig, index: int) -> str:
     return rng.choices([n for n, _ in mix], [w for _, w in mix])[0]
 
 
-def make_sample(cfg: SynthConfig, index: int, split: str) -> tuple[Sample, bytes, bytes | None, list[str]]:
-    """The full per-page chain; returns (record, image bytes, PDF or None, fields failing --verify)."""
-    from synth.raster import encode, verify_fields
+def make_sample(cfg: SynthConfig, index: int, split: str) -> tuple[Sample, bytes | list[bytes], bytes | None, list[str]]:
+    """The full per-document chain; returns (record, image bytes (a list for several pages), PDF or
+    None, fields failing --verify)."""
+    from synth.raster import encode
 
     r = render_sample(cfg, index, split)
-    bad = verify_fields(r.pdf, r.page_height, r.fields_pt) if cfg.verify else []
-    image, sample = r.image, r.sample
+    bad = r.unverified() if cfg.verify else []
+    images, sample = r.images, r.sample
     preset = preset_for(cfg, index)
     if preset != "clean":
-        from synth.degrade import degrade_sample
+        from synth.degrade_folder import degrade_pages
 
-        image, sample.words, sample.field_boxes, record = degrade_sample(
-            image, sample.words, sample.field_boxes, preset, sample_seed(cfg.seed, index, "degrade"),
-            max_cer=cfg.max_cer)
-        sample.meta["degradation"] = record
-    data = encode(image, cfg.image_format, cfg.jpeg_quality)
-    return sample, data, (r.pdf if cfg.keep_pdf else None), bad
+        images, sample.meta["degradation"] = degrade_pages(
+            images, sample, preset, sample_seed(cfg.seed, index, "degrade"), cfg.max_cer)
+    data = [encode(image, cfg.image_format, cfg.jpeg_quality) for image in images]
+    return sample, data if len(data) > 1 else data[0], (r.pdf if cfg.keep_pdf else None), bad
 
 
-def _work(args: tuple[SynthConfig, int, str]) -> tuple[Sample, bytes, bytes | None, list[str]]:
+def _work(args: tuple[SynthConfig, int, str]) -> tuple[Sample, bytes | list[bytes], bytes | None, list[str]]:
     return make_sample(*args)
 
 
@@ -273,7 +286,7 @@ def apply_like(cfg: SynthConfig) -> tuple[SynthConfig, dict[str, Any], bytes]:
     from synth.like import fit_like
 
     clean = dataclasses.replace(cfg, like="", degrade="clean", only=[])
-    fit = fit_like(cfg.like, lambda dpi, i: render_sample(dataclasses.replace(clean, dpi=dpi), i).image,
+    fit = fit_like(cfg.like, lambda dpi, i: render_sample(dataclasses.replace(clean, dpi=dpi), i),
                    cfg.dpi, seed=cfg.seed)
     fitted = dataclasses.replace(cfg, dpi=fit.dpi, degrade=str(Path(cfg.out) / "like.yaml"))
     return fitted, fit.to_json(), yaml.safe_dump(fit.preset, sort_keys=False, width=120).encode("utf-8")

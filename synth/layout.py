@@ -17,7 +17,7 @@ from typing import Any
 from docfoundry.doctypes import NUMERIC_KINDS, DocType, path_pattern
 from docfoundry.errors import UserError
 from docfoundry.records import list_length
-from synth import form_blocks
+from synth import form_blocks, paginate
 from synth.render import BOLD, Page, Run
 
 PAGE_SIZES: dict[str, tuple[float, float | None]] = {
@@ -27,6 +27,7 @@ PAGE_SIZES: dict[str, tuple[float, float | None]] = {
 ACCENTS = ((0.12, 0.29, 0.53), (0.55, 0.1, 0.1), (0.1, 0.4, 0.25), (0.3, 0.3, 0.3), (0.4, 0.2, 0.5),
            (0.0, 0.0, 0.0), (0.75, 0.4, 0.05))
 LEADING = 1.22
+OVERFLOW = ("shrink", "pages")  # what a layout does with content longer than its page
 
 
 @dataclass
@@ -40,6 +41,9 @@ class Layout:
     size: list[float]
     margin: list[float]
     blocks: list[dict[str, Any]]
+    overflow: str = "shrink"  # shrink: the type shrinks until one page holds it; pages: text flows onto more pages
+    max_pages: int = 4  # with overflow: pages, the type shrinks only when more pages than this would be needed
+    footer: Any = None  # with overflow: pages, a line on every page such as "Page {n} of {count}"
 
 
 @dataclass
@@ -603,9 +607,17 @@ def load_layouts(doc: DocType) -> list[Layout]:
                 if doc.leaf(p) is None:
                     raise UserError(f"{file}: block {i + 1} ({b['type']}): '{path_pattern(p)}' "
                                     f"is not a field of the {doc.name} schema")
+        overflow, max_pages = data.get("overflow", "shrink"), data.get("max_pages", 4)
+        if overflow not in OVERFLOW:
+            raise UserError(f"{file}: overflow '{overflow}' is not one of {', '.join(OVERFLOW)}")
+        if overflow == "pages" and None in (PAGE_SIZES[p][1] for p in pages):
+            raise UserError(f"{file}: overflow: pages needs a paper with a height (not a till roll)")
+        if not isinstance(max_pages, int) or isinstance(max_pages, bool) or max_pages < 1:
+            raise UserError(f"{file}: max_pages must be a whole number >= 1 (got {max_pages!r})")
         layouts.append(Layout(name=file.stem, file=file, pages=pages, fonts=fonts,
                               size=list(data.get("size", [9, 10.5])), margin=list(data.get("margin", [40, 60])),
-                              blocks=data["blocks"]))
+                              blocks=data["blocks"], overflow=overflow, max_pages=max_pages,
+                              footer=data.get("footer")))
     if not layouts:
         raise UserError(f"{doc.folder}/layouts: no layout files (*.yaml)")
     return layouts
@@ -613,9 +625,20 @@ def load_layouts(doc: DocType) -> list[Layout]:
 
 def render_page(layout: Layout, doc: DocType, values: dict[str, str], rng: random.Random,
                 extras: dict[str, Any]) -> tuple[Page, float]:
-    """Lay out one sample; shrinks the type size until the content fits a fixed-size page.
+    """Lay out one sample on one page (``render_pages``' first page; a one-page layout has no other)."""
+    pages, height = render_pages(layout, doc, values, rng, extras)
+    return pages[0], height
 
-    Returns the page and its height in points (till rolls end where the content ends).
+
+def render_pages(layout: Layout, doc: DocType, values: dict[str, str], rng: random.Random,
+                 extras: dict[str, Any]) -> tuple[list[Page], float]:
+    """Lay out one sample; returns its pages and their height in points (till rolls end where the
+    content ends).
+
+    A one-page layout shrinks the type size until the content fits its page. A layout with
+    ``overflow: pages`` lets the content flow onto further pages (``synth.paginate``) and shrinks
+    the type only when a part that must stay whole is taller than a page or more than
+    ``max_pages`` pages would be needed.
     """
     paper = rng.choice(layout.pages)
     width, fixed_height = PAGE_SIZES[paper]
@@ -624,15 +647,26 @@ def render_page(layout: Layout, doc: DocType, values: dict[str, str], rng: rando
     margin = rng.uniform(*layout.margin)
     accent = rng.choice(ACCENTS)
     draw_seed = rng.getrandbits(32)
+    flowing = layout.overflow == "pages"
     for _ in range(6):
-        page = Page(width, fixed_height, paper=paper)
+        page = Page(width, None if flowing else fixed_height, paper=paper)
         # the same per-sample choices on every try; only the size changes
         ctx = DrawCtx(page, doc, values, random.Random(draw_seed), font, size, accent, extras)
-        y = margin
+        y, spans = margin, []
         for b in layout.blocks:
-            y += draw_block(ctx, b, margin, y, width - 2 * margin)
-        if fixed_height is None or page.bottom <= fixed_height - margin * 0.5:
+            mark = len(page.ops)
+            h = draw_block(ctx, b, margin, y, width - 2 * margin)
+            spans.append(paginate.Span(b["type"], y, y + h, mark))
+            y += h
+        if flowing:
+            pages, fits = paginate.paginate(page, spans, fixed_height, margin, size, layout.max_pages)
+            if fits:
+                break
+        elif fixed_height is None or page.bottom <= fixed_height - margin * 0.5:
             break
         size *= 0.88
-    height = fixed_height if fixed_height is not None else page.bottom + margin
-    return page, height
+    if not flowing:
+        return [page], fixed_height if fixed_height is not None else page.bottom + margin
+    if layout.footer is not None and len(pages) > 1:
+        paginate.number_pages(pages, ctx.pick(layout.footer), font, size * 0.8, margin, fixed_height)
+    return pages, fixed_height

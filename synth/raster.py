@@ -9,14 +9,14 @@ from typing import Any
 _WS = re.compile(r"\s+")
 
 
-def rasterize(pdf: bytes, dpi: int) -> Any:
-    """Render the first page of ``pdf`` at ``dpi`` as an RGB PIL image."""
+def rasterize(pdf: bytes, dpi: int, page: int = 0) -> Any:
+    """Render page ``page`` (0-based) of ``pdf`` at ``dpi`` as an RGB PIL image."""
     import pypdfium2 as pdfium
 
     doc = pdfium.PdfDocument(pdf)
     try:
         # rev_byteorder: pdfium writes RGB directly, so PIL wraps it without a BGR->RGB copy
-        image = doc[0].render(scale=dpi / 72, rev_byteorder=True, may_draw_forms=False).to_pil()
+        image = doc[page].render(scale=dpi / 72, rev_byteorder=True, may_draw_forms=False).to_pil()
         return image if image.mode == "RGB" else image.convert("RGB")
     finally:
         doc.close()
@@ -38,8 +38,9 @@ def squash(text: str) -> str:
 
 
 def verify_fields(pdf: bytes, page_height: float,
-                  fields: dict[str, tuple[str, tuple[float, float, float, float]]]) -> list[str]:
-    """Re-read the PDF text layer inside each field box; returns the paths whose text is not there.
+                  fields: dict[str, tuple[str, tuple[float, float, float, float]]], page: int = 0) -> list[str]:
+    """Re-read the text layer of PDF page ``page`` (0-based) inside each field box; returns the
+    paths whose text is not there.
 
     Boxes are top-down points (as drawn); the PDF's origin is bottom-left.
     """
@@ -47,7 +48,7 @@ def verify_fields(pdf: bytes, page_height: float,
 
     doc = pdfium.PdfDocument(pdf)
     try:
-        text_page = doc[0].get_textpage()
+        text_page = doc[page].get_textpage()
         bad = []
         for path, (text, (x0, y0, x1, y1)) in fields.items():
             found = text_page.get_text_bounded(left=x0 - 0.5, bottom=page_height - y1 - 0.5,

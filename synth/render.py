@@ -11,6 +11,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 BOLD = {"Helvetica": "Helvetica-Bold", "Times-Roman": "Times-Bold", "Courier": "Courier-Bold"}
 MIN_FONT_SIZE = 4.0
@@ -137,37 +138,57 @@ class Page:
 
     def to_pdf(self, height: float) -> bytes:
         """The page as PDF bytes (invariant: the same list gives the same bytes)."""
-        from reportlab.pdfgen.canvas import Canvas
+        return pages_pdf([self], height)
 
-        buf = io.BytesIO()
-        c = Canvas(buf, pagesize=(self.width, height), invariant=1, pageCompression=0)
+    def draw_on(self, c: Any, height: float) -> None:
+        """Emit the display list on a ReportLab canvas page ``height`` points tall."""
         for op in self.ops:
-            kind = op[0]
-            if kind == "text":
-                _, x, baseline, text, font, size, color = op
-                c.setFillColorRGB(*color)
-                c.setFont(font, size)
-                c.drawString(x, height - baseline, text)
-            elif kind == "rect":
-                _, x, top, w, h, stroke, fill, lw, color = op
-                c.setDash()  # a dashed rule drawn before must not dash the box
-                c.setLineWidth(lw)
-                c.setStrokeColorRGB(*color)
-                if fill is not None:
-                    c.setFillColorRGB(*fill)
-                c.rect(x, height - top - h, w, h, stroke=int(stroke), fill=int(fill is not None))
-            elif kind == "line":
-                _, x0, y0, x1, y1, lw, color, dash = op
-                c.setLineWidth(lw)
-                c.setStrokeColorRGB(*color)
-                c.setDash(2, 2) if dash else c.setDash()
-                c.line(x0, height - y0, x1, height - y1)
-            elif kind == "ellipse":
-                _, x, top, w, h, fill = op
-                c.setFillColorRGB(*fill)
-                c.ellipse(x, height - top - h, x + w, height - top, stroke=0, fill=1)
-            elif kind == "draw":  # ("draw", fn, *args): a drawer of another module, fn(canvas, height, *args)
-                op[1](c, height, *op[2:])
+            _emit(c, height, op)
+
+
+def _emit(c: Any, height: float, op: tuple) -> None:
+    kind = op[0]
+    if kind == "text":
+        _, x, baseline, text, font, size, color = op
+        c.setFillColorRGB(*color)
+        c.setFont(font, size)
+        c.drawString(x, height - baseline, text)
+    elif kind == "rect":
+        _, x, top, w, h, stroke, fill, lw, color = op
+        c.setDash()  # a dashed rule drawn before must not dash the box
+        c.setLineWidth(lw)
+        c.setStrokeColorRGB(*color)
+        if fill is not None:
+            c.setFillColorRGB(*fill)
+        c.rect(x, height - top - h, w, h, stroke=int(stroke), fill=int(fill is not None))
+    elif kind == "line":
+        _, x0, y0, x1, y1, lw, color, dash = op
+        c.setLineWidth(lw)
+        c.setStrokeColorRGB(*color)
+        c.setDash(2, 2) if dash else c.setDash()
+        c.line(x0, height - y0, x1, height - y1)
+    elif kind == "ellipse":
+        _, x, top, w, h, fill = op
+        c.setFillColorRGB(*fill)
+        c.ellipse(x, height - top - h, x + w, height - top, stroke=0, fill=1)
+    elif kind == "draw":  # ("draw", fn, *args): a drawer of another module, fn(canvas, height, *args)
+        op[1](c, height, *op[2:])
+    elif kind == "moved":  # ("moved", dy, op): an op drawn dy points higher up (a later page's share)
+        c.saveState()
+        c.translate(0, op[1])
+        _emit(c, height, op[2])
+        c.restoreState()
+
+
+def pages_pdf(pages: list[Page], height: float) -> bytes:
+    """One PDF with a page per display list, each ``height`` points tall (invariant: the same lists
+    give the same bytes; one page gives the bytes ``Page.to_pdf`` always gave)."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=(pages[0].width, height), invariant=1, pageCompression=0)
+    for page in pages:
+        page.draw_on(c, height)
         c.showPage()
-        c.save()
-        return buf.getvalue()
+    c.save()
+    return buf.getvalue()

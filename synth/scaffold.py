@@ -402,7 +402,6 @@ def run_check(cfg: TypesCheckConfig) -> dict[str, Any]:
     from synth.generate import SynthConfig, render_sample
     from synth.layout import load_layouts
     from synth.locales import check_locales
-    from synth.raster import verify_fields
     from synth.values import generator_for
 
     check_locales([cfg.locale])
@@ -421,11 +420,12 @@ def run_check(cfg: TypesCheckConfig) -> dict[str, Any]:
             r = render_sample(synth_cfg, i, layout_name=layout.name)
         except (RuntimeError, ValueError) as e:
             raise UserError(f"{layout.file}: {' '.join(str(e).split())}") from None
-        bad += [f"{layout.name}:{p}" for p in verify_fields(r.pdf, r.page_height, r.fields_pt)]
+        bad += [f"{layout.name}:{p}" for p in r.unverified()]
         fields += len(r.fields_pt)
-        png = out / f"{layout.name}.png"
-        r.image.save(png)
-        pngs.append(str(png))
+        for k, image in enumerate(r.images):  # a layout whose text flows onto more pages: one PNG each
+            png = out / (f"{layout.name}.png" if k == 0 else f"{layout.name}_p{k + 1}.png")
+            image.save(png)
+            pngs.append(str(png))
     summary: dict[str, Any] = {"type": doc.name, "schema": str(doc.source), "generator": generator_for(doc),
                                "layouts": len(layouts), "fields": len(doc.leaves), "pngs": pngs,
                                "verified": f"{fields - len(bad)} of {fields} field boxes"}

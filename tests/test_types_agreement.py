@@ -26,7 +26,7 @@ def test_fields_inside_prose_sit_between_their_words(agreement):
         boxes = {f.path: f for f in s.field_boxes}
         assert {"fee", "notice_days", "governing_city", "parties.1.name", "parties.0.title"} <= set(boxes)
         fee = boxes["fee"].box
-        line = [w for w in s.words if abs(w.box[1] - fee[1]) <= 2]
+        line = [w for w in s.words if w.page == boxes["fee"].page and abs(w.box[1] - fee[1]) <= 2]
         before = [w.text for w in line if w.box[2] <= fee[0]]
         after = [w.text for w in line if w.box[0] > fee[2]]
         # "... a fee of {fee}, invoiced monthly ...": the comma is prose, glued to the value's right

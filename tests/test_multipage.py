@@ -1,0 +1,130 @@
+"""A multi-page document is one sample: the example agreement (a folder, no code) flows its clauses
+onto a second page; one row holds both pages' images, every box says its page, the truth is the
+whole document's, and synth --verify, medium degradation and imagefolder loading keep that."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from folder_checks import folder_bytes
+from types_fixtures import AGREEMENT, AGREEMENT_LAYOUTS, installed_type
+
+from docfoundry.cli import main
+from docfoundry.records import ROW_KEYS
+from docfoundry.store import read_samples
+
+REPO = Path(__file__).resolve().parent.parent
+SYNTH = ["synth", "--doc-types", "agreement", "--n", "4", "--verify", "--locales", "en_US,de_DE,fr_FR",
+         "--seed", "4"]
+
+
+@pytest.fixture(scope="module")
+def agreement(tmp_path_factory):
+    with installed_type(tmp_path_factory.mktemp("tpl"), "agreement", AGREEMENT, AGREEMENT_LAYOUTS) as root:
+        out = tmp_path_factory.mktemp("agr") / "ds"
+        assert main([*SYNTH, "--out", str(out)]) == 0
+        yield root, out
+
+
+def _rows(folder: Path) -> list[dict]:
+    return [json.loads(line) for line in (folder / "metadata.jsonl").read_text().splitlines()]
+
+
+def _boxes_inside_their_page(folder: Path) -> None:
+    from PIL import Image
+
+    for s in read_samples(folder):
+        sizes = [Image.open(folder / name).size for name in s.page_files]
+        for b in [*s.words, *s.field_boxes]:
+            w, h = sizes[b.page]
+            assert 0 <= b.box[0] < b.box[2] <= w and 0 <= b.box[1] < b.box[3] <= h, (s.id, b)
+
+
+def test_one_row_per_document_with_a_page_per_image(agreement):
+    _, out = agreement
+    samples = list(read_samples(out))
+    assert len(samples) == 4 and len(list((out / "images").iterdir())) == 8
+    for s in samples:
+        assert s.pages == [s.file_name, s.file_name.replace(".jpg", "_p2.jpg")]
+        on_two = [f.path for f in s.field_boxes if f.page == 1]
+        assert "governing_city" in on_two and "parties.1.signatory" in on_two  # fields in clauses flowed over
+        assert {f.page for f in s.field_boxes} == {0, 1} and {w.page for w in s.words} == {0, 1}
+        assert len({f.path for f in s.field_boxes}) == len(s.field_boxes)  # each field once, on one page
+        page_two = [w.text for w in s.words if w.page == 1]
+        assert "Governing" in page_two and "2" in " ".join(page_two)  # the clause and the page number
+        assert s.gt_parse["governing_city"] and s.gt_parse["agreement_number"]  # truth of the whole document
+    _boxes_inside_their_page(out)
+
+
+def test_verify_reads_each_field_on_its_own_page(agreement):
+    """--verify reads page 2's fields in page 2's text layer (on page 1 they are not found)."""
+    from synth.generate import SynthConfig, render_sample
+    from synth.raster import verify_fields
+
+    root, _ = agreement
+    with installed_type(root, "agreement", AGREEMENT, AGREEMENT_LAYOUTS):
+        r = render_sample(SynthConfig(out="unused", doc_types=["agreement"], seed=4, locales=["en_US"]), 0)
+    assert len(r.images) == len(r.page_fields) == 2 and r.unverified() == []
+    assert set(verify_fields(r.pdf, r.page_height, r.page_fields[1], page=0)) == set(r.page_fields[1])
+
+
+def test_a_one_page_row_is_unchanged(tmp_path):
+    """One-page documents write exactly the keys they always did: no ``pages``, no ``page`` on boxes."""
+    assert main(["synth", "--doc-types", "invoice", "--n", "2", "--out", str(tmp_path / "inv")]) == 0
+    for row in _rows(tmp_path / "inv"):
+        assert tuple(row) == ROW_KEYS
+        assert {tuple(w) for w in row["words"]} == {("text", "box")}
+        assert {tuple(f) for f in row["field_boxes"]} == {("path", "text", "box")}
+
+
+def test_medium_degradation_keeps_every_page_and_its_boxes(agreement, tmp_path):
+    _, out = agreement
+    medium = tmp_path / "medium"
+    assert main(["degrade", "--in", str(out), "--out", str(medium), "--preset", "medium"]) == 0
+    before, after = list(read_samples(out)), list(read_samples(medium))
+    for a, b in zip(before, after):
+        assert b.pages == a.pages and b.page_count == 2
+        assert [(f.path, f.page) for f in b.field_boxes] == [(f.path, f.page) for f in a.field_boxes]
+        assert [w.page for w in b.words] == [w.page for w in a.words]
+        record = b.meta["degradation"]
+        assert record["preset"] == "medium" and len(record["pages"]) == 2
+        assert record["pages"][0]["seed"] != record["pages"][1]["seed"]
+    _boxes_inside_their_page(medium)
+
+
+def test_imagefolder_loads_pages_next_to_one_page_rows(agreement, tmp_path):
+    """``datasets`` reads a folder that mixes one-page and multi-page rows: the missing keys are null."""
+    import datasets
+
+    _, out = agreement
+    mixed = tmp_path / "mixed"
+    assert main(["synth", "--doc-types", "agreement,invoice", "--n", "2", "--seed", "4", "--out", str(mixed)]) == 0
+    ds = datasets.load_dataset("imagefolder", data_dir=str(mixed), split="train")
+    rows = {r["id"]: r for r in ds}
+    assert rows["agreement_000000"]["pages"] == ["images/agreement_000000.jpg", "images/agreement_000000_p2.jpg"]
+    assert rows["invoice_000001"]["pages"] is None
+    assert {w["page"] for w in rows["agreement_000000"]["words"]} == {0, 1}
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str]) -> None:
+    proc = subprocess.run([sys.executable, "-m", "docfoundry", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": str(REPO), **env})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_same_bytes_across_workers_and_hash_seeds(agreement, tmp_path):
+    root, _ = agreement
+    folders = []
+    for name, workers, hash_seed in (("w1", "1", "1"), ("w2", "2", "2")):
+        cwd = tmp_path / name
+        cwd.mkdir()
+        env = {"PYTHONHASHSEED": hash_seed, "DOCFOUNDRY_TEMPLATES": str(root)}
+        _run([*SYNTH, "--degrade", "medium", "--workers", workers, "--out", "out"], cwd, env)
+        folders.append(folder_bytes(cwd / "out", run_drop=("seconds", "command"), config_drop=("workers",)))
+    assert len(folders[0]) == 4 * 2 + 2
+    assert folders[0] == folders[1]
