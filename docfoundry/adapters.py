@@ -35,9 +35,10 @@ FieldHint = Callable[[str], "tuple[str, str] | None"]
 
 @dataclass
 class TruthRecord:
-    """One page of truth. ``image`` is a file path, or empty when ``image_bytes`` reads it from a
-    dataset file (CORD). ``image_problem`` says why the page's image may not be read (its path
-    leads out of the truth folder); its truth is still scored against predictions."""
+    """One document of truth (a page, or several). ``image`` is a file path (the first page's), or
+    empty when ``image_bytes`` reads it from a dataset file (CORD); ``pages`` lists every page's
+    path when the document has several. ``image_problem`` says why the page's image may not be read
+    (its path leads out of the truth folder); its truth is still scored against predictions."""
 
     id: str
     image: str
@@ -46,6 +47,26 @@ class TruthRecord:
     fields: dict[str, Any]
     image_bytes: Callable[[], bytes] | None = None
     image_problem: str = ""
+    pages: list[str] = field(default_factory=list)  # every page's image of a multi-page document
+
+    def read_pages_bytes(self) -> list[bytes]:
+        """Every page's encoded image, in order (one for a one-page document); see ``read_image_bytes``."""
+        if len(self.pages) < 2:
+            return [self.read_image_bytes()]
+        if self.image_problem:
+            raise BadItem(self.image_problem)
+        try:
+            return [Path(p).read_bytes() for p in self.pages]
+        except OSError as e:
+            raise BadItem(f"{self.image or self.id}: cannot read a page image ({e.strerror or e})") from None
+
+    def open_images(self) -> list[Any]:
+        """Every page as an RGB ``PIL.Image``, in order (see ``open_image``)."""
+        from docfoundry.images import open_image
+
+        if len(self.pages) < 2:
+            return [self.open_image()]
+        return [open_image(data, path, "page image") for data, path in zip(self.read_pages_bytes(), self.pages)]
 
     def read_image_bytes(self) -> bytes:
         """The page's encoded image; a missing or refused image is a ``BadItem``."""
@@ -120,8 +141,12 @@ def _load_dataset(folder: Path) -> TruthSet:
 
     records = []
     for s in read_samples(folder):
-        image, problem = _image_at(folder, s.file_name, f"{folder / 'metadata.jsonl'} row {s.id}: file_name")
-        records.append(TruthRecord(s.id, image, s.split, s.doc_type, s.gt_parse, image_problem=problem))
+        where = f"{folder / 'metadata.jsonl'} row {s.id}: file_name"
+        image, problem = _image_at(folder, s.file_name, where)
+        pages = [_image_at(folder, name, where) for name in s.pages]
+        problem = problem or next((why for _, why in pages if why), "")  # any page leading out refuses the document
+        records.append(TruthRecord(s.id, image, s.split, s.doc_type, s.gt_parse, image_problem=problem,
+                                   pages=[path for path, _ in pages]))
     return TruthSet(str(folder), "dataset", records)
 
 

@@ -82,10 +82,16 @@ def test_a_one_page_row_is_unchanged(tmp_path):
         assert {tuple(f) for f in row["field_boxes"]} == {("path", "text", "box")}
 
 
-def test_medium_degradation_keeps_every_page_and_its_boxes(agreement, tmp_path):
+@pytest.fixture(scope="module")
+def medium(agreement, tmp_path_factory):
     _, out = agreement
-    medium = tmp_path / "medium"
-    assert main(["degrade", "--in", str(out), "--out", str(medium), "--preset", "medium"]) == 0
+    folder = tmp_path_factory.mktemp("medium") / "ds"
+    assert main(["degrade", "--in", str(out), "--out", str(folder), "--preset", "medium"]) == 0
+    return folder
+
+
+def test_medium_degradation_keeps_every_page_and_its_boxes(agreement, medium):
+    _, out = agreement
     before, after = list(read_samples(out)), list(read_samples(medium))
     for a, b in zip(before, after):
         assert b.pages == a.pages and b.page_count == 2
@@ -95,6 +101,31 @@ def test_medium_degradation_keeps_every_page_and_its_boxes(agreement, tmp_path):
         assert record["preset"] == "medium" and len(record["pages"]) == 2
         assert record["pages"][0]["seed"] != record["pages"][1]["seed"]
     _boxes_inside_their_page(medium)
+
+
+def test_eval_scores_each_document_once_over_all_its_pages(medium, tmp_path):
+    """One prediction per document; a field printed on page 2 left out costs that document."""
+    samples = list(read_samples(medium))
+    preds = tmp_path / "preds.jsonl"
+    rows = [{"id": s.id, "fields": {k: v for k, v in s.gt_parse.items() if k != "governing_city" or i}}
+            for i, s in enumerate(samples)]
+    preds.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["eval", "--truth", str(medium), "--pred", str(preds), "--out", str(tmp_path / "r")]) == 0
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["doc_types"]["agreement"]["documents"] == 4
+    docs = [json.loads(line) for line in (tmp_path / "r" / "documents.jsonl").read_text().splitlines()]
+    assert [(d["id"], d["n_truth"]) for d in docs] == [(s.id, len(s.field_boxes)) for s in samples]
+    assert [d["missing"] for d in docs] == [1, 0, 0, 0]  # page 2's governing_city, of the first document
+
+
+def test_truth_records_open_every_page(medium):
+    """Label and ``eval --model`` read a document's truth record: it opens all its pages, in order."""
+    from docfoundry.adapters import load_truth
+
+    for record, s in zip(load_truth(medium).records, read_samples(medium)):
+        assert record.pages == [str(medium / name) for name in s.pages] and record.image == record.pages[0]
+        images = record.open_images()
+        assert len(images) == 2 and images[1].size == images[0].size
 
 
 def test_imagefolder_loads_pages_next_to_one_page_rows(agreement, tmp_path):
