@@ -88,9 +88,11 @@ def _fit(ctx: DrawCtx, tokens: list[tuple[str, str | None, bool]], width: float,
             first, rest = word.split(" ", 1)  # too long for any line: fill this one word by word
             queue[:0] = [(first, path, gap), (rest, path, True)]
             continue
+        # punctuation glued to the word before it ("2024." after a field) goes down with that word
+        moved = [lines[-1].pop()] if not gap and len(lines[-1]) > 1 else []
         lines.append([])
         used = 0.0
-        queue.insert(0, (word, path, gap))
+        queue[:0] = [*moved, (word, path, gap)]
     return [line for line in lines if line]
 
 

@@ -61,6 +61,18 @@ def test_one_row_per_document_with_a_page_per_image(agreement):
     _boxes_inside_their_page(out)
 
 
+def test_no_line_starts_with_the_punctuation_of_the_line_before(agreement):
+    """"... takes effect on {effective_date}." never leaves the full stop alone on the next line."""
+    _, out = agreement
+    for s in read_samples(out):
+        starts: dict[tuple[int, int], tuple[int, str]] = {}
+        for w in s.words:
+            key = (w.page, w.box[1])
+            if key not in starts or w.box[0] < starts[key][0]:
+                starts[key] = (w.box[0], w.text)
+        assert not [t for _, t in starts.values() if t in (".", ",", ";", ":", ")")], s.id
+
+
 def test_verify_reads_each_field_on_its_own_page(agreement):
     """--verify reads page 2's fields in page 2's text layer (on page 1 they are not found)."""
     from synth.generate import SynthConfig, render_sample
