@@ -99,6 +99,32 @@ def link_image(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
+class PageOcr:
+    """The OCR lines a row carries for ``--ocr-context``: rapidocr on each page image as the model
+    will see it (degraded), through the folder's call cache (``OUT/cache``, the key ``label`` uses)."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        from distill.cache import CallCache
+
+        self.cache = CallCache(cache_dir)
+
+    def pages(self, images: list[Path]) -> list[dict[str, Any]]:
+        """Per image ``{"size": [w, h], "lines": [{"text", "box"}]}`` (boxes in the image's pixels)."""
+        from distill.ocr import cached_lines
+        from docfoundry.images import open_image
+
+        out = []
+        for path in images:
+            data = path.read_bytes()
+            image = open_image(data, str(path), "page image")
+            lines = cached_lines(self.cache, data, image)
+            out.append({"size": list(image.size), "lines": [{"text": ln.text, "box": ln.box} for ln in lines]})
+        return out
+
+    def close(self) -> None:
+        self.cache.close()
+
+
 def summarize(folder: Path, skipped: dict[str, int]) -> dict[str, Any]:
     """Counts per family and phrasing, distinct questions; written to ``summary.json``."""
     from docfoundry.store import iter_rows
@@ -125,16 +151,27 @@ def write(cfg: Any, source: Source) -> dict[str, Any]:
     from docfoundry.config import fingerprint, to_dict
     from docfoundry.store import DatasetWriter
 
+    ocr = None
+    with_ocr = getattr(cfg, "ocr_context", "none") != "none"
+    # the OCR context defines the rows when used; without it the fingerprint is the one folders had before
+    context = {"ocr_context": cfg.ocr_context, "ocr_max_tokens": cfg.ocr_max_tokens} if with_ocr else {}
     try:
-        writer = DatasetWriter(cfg.out, stage="instruct", fingerprint=fingerprint(cfg, source.name),
+        writer = DatasetWriter(cfg.out, stage="instruct", fingerprint={**fingerprint(cfg, source.name), **context},
                                config=to_dict(cfg), rows_file=ROWS)
+        if with_ocr:
+            ocr = PageOcr(Path(cfg.ocr_cache) if cfg.ocr_cache else writer.folder / "cache")
         for conv in source.pages(writer.done, writer.folder):
             rel = f"images/{conv.name}"
             link_image(conv.image, writer.folder / rel)
             turns = place_caption(conv.tasks, conv.caption, cfg.caption_position, conv.rng)
-            writer.append(to_row(conv.id, rel, turns, source.name))
+            row = to_row(conv.id, rel, turns, source.name)
+            if ocr is not None:
+                row["ocr"] = ocr.pages([conv.image])  # train renders and caps it with the student's tokenizer
+            writer.append(row)
     finally:
         source.close()
+        if ocr is not None:
+            ocr.close()
     summary = summarize(writer.folder, dict(source.counts))
     writer.finish(source.finish_counts(summary))
     return source.result(summary)

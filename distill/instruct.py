@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from distill.conversations import ROWS, SOURCE_MODULES, load_source, write  # noqa: F401 (instruct.ROWS: deprecated)
+from docfoundry.chat import DEFAULT_OCR_MAX_TOKENS, OCR_CONTEXTS
 from docfoundry.commands import Command
 from docfoundry.config import opt
 from docfoundry.records import SPLITS
@@ -42,6 +43,15 @@ class InstructConfig:
     filter: str = opt("", "--from teacher: the consistency-filter teacher (default: the synthesizer)",
                       output="teacher")
     max_tokens: int = opt(512, "--from teacher: tokens per teacher answer", min=1, output="teacher")
+    ocr_context: str = opt("none", "the page's OCR lines in the prompt of every conversation: none, text (in reading "
+                                   "order) or layout (each line with its box in 0-1000 page space); rapidocr on the "
+                                   "page image, stored in each row; `train` reads this setting from the folder",
+                           choices=list(OCR_CONTEXTS), output=False)  # in the fingerprint when used (write)
+    ocr_max_tokens: int = opt(DEFAULT_OCR_MAX_TOKENS, "cap of the OCR context in the student's tokens, applied by "
+                                                      "`train` and `eval` alike (whole lines cut from the end; 0: "
+                                                      "no cap)", min=0, output=False)
+    ocr_cache: str = opt("", "OCR cache folder (default OUT/cache; share one between folders of the same pages)",
+                         output=False)
 
     def validate(self) -> None:
         """Cross-field checks (``docfoundry.config.validate`` runs them after the ranges)."""

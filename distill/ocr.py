@@ -91,3 +91,16 @@ def read_page(image: Any) -> list[OcrLine]:
 def page_text(lines: list[OcrLine]) -> str:
     """The page's OCR text, one segment per line."""
     return "\n".join(line.text for line in lines)
+
+
+def cached_lines(cache: Any, data: bytes, image: Any) -> list[OcrLine]:
+    """A page's OCR lines through a ``distill.cache.CallCache`` under the key ``label`` and ``gap``
+    use: read from the cache, else OCR ``image`` (the page decoded from ``data``) and add them."""
+    from distill.cache import digest
+
+    key = ocr_cache_key(digest(data))
+    found = cache.get(key)
+    if found is None:
+        found = [line.to_json() for line in read_page(image)]
+        cache.put(key, found)
+    return [OcrLine.from_json(d) for d in found]

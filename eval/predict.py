@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from docfoundry.adapters import TruthRecord
+from docfoundry.chat import ocr_context, page_chat, pil_part, tokenizer_counter
 from docfoundry.errors import BadItem, UserError
 from docfoundry.predictions import Prediction, prediction_from_row, read_predictions
 
@@ -46,7 +47,22 @@ def _fingerprint(cfg: Any) -> dict[str, Any]:
     from docfoundry.config import fingerprint
 
     settings = fingerprint(cfg, "predictions")  # the fields not marked output=False or output="report"
-    return {**settings, "model_content": model_digest(base), "adapter_content": model_digest(adapter)}
+    mode, cap = ocr_setting(cfg)
+    context = {"ocr_context": mode, "ocr_max_tokens": cap} if mode != "none" else {}  # none: old keys hold
+    return {**settings, **context, "model_content": model_digest(base), "adapter_content": model_digest(adapter)}
+
+
+def ocr_setting(cfg: Any) -> tuple[str, int]:
+    """(ocr context, cap) the model is asked with: the flags, else what the student was trained with
+    (its ``train_config.json``, so ``eval --model RUN_DIR`` needs no flag), else none."""
+    from docfoundry.chat import DEFAULT_OCR_MAX_TOKENS, saved_setting
+    from docfoundry.loading import resolve_source
+
+    base, adapter = resolve_source(cfg.model, cfg.adapter or None)
+    saved = saved_setting(adapter, base) or ("none", DEFAULT_OCR_MAX_TOKENS)
+    mode = saved[0] if cfg.ocr_context == "auto" else cfg.ocr_context
+    cap = saved[1] if cfg.ocr_max_tokens is None else cfg.ocr_max_tokens
+    return mode, cap
 
 
 def check_settings(cfg: Any) -> None:
@@ -88,13 +104,19 @@ class HFEngine:
             max_image_tokens=cfg.max_image_tokens or None, adapter=cfg.adapter or None)
         self.family = family_of(self.model)
         self.max_new_tokens = cfg.max_new_tokens
+        self.count_tokens = tokenizer_counter(self.processor.tokenizer)
 
-    def answer(self, images: list[Any], prompts: list[str]) -> list[str]:
+    def inputs(self, image: Any, prompt: str, context: str = "") -> Any:
+        """The model inputs of one page: the chat (``docfoundry.chat.page_chat``) through the processor."""
+        chat = page_chat([image], [{"role": "user", "content": prompt}], context=context)
+        text = self.processor.apply_chat_template(chat, add_generation_prompt=True)
+        return self.processor(text=[text], images=[image], return_tensors="pt").to(self.model.device)
+
+    def answer(self, images: list[Any], prompts: list[str], contexts: list[str]) -> list[str]:
         import torch
 
-        (image,), (prompt,) = images, prompts
-        text = self.processor.apply_chat_template(self.family.chat(image, prompt), add_generation_prompt=True)
-        inputs = self.processor(text=[text], images=[image], return_tensors="pt").to(self.model.device)
+        (image,), (prompt,), (context,) = images, prompts, contexts
+        inputs = self.inputs(image, prompt, context)
         with torch.inference_mode():
             out = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
         start = inputs["input_ids"].shape[1]
@@ -126,8 +148,7 @@ class VLLMEngine:
 
         from distill.teachers import TeacherOptions
         from docfoundry.engines.vllm import start_engine
-        from docfoundry.families import family_of
-        from docfoundry.loading import load_config, resolve_source
+        from docfoundry.loading import resolve_source
 
         base, adapter = resolve_source(cfg.model, cfg.adapter or None)
         lora: dict[str, Any] = {}
@@ -141,25 +162,21 @@ class VLLMEngine:
         options = TeacherOptions(max_image_tokens=cfg.max_image_tokens or None, dtype=cfg.dtype,
                                  enforce_eager=not torch.cuda.is_available())
         self.llm = start_engine(base, options, **lora)
-        self.family = family_of(load_config(base))
         self.max_new_tokens = cfg.max_new_tokens
         self.batch_size = max(1, cfg.batch)
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.count_tokens = tokenizer_counter(self.llm.get_tokenizer())
 
-    def messages(self, image: Any, prompt: str) -> list[dict[str, Any]]:
-        """The family's chat with the image part given as a PIL image (vLLM's chat format)."""
-        messages = self.family.chat(None, prompt)
-        for part in messages[0]["content"]:
-            if part["type"] == "image":
-                part.clear()
-                part.update(type="image_pil", image_pil=image)
-        return messages
+    def messages(self, image: Any, prompt: str, context: str = "") -> list[dict[str, Any]]:
+        """``HFEngine``'s chat with the image part given as a PIL image (vLLM's chat format)."""
+        return page_chat([image], [{"role": "user", "content": prompt}], context=context, image_part=pil_part)
 
-    def answer(self, images: list[Any], prompts: list[str]) -> list[str]:
+    def answer(self, images: list[Any], prompts: list[str], contexts: list[str]) -> list[str]:
         from vllm import SamplingParams
 
         greedy = SamplingParams(temperature=0.0, max_tokens=self.max_new_tokens)
-        outputs = self.llm.chat([self.messages(i, p) for i, p in zip(images, prompts)], sampling_params=greedy,
+        outputs = self.llm.chat([self.messages(i, p, c) for i, p, c in zip(images, prompts, contexts)],
+                                sampling_params=greedy,
                                 lora_request=self.lora_request, use_tqdm=False)
         return [o.outputs[0].text for o in outputs]
 
@@ -175,6 +192,43 @@ class VLLMEngine:
 
 # Engine name -> class taking the eval config (``--engine``)
 ENGINES: dict[str, Callable[[Any], Any]] = {"hf": HFEngine, "vllm": VLLMEngine}
+
+
+class PageContexts:
+    """The OCR context of each page (``docfoundry.chat.ocr_context``): rapidocr on the page image,
+    through a call cache like the teacher's (``OUT/cache``), trimmed to the cap with the model's
+    tokenizer; the lines the cap cut are counted."""
+
+    def __init__(self, mode: str, cap: int, cache_dir: Path) -> None:
+        self.mode, self.cap, self.cache_dir = mode, cap, cache_dir
+        self.cache: Any = None
+        self.pages = self.cut_pages = self.cut_lines = 0
+
+    def of(self, record: TruthRecord, image: Any, count: Callable[[str], int]) -> str:
+        if self.mode == "none":
+            return ""
+        from distill.ocr import cached_lines
+
+        if self.cache is None:
+            from distill.cache import CallCache
+
+            self.cache = CallCache(self.cache_dir)
+        lines = cached_lines(self.cache, record.read_image_bytes(), image)
+        text, cut = ocr_context([(lines, image.size)], self.mode, self.cap, count)
+        self.pages += 1
+        self.cut_pages += bool(cut)
+        self.cut_lines += cut
+        return text
+
+    def summary(self) -> dict[str, Any]:
+        if self.mode == "none":
+            return {}
+        return {"ocr_context": self.mode, "ocr_max_tokens": self.cap, "ocr_pages": self.pages,
+                "ocr_pages_cut": self.cut_pages, "ocr_lines_cut": self.cut_lines}
+
+    def close(self) -> None:
+        if self.cache is not None:
+            self.cache.close()
 
 
 def _open_output(out_file: Path, cfg: Any) -> dict[str, Prediction]:
@@ -226,6 +280,8 @@ def predict(cfg: Any, records: list[TruthRecord],
     batches = [todo[i:i + size] for i in range(0, len(todo), size)]
     memory: dict[str, Any] = {}
     unreadable: dict[str, str] = {}
+    mode, cap = ocr_setting(cfg)
+    contexts = PageContexts(mode, cap, Path(cfg.ocr_cache) if cfg.ocr_cache else out_file.parent / "cache")
     try:
         with out_file.open("a", encoding="utf-8") as fh:
             for pages in track(batches, len(todo), f"eval {Path(cfg.model).name}", unit="pages", weight=len):
@@ -238,8 +294,9 @@ def predict(cfg: Any, records: list[TruthRecord],
                         unreadable[r.id] = str(e)
                 if not batch:
                     continue
+                texts = [contexts.of(r, image, engine.count_tokens) for r, image in zip(batch, images)]
                 start = time.perf_counter()
-                answers = engine.answer(images, [prompt_for(r) for r in batch])
+                answers = engine.answer(images, [prompt_for(r) for r in batch], texts)
                 each = (time.perf_counter() - start) / len(batch)  # a batch's pages share its time
                 for record, raw in zip(batch, answers):
                     row = {"id": record.id, "prediction": raw, "latency_s": round(each, 4)}
@@ -248,6 +305,7 @@ def predict(cfg: Any, records: list[TruthRecord],
                 fh.flush()
         memory = engine.peak_memory() if engine is not None else {}
     finally:
+        contexts.close()
         if engine is not None:
             engine.close()
         (out_file.parent / "failed.jsonl").write_text(
@@ -258,4 +316,5 @@ def predict(cfg: Any, records: list[TruthRecord],
     wanted = {r.id for r in records}
     latencies = [p.latency_s for i, p in done.items() if i in wanted and p.latency_s is not None]
     # with batches, a page's latency is its batch's time split over the batch's pages
-    return done, speed_summary(latencies, load_s, {**memory, "engine": cfg.engine, "pages_per_call": size}), unreadable
+    extra = {**memory, "engine": cfg.engine, "pages_per_call": size, **contexts.summary()}
+    return done, speed_summary(latencies, load_s, extra), unreadable

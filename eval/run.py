@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from docfoundry.adapters import ADAPTERS
+from docfoundry.chat import DEFAULT_OCR_MAX_TOKENS, OCR_CONTEXTS
 from docfoundry.commands import Command
 from docfoundry.config import opt, to_dict
 from docfoundry.errors import UserError
@@ -46,6 +47,14 @@ class EvalConfig:
     quantization: str = opt("", "--model quantization of the language model: 4bit or 8bit", choices=["", "4bit", "8bit"])
     max_image_tokens: int = opt(0, "--model image-token budget per page (0: the model's saved setting)", min=0)
     max_new_tokens: int = opt(512, "--model generation limit per page", min=1)
+    ocr_context: str = opt("auto", "--model: the page's OCR lines in the prompt: none, text, layout, or auto (what "
+                                   "the student was trained with, from its train_config.json; else none)",
+                           choices=["auto", *OCR_CONTEXTS], output=False)
+    ocr_max_tokens: int | None = opt(None, "--model: cap of the OCR context in the model's tokens (whole lines cut "
+                                           "from the end; 0: no cap; default: the student's, else "
+                                           f"{DEFAULT_OCR_MAX_TOKENS})", min=0, output=False)
+    ocr_cache: str = opt("", "--model: OCR cache folder (default OUT/cache; a label run's cache serves it too)",
+                         output=False)
     batch: int = opt(32, "--engine vllm: pages per engine call (answers are saved after each call)", min=1, output=False)
     device: str = opt("", "--model device: cpu, cuda, cuda:1 ... (default: cuda when available, else cpu)", output=False)
 

@@ -35,18 +35,15 @@ class Example:
     rest: list[tuple[list[int], bool]]     # later segments: (token ids, learned)
     length: int                            # tokens with the image expanded
     source: str
+    ocr_lines_cut: int = 0                 # OCR context lines the cap trimmed (``--ocr-max-tokens``)
 
 
-def chat_messages(messages: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """Plain-text turns as chat-template messages; the image goes first in the first user turn."""
-    out, image_placed = [], False
-    for m in messages:
-        parts: list[dict[str, Any]] = [{"type": "text", "text": m["content"]}]
-        if m["role"] == "user" and not image_placed:
-            parts.insert(0, {"type": "image"})
-            image_placed = True
-        out.append({"role": m["role"], "content": parts})
-    return out
+def chat_messages(messages: list[dict[str, str]], context: str = "", images: int = 1) -> list[dict[str, Any]]:
+    """Plain-text turns as chat-template messages (``docfoundry.chat.page_chat``, the layout eval asks
+    with): the images and the OCR ``context`` go first in the first user turn."""
+    from docfoundry.chat import page_chat
+
+    return page_chat([None] * images, messages, context=context)
 
 
 def answer_only_labels(segments: list[tuple[list[int], bool]], media_ids: set[int]) -> list[int]:
@@ -60,7 +57,11 @@ def answer_only_labels(segments: list[tuple[list[int], bool]], media_ids: set[in
 class ChatEncoder:
     """Renders and tokenizes conversations for one processor (its chat template and image budget)."""
 
-    def __init__(self, processor: Any, family: Any):
+    def __init__(self, processor: Any, family: Any, ocr_context: str = "none", ocr_max_tokens: int = 0):
+        from docfoundry.chat import check_ocr_setting
+
+        check_ocr_setting(ocr_context, ocr_max_tokens)
+        self.ocr_context, self.ocr_max_tokens = ocr_context, ocr_max_tokens
         self.processor = processor
         self.tokenizer = processor.tokenizer
         self.family = family
@@ -77,9 +78,19 @@ class ChatEncoder:
         return self.tokenizer.apply_chat_template(messages, chat_template=self.chat_template, tokenize=False,
                                                   add_generation_prompt=generation_prompt)
 
-    def segments(self, messages: list[dict[str, str]]) -> list[tuple[str, bool]]:
-        """(text, learned) pieces of the rendered conversation; answers end with the end-of-turn token."""
-        chat = chat_messages(messages)
+    def context(self, ocr: list[dict[str, Any]] | None) -> tuple[str, int]:
+        """(OCR context, lines cut) of a conversation's pages: the function and cap inference uses."""
+        from docfoundry.chat import ocr_context, tokenizer_counter
+
+        if self.ocr_context == "none" or not ocr:
+            return "", 0
+        pages = [(page["lines"], tuple(page["size"])) for page in ocr]
+        return ocr_context(pages, self.ocr_context, self.ocr_max_tokens, tokenizer_counter(self.tokenizer))
+
+    def segments(self, messages: list[dict[str, str]], context: str = "") -> list[tuple[str, bool]]:
+        """(text, learned) pieces of the rendered conversation; answers end with the end-of-turn token.
+        The OCR ``context`` is prompt, in the first piece: never learned."""
+        chat = chat_messages(messages, context)
         full = self.render(chat, False)
         pieces: list[tuple[str, bool]] = []
         pos = 0
@@ -112,10 +123,12 @@ class ChatEncoder:
         return self._image_cost[size]
 
     def encode(self, conv: Any, size: tuple[int, int]) -> Example:
-        pieces = self.segments(conv.messages)
+        context, cut = self.context(getattr(conv, "ocr", None))
+        pieces = self.segments(conv.messages, context)
         rest = [(self.tokenize(text), learned) for text, learned in pieces[1:]]
+        # the context is in the first piece, so the exact length counts its tokens
         length = len(self.tokenize(pieces[0][0])) + self.image_cost(size) + sum(len(ids) for ids, _ in rest)
-        return Example(conv.id, conv.image, pieces[0][0], rest, length, conv.source)
+        return Example(conv.id, conv.image, pieces[0][0], rest, length, conv.source, cut)
 
 
 def image_size(path: Path) -> tuple[int, int] | None:

@@ -38,6 +38,7 @@ class Conversation:
     image: Path
     messages: list[dict[str, str]]
     source: str
+    ocr: list[dict[str, Any]] | None = None  # per image {"size": [w, h], "lines": [{"text", "box"}]} (instruct --ocr-context)
 
 
 @dataclass
@@ -47,6 +48,8 @@ class Mix:
     train: list[Conversation]
     validation: list[Conversation]
     sources: list[dict[str, Any]] = field(default_factory=list)
+    ocr_context: str = "none"    # the folders' own setting (``instruct --ocr-context``), never a train flag
+    ocr_max_tokens: int = 0
 
 
 def parse_source(text: str) -> Source:
@@ -77,8 +80,28 @@ def _message_error(row: dict[str, Any]) -> str | None:
     return None
 
 
-def read_folder(folder: Path) -> tuple[list[Conversation], Counter[str]]:
-    """The usable conversations of one folder, and counts of the rows skipped (by reason)."""
+def ocr_setting(folder: Path) -> tuple[str, int]:
+    """(ocr_context, ocr_max_tokens) an instruction folder was made with (its ``run.json``)."""
+    from docfoundry.chat import DEFAULT_OCR_MAX_TOKENS
+    from docfoundry.store import read_run_info
+
+    config = read_run_info(folder).get("config") or {}
+    return str(config.get("ocr_context", "none")), int(config.get("ocr_max_tokens", DEFAULT_OCR_MAX_TOKENS))
+
+
+def common_ocr_setting(folders: list[Path]) -> tuple[str, int]:
+    """The one OCR context of every folder of a mix: a student is trained on one prompt layout."""
+    settings = {folder: ocr_setting(folder) for folder in folders}
+    if len(set(settings.values())) > 1:
+        shown = ", ".join(f"{f} has {m}" + (f" (cap {c})" if m != "none" else "") for f, (m, c) in settings.items())
+        raise UserError(f"--data: the folders were made with different --ocr-context settings ({shown}); "
+                        "make them with the same `docfoundry instruct --ocr-context`")
+    return next(iter(settings.values()), ("none", 0))
+
+
+def read_folder(folder: Path, needs_ocr: bool = False) -> tuple[list[Conversation], Counter[str]]:
+    """The usable conversations of one folder, and counts of the rows skipped (by reason);
+    ``needs_ocr``: a row without its OCR lines is skipped too."""
     from docfoundry.paths import inside
     from docfoundry.store import iter_rows
 
@@ -92,6 +115,8 @@ def read_folder(folder: Path) -> tuple[list[Conversation], Counter[str]]:
         images = row.get("images") or []
         if problem is None and len(images) != 1:
             problem = "not exactly one image"
+        if problem is None and needs_ocr and len(row.get("ocr") or []) != len(images):
+            problem = "no OCR lines"
         if problem is not None:
             skipped[problem] += 1
             continue
@@ -103,7 +128,8 @@ def read_folder(folder: Path) -> tuple[list[Conversation], Counter[str]]:
         if not image.is_file():
             skipped["missing image"] += 1
             continue
-        convs.append(Conversation(str(row.get("id", len(convs))), image, row["messages"], folder.name))
+        convs.append(Conversation(str(row.get("id", len(convs))), image, row["messages"], folder.name,
+                                  row.get("ocr") if needs_ocr else None))
     if not convs:
         reasons = ", ".join(f"{n} with {why}" for why, n in skipped.most_common()) or "no rows"
         raise UserError(f"{rows_file}: no conversation to train on ({reasons}); every row needs an image, "
@@ -129,9 +155,10 @@ def weighted(convs: list[Conversation], weight: float, rng: random.Random) -> li
 def build_mix(data: list[str], val_data: list[str], val_share: float, seed: int) -> Mix:
     """Read every folder, hold out the validation share, apply the weights, shuffle the training rows."""
     rng = random.Random(seed)
-    mix = Mix([], [])
+    mode, cap = common_ocr_setting([parse_source(d).folder for d in [*data, *val_data]])
+    mix = Mix([], [], ocr_context=mode, ocr_max_tokens=cap)
     for source in map(parse_source, data):
-        convs, skipped = read_folder(source.folder)
+        convs, skipped = read_folder(source.folder, mode != "none")
         out = [not val_data and _held_out(c.id, val_share, seed) for c in convs]
         held = [c for c, o in zip(convs, out) if o]
         kept = [c for c, o in zip(convs, out) if not o]
@@ -141,7 +168,7 @@ def build_mix(data: list[str], val_data: list[str], val_share: float, seed: int)
         mix.sources.append({"folder": str(source.folder), "weight": source.weight, "conversations": len(convs),
                             "train": len(used), "validation": len(held), "skipped": dict(skipped)})
     for source in map(parse_source, val_data):
-        convs, skipped = read_folder(source.folder)
+        convs, skipped = read_folder(source.folder, mode != "none")
         mix.validation += convs
         mix.sources.append({"folder": str(source.folder), "weight": 0.0, "conversations": len(convs),
                             "train": 0, "validation": len(convs), "skipped": dict(skipped)})

@@ -39,6 +39,8 @@ def merge(run_dir: Path, out: Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     merged.save_pretrained(out)
     save_processor(processor, family_of(merged), out)
+    # the merged model keeps the run's settings, so eval asks it with the OCR context it was trained on
+    (out / "train_config.json").write_text((run_dir / "train_config.json").read_text())
     (out / "merged_from.json").write_text(json.dumps({"run": str(run_dir.resolve()), "base": cfg["student"],
                                                       "method": cfg["method"], "dtype": "bfloat16"}, indent=2) + "\n")
     return {"out": str(out), "base": cfg["student"], "adapter": str(run_dir),

@@ -385,7 +385,7 @@ def train(cfg: TrainConfig, callbacks: tuple[Any, ...] = ()) -> tuple[Any, dict[
     mix = build_mix(cfg.data, cfg.val_data, cfg.val_share, cfg.seed)
     set_seed(cfg.seed)
     model, processor, family = load_student(cfg)
-    encoder = ChatEncoder(processor, family)
+    encoder = ChatEncoder(processor, family, mix.ocr_context, mix.ocr_max_tokens)  # the data folders' setting
     train_set, dropped = prepare(mix.train, encoder, cfg.max_length)
     val_set, val_dropped = prepare(mix.validation, encoder, cfg.max_length)
     if not train_set:
@@ -410,9 +410,10 @@ def train(cfg: TrainConfig, callbacks: tuple[Any, ...] = ()) -> tuple[Any, dict[
     lock = OutputLock(run_dir) if int(os.environ.get("RANK", "0")) == 0 else None
     data_mix = {"sources": mix.sources, "train_samples": len(train_set), "validation_samples": len(val_set),
                 "dropped": dict(dropped), "validation_dropped": dict(val_dropped),
-                "max_length": cfg.max_length, "image_budget": family.budget.describe(processor)}
+                "max_length": cfg.max_length, "image_budget": family.budget.describe(processor),
+                **ocr_record(mix, train_set + val_set)}
     if trainer.is_world_process_zero():
-        write_json(run_dir / "train_config.json", to_dict(cfg))
+        write_json(run_dir / "train_config.json", saved_config(cfg, mix))
         write_json(run_dir / "data_mix.json", data_mix)
         write_json(run_dir / "versions.json", versions())
     start = time.perf_counter()
@@ -449,6 +450,21 @@ def train(cfg: TrainConfig, callbacks: tuple[Any, ...] = ()) -> tuple[Any, dict[
     if lock is not None:
         lock.release()
     return trainer, summary
+
+
+def saved_config(cfg: TrainConfig, mix: Any) -> dict[str, Any]:
+    """``train_config.json``: the flags, plus the OCR context the data was made with, so that
+    ``eval --model RUN_DIR`` and a vLLM LoRA ask with the prompt the student was trained on."""
+    return {**to_dict(cfg), "ocr_context": mix.ocr_context, "ocr_max_tokens": mix.ocr_max_tokens}
+
+
+def ocr_record(mix: Any, examples: list[Any]) -> dict[str, Any]:
+    """The data mix's OCR context and how many context lines the cap trimmed (``data_mix.json``)."""
+    if mix.ocr_context == "none":
+        return {}
+    return {"ocr_context": mix.ocr_context, "ocr_max_tokens": mix.ocr_max_tokens,
+            "ocr_lines_cut": sum(ex.ocr_lines_cut for ex in examples),
+            "ocr_samples_cut": sum(1 for ex in examples if ex.ocr_lines_cut)}
 
 
 def save_model(model: Any, cfg: TrainConfig, run_dir: Path) -> None:

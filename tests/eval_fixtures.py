@@ -123,3 +123,29 @@ def cord_parquet(root: Path) -> Path:
     for name, ds in cord_dataset().items():
         ds.to_parquet(str(root / "data" / f"{name}-00000-of-00001.parquet"))
     return root
+
+
+def text_png(lines: list[str], size: tuple[int, int] = (360, 200)) -> bytes:
+    """A page that OCR reads: ``lines`` printed in a large font, one per row (rapidocr finds them)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=22)
+    for i, text in enumerate(lines):
+        draw.text((16, 12 + i * 44), text, fill="black", font=font)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def text_folder(root: Path, docs: dict[str, dict[str, Any]] = RECEIPTS, doc_type: str = "receipt",
+                split: str = "test") -> Path:
+    """``dataset_folder`` whose pages print their fields (store, items, total), so OCR reads lines."""
+    writer = DatasetWriter(root, stage="test", fingerprint={"fixture": 2}, config={})
+    for doc_id, fields in docs.items():
+        lines = [fields["store_name"], *(f"{i['description']} {i['amount']}" for i in fields["items"]),
+                 f"TOTAL {fields['total']}"]
+        writer.add(Sample(doc_id, doc_type, split, fields), text_png(lines), ext="png")
+    writer.finish({"pages": len(docs)})
+    return root

@@ -20,6 +20,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from docfoundry.chat import (
+    DEFAULT_OCR_MAX_TOKENS,
+    OCR_CONTEXTS,
+    ImagePart,
+    TokenCounter,
+    check_ocr_setting,
+)
+from docfoundry.config import opt
 from docfoundry.errors import UserError
 
 
@@ -99,7 +107,18 @@ class TeacherOptions:
     dtype: str = "auto"
     max_model_len: int | None = None     # context length cap (vllm)
     enforce_eager: bool = False          # skip torch.compile (vllm)
+    ocr_context: str = opt("none", "the page's OCR lines in the prompt (hf, vllm, openai): none, text (in reading "
+                                   "order) or layout (each line with its box in 0-1000 page space)",
+                           choices=list(OCR_CONTEXTS))
+    ocr_max_tokens: int = opt(DEFAULT_OCR_MAX_TOKENS, "cap of the OCR context in the model's tokens (whole lines "
+                                                      "cut from the end; 0: no cap; openai: 4 bytes a token)", min=0)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def ocr_identity(self) -> dict[str, Any]:
+        """The OCR context's part of a teacher's identity (empty without context: old cache keys hold)."""
+        if self.ocr_context == "none":
+            return {}
+        return {"ocr_context": self.ocr_context, "ocr_max_tokens": self.ocr_max_tokens}
 
 
 def model_fingerprint(name_or_path: str) -> dict[str, Any]:
@@ -125,6 +144,9 @@ class Teacher:
     def __init__(self, target: str, options: TeacherOptions) -> None:
         self.target = target
         self.options = options
+        check_ocr_setting(options.ocr_context, options.ocr_max_tokens)
+        if options.ocr_context != "none":
+            self.needs_ocr = True  # the prompt carries the page's OCR lines, so the labeler reads them
 
     @property
     def spec(self) -> str:
@@ -132,7 +154,7 @@ class Teacher:
 
     def identity(self) -> dict[str, Any]:
         """What defines this teacher's answers (cache key part)."""
-        return {"spec": self.spec}
+        return {"spec": self.spec, **self.options.ocr_identity()}
 
     def answer(self, requests: list[Request], sampling: Sampling) -> Iterator[tuple[int, Answer]]:
         """Answer ``requests``; yields ``(index, Answer)`` as each finishes, in any order."""
@@ -142,15 +164,24 @@ class Teacher:
         """Release the engine, server connections or model."""
 
 
-def teacher_chat(prompt: str, image_part: dict[str, Any]) -> list[dict[str, Any]]:
-    """The conversation every model teacher sends: the instructions as a system turn, then the page.
+def teacher_chat(req: Request, image: Any, image_part: ImagePart, count: TokenCounter,
+                 options: TeacherOptions) -> list[dict[str, Any]]:
+    """The conversation every model teacher sends (``docfoundry.chat.page_chat``): the instructions
+    as a system turn, then the page with its OCR context (``options.ocr_context``).
 
     The instructions are the same for every page, so with them first an engine with prefix
     caching (vLLM) computes them once for the whole run; only the page is new per request.
-    ``image_part`` is the backend's image content (PIL, data URL or a placeholder).
+    ``image`` is what ``image_part`` turns into the backend's image content (PIL, data URL);
+    ``count`` counts tokens for the context's cap.
     """
-    return [{"role": "system", "content": [{"type": "text", "text": prompt}]},
-            {"role": "user", "content": [image_part]}]
+    from docfoundry.chat import ocr_context, page_chat
+
+    context = ""
+    if options.ocr_context != "none":
+        if req.ocr is None:
+            raise UserError(f"{req.page_id}: --ocr-context {options.ocr_context} needs the page's OCR lines")
+        context, _ = ocr_context([(req.ocr, req.image.size)], options.ocr_context, options.ocr_max_tokens, count)
+    return page_chat([image], system=req.prompt, context=context, image_part=image_part)
 
 
 def decoding_schema(schema: dict[str, Any], max_field_chars: int = 0) -> dict[str, Any]:
@@ -177,7 +208,8 @@ class LocalModelTeacher(Teacher):
 
     def identity(self) -> dict[str, Any]:
         return {"spec": self.spec, **model_fingerprint(self.target),
-                "max_image_tokens": self.options.max_image_tokens, "dtype": self.options.dtype}
+                "max_image_tokens": self.options.max_image_tokens, "dtype": self.options.dtype,
+                **self.options.ocr_identity()}
 
 
 def teacher_names() -> list[str]:

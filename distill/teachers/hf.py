@@ -17,6 +17,7 @@ from distill.teachers import (
     decoding_schema,
     teacher_chat,
 )
+from docfoundry.chat import placeholder, tokenizer_counter
 
 
 class HfTeacher(LocalModelTeacher):
@@ -55,7 +56,8 @@ class HfTeacher(LocalModelTeacher):
 
         model, processor, _ = self.loaded
         started = time.perf_counter()
-        text = processor.apply_chat_template(teacher_chat(req.prompt, {"type": "image"}), add_generation_prompt=True)
+        chat = teacher_chat(req, req.image, placeholder, tokenizer_counter(processor.tokenizer), self.options)
+        text = processor.apply_chat_template(chat, add_generation_prompt=True)
         inputs = processor(text=[text], images=[req.image], return_tensors="pt").to(model.device)
         processors = []
         grammar = self._grammar(req.schema, sampling) if sampling.structured else None

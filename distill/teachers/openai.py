@@ -30,6 +30,7 @@ from distill.teachers import (
     decoding_schema,
     teacher_chat,
 )
+from docfoundry.chat import approximate_counter, url_part
 from docfoundry.errors import UserError
 
 RETRY_STATUS = (408, 429, 500, 502, 503, 504)
@@ -80,15 +81,15 @@ class OpenAITeacher(Teacher):
         self.url, self.model = url.rstrip("/"), model
 
     def identity(self) -> dict[str, Any]:
-        return {"spec": self.spec}  # never the API key
+        return {"spec": self.spec, **self.options.ocr_identity()}  # never the API key
 
     def payload(self, req: Request, sampling: Sampling) -> dict[str, Any]:
         """The chat-completions request body for one page."""
         image = base64.b64encode(req.image_bytes).decode("ascii")
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": teacher_chat(req.prompt, {"type": "image_url", "image_url": {
-                "url": f"data:{MIME.get(req.image_ext, 'image/png')};base64,{image}"}}),
+            "messages": teacher_chat(req, f"data:{MIME.get(req.image_ext, 'image/png')};base64,{image}", url_part,
+                                     approximate_counter, self.options),
             "temperature": sampling.temperature,
             "top_p": sampling.top_p,
             "max_tokens": sampling.max_tokens,

@@ -22,15 +22,19 @@ from distill.teachers import (
     LocalModelTeacher,
     Request,
     Sampling,
+    TeacherOptions,
     decoding_schema,
     teacher_chat,
 )
+from docfoundry.chat import TokenCounter, approximate_counter, pil_part, tokenizer_counter
 from docfoundry.engines.vllm import start_engine
 
 
-def chat_messages(req: Request) -> list[dict[str, Any]]:
-    """The instructions, then the page as a PIL image (OpenAI chat format)."""
-    return teacher_chat(req.prompt, {"type": "image_pil", "image_pil": req.image})
+def chat_messages(req: Request, options: TeacherOptions | None = None,
+                  count: TokenCounter = approximate_counter) -> list[dict[str, Any]]:
+    """The instructions, then the page as a PIL image (OpenAI chat format) with its OCR context
+    when ``options`` ask for one (``count``: the engine's tokenizer)."""
+    return teacher_chat(req, req.image, pil_part, count, options or TeacherOptions())
 
 
 def sampling_params(req: Request, sampling: Sampling, **extra: Any) -> Any:
@@ -61,7 +65,8 @@ class VllmTeacher(LocalModelTeacher):
 
     def answer(self, requests: list[Request], sampling: Sampling) -> Iterator[tuple[int, Answer]]:
         started = time.perf_counter()
-        outputs = self.llm.chat([chat_messages(r) for r in requests],
+        count = tokenizer_counter(self.llm.get_tokenizer())
+        outputs = self.llm.chat([chat_messages(r, self.options, count) for r in requests],
                                 sampling_params=[sampling_params(r, sampling) for r in requests], use_tqdm=False)
         each = (time.perf_counter() - started) / max(1, len(requests))
         for i, out in enumerate(outputs):

@@ -184,12 +184,11 @@ class Family:
         ``processor.apply_chat_template(messages, add_generation_prompt=answer is None)`` renders it;
         pass the same image to the processor call.
         """
-        image_part: dict[str, Any] = {"type": "image"}
-        if image is not None:
-            image_part["image"] = image
-        messages: list[dict[str, Any]] = [
-            {"role": "user", "content": [image_part, {"type": "text", "text": prompt}]}]
+        from docfoundry.chat import page_chat
+
+        turns = [{"role": "user", "content": prompt}]
         if answer is not None:
-            messages.append({"role": "assistant", "content": [{"type": "text", "text": answer}]})
-        return messages
+            turns.append({"role": "assistant", "content": answer})
+        # the one chat layout (docfoundry.chat); the image rides in its part for callers that read it there
+        return page_chat([image], turns, image_part=lambda im: {"type": "image", **({"image": im} if im is not None else {})})
 
