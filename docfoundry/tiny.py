@@ -120,7 +120,7 @@ def train_tokenizer(family: Family, size: TinySize) -> Any:
                                    pad_token=recipe.pad, chat_template=recipe.chat_template)
 
 
-def build_processor(family_name: str, size_name: str = "micro") -> Any:
+def build_processor(family_name: str, size_name: str | TinySize = "micro") -> Any:
     """The family's real processor class around a freshly trained tokenizer (no model needed)."""
     import transformers
 
@@ -141,7 +141,7 @@ def build_processor(family_name: str, size_name: str = "micro") -> Any:
     return processor
 
 
-def tiny_config(family_name: str, size_name: str, tokenizer: Any, init_range: float = 0.02) -> Any:
+def tiny_config(family_name: str, size_name: str | TinySize, tokenizer: Any, init_range: float = 0.02) -> Any:
     """The model config of a tiny model, wired to ``tokenizer``'s special-token ids."""
     from transformers import AutoConfig
 
@@ -151,7 +151,7 @@ def tiny_config(family_name: str, size_name: str, tokenizer: Any, init_range: fl
     return AutoConfig.for_model(**family.tiny.config(size, ids))
 
 
-def build_tiny(family_name: str, size_name: str = "micro", *, seed: int = 0,
+def build_tiny(family_name: str, size_name: str | TinySize = "micro", *, seed: int = 0,
                init_range: float = 0.02) -> tuple[Any, Any]:
     """(model, processor): a random-weight model of the family; the same seed gives the same weights."""
     import torch
@@ -183,9 +183,12 @@ def save_tiny(model: Any, processor: Any, out: str | Path, **provenance: Any) ->
     return out
 
 
-def _size(name: str) -> TinySize:
+def _size(name: str | TinySize) -> TinySize:
+    """A size by name, or a ``TinySize`` as it is (bench/student.py sweeps vocabularies this way)."""
     from docfoundry.errors import UserError
 
+    if isinstance(name, TinySize):
+        return name
     if name not in SIZES:
         raise UserError(f"unknown tiny model size '{name}' (known: {', '.join(SIZES)})")
     return SIZES[name]

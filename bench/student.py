@@ -1,0 +1,328 @@
+"""Learning curves of a tiny student trained from scratch on CPU, for a fixed CPU-time budget.
+
+    .venv/bin/python -m bench.student --budget-min 10 --contexts none,text,layout        # receipts, 3 arms
+    .venv/bin/python -m bench.student --budget-min 30 --contexts none,text,layout \\
+        --real ../shared/datasets/sroie-dev                                               # the issue's run
+    .venv/bin/python -m bench.student --budget-min 4 --sizes micro,tiny --vocabs 1024,2048,4096   # sweep
+    .venv/bin/python -m bench.student --doc-types invoice,receipt,w2,form --budget-min 30  # all four types
+
+Each arm builds a tiny random-init student (``docfoundry models tiny``, the run's larger init), trains
+it with ``docfoundry train`` on extraction tasks made from synthetic pages, and every ``--eval-every``
+steps saves it and scores it with ``docfoundry eval --model`` on unseen synthetic pages (another
+seed): parse rate, schema-valid rate, normalized exact match, fuzzy. Training stops when the arm has
+used ``--budget-min`` minutes of *process CPU time* on training (evaluation excluded), so a busy shared
+machine changes the wall time, not the result; ``--threads`` torch threads. Arms share pages, seed,
+steps plan and budget and differ only in what ``--contexts`` / ``--sizes`` / ``--vocabs`` name.
+With ``--real`` the last student of each arm is also scored on real receipts (SROIE: the seed
+metric, i.e. eval's fuzzy with ``--schema receipt``). Writes ``OUT/results.json``, ``OUT/curves.png``
+and prints the markdown table for ``bench/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+METRICS = ("parse_rate", "schema_valid_rate", "exact_match", "fuzzy")  # eval's headline names
+EVAL_SEED_OFFSET = 2_000_003  # the eval pages' seed, as `docfoundry run` draws its evalset
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One training run of the comparison: what differs between arms."""
+
+    context: str
+    size: str
+    vocab: int  # 0: the size's own
+
+    @property
+    def name(self) -> str:
+        return f"{self.size}-v{self.vocab or 'default'}-ctx_{self.context}"
+
+
+# --- data -----------------------------------------------------------------------------------------
+
+
+def make_pages(a: argparse.Namespace, work: Path) -> tuple[Path, Path]:
+    """Training pages and unseen eval pages (another seed, split test), shared by every arm."""
+    from synth.generate import SynthConfig
+    from synth.generate import run as synth
+
+    common = {"doc_types": a.doc_types, "degrade": a.degrade, "workers": 1}
+    synth(SynthConfig(out=str(work / "pages"), n=a.train_pages, seed=a.seed, splits={"train": 1.0}, **common))
+    synth(SynthConfig(out=str(work / "evalpages"), n=a.eval_pages, seed=a.seed + EVAL_SEED_OFFSET,
+                      splits={"test": 1.0}, **common))
+    return work / "pages", work / "evalpages"
+
+
+def context_options(context: str, max_tokens: int) -> dict[str, Any]:
+    """The OCR-context settings of ``docfoundry instruct`` (issue 17.1) for this arm; 'none' needs nothing."""
+    from distill.instruct import InstructConfig
+
+    known = {f.name for f in dataclasses.fields(InstructConfig)}
+    if context == "none":
+        return {}
+    if "ocr_context" not in known:
+        sys.exit(f"--contexts {context}: this checkout's `docfoundry instruct` has no --ocr-context yet")
+    return {"ocr_context": context, **({"ocr_max_tokens": max_tokens} if max_tokens else {})}
+
+
+def make_tasks(a: argparse.Namespace, pages: Path, work: Path, context: str) -> Path:
+    """The arm's instruction folder (extraction tasks by default; --tasks for others)."""
+    from distill.instruct import InstructConfig
+    from distill.instruct import run as instruct
+
+    out = work / f"tasks-{context}"
+    instruct(InstructConfig(input=str(pages), out=str(out), tasks=a.tasks, per_page=a.per_page,
+                            caption_position="none", seed=a.seed, **context_options(context, a.ocr_max_tokens)))
+    return out
+
+
+def make_student(a: argparse.Namespace, work: Path, arm: Arm) -> Path:
+    """The arm's random-init student (same seed for every arm of a size and vocabulary)."""
+    from docfoundry.tiny import MARKER, SIZES, build_tiny, save_tiny
+
+    out = work / "students" / f"{a.family}-{arm.size}-v{arm.vocab or 'default'}"
+    if (out / MARKER).is_file():
+        return out
+    size = SIZES[arm.size] if not arm.vocab else dataclasses.replace(SIZES[arm.size], vocab=arm.vocab)
+    model, processor = build_tiny(a.family, size, seed=a.seed, init_range=a.init_range)
+    save_tiny(model, processor, out, family=a.family, size=arm.size, vocab=arm.vocab, seed=a.seed,
+              init_range=a.init_range)
+    return out
+
+
+# --- training with evaluations on a CPU budget ------------------------------------------------------
+
+
+def evaluate(a: argparse.Namespace, model_dir: Path, truth: Path, out: Path, **kw: Any) -> dict[str, Any]:
+    """``docfoundry eval --model`` on a saved student: the headline metrics we plot."""
+    from eval.run import EvalConfig
+    from eval.run import run as run_eval
+
+    if out.exists():
+        shutil.rmtree(out)
+    run_eval(EvalConfig(truth=str(truth), model=str(model_dir), out=str(out), max_new_tokens=a.max_new_tokens,
+                        bootstrap=0, worst=0, label=model_dir.name, **kw))
+    overall = json.loads((out / "metrics.json").read_text())["overall"]
+    return {k: overall[k]["value"] for k in METRICS}
+
+
+def snapshot(model: Any, processor: Any, cfg: Any, folder: Path) -> Path:
+    """The student as it is now, saved the way `docfoundry train` saves it (so eval loads it the same way)."""
+    from docfoundry.config import to_dict
+    from docfoundry.families import family_of
+    from docfoundry.loading import save_processor
+    from finetune.train import save_model, write_json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    save_model(model, cfg, folder)
+    save_processor(processor, family_of(model), folder)
+    write_json(folder / "train_config.json", to_dict(cfg))  # what the student was trained with travels along
+    return folder
+
+
+def budget_callback(a: argparse.Namespace, cfg: Any, processor: Any, evalpages: Path, arm_dir: Path,
+                    points: list[dict[str, Any]]) -> Any:
+    """Evaluate every ``--eval-every`` steps (and at the start), stop when training used the CPU budget."""
+    from transformers import TrainerCallback
+
+    budget = a.budget_min * 60
+
+    class BudgetEval(TrainerCallback):
+        cpu0 = wall0 = eval_cpu = eval_wall = 0.0
+        loss: float | None = None
+
+        def spent(self) -> float:
+            """Training time so far on the budget's clock (evaluations excluded)."""
+            if a.clock == "cpu":
+                return time.process_time() - self.cpu0 - self.eval_cpu
+            return time.perf_counter() - self.wall0 - self.eval_wall
+
+        def measure(self, model: Any, step: int) -> None:
+            c, w = time.process_time(), time.perf_counter()
+            folder = snapshot(model, processor, cfg, arm_dir / "snapshot")
+            metrics = evaluate(a, folder, evalpages, arm_dir / "evals" / f"step-{step:05d}")
+            point = {"step": step, "train_cpu_s": round(c - self.cpu0 - self.eval_cpu, 1),
+                     "train_wall_s": round(w - self.wall0 - self.eval_wall, 1), "loss": self.loss, **metrics}
+            points.append(point)
+            print(f"[{arm_dir.name}] " + json.dumps(point), file=sys.stderr, flush=True)
+            self.eval_cpu += time.process_time() - c
+            self.eval_wall += time.perf_counter() - w
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kw: Any) -> None:
+            self.cpu0, self.wall0 = time.process_time(), time.perf_counter()
+            if a.eval_start:
+                self.measure(model, 0)
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
+            if logs and "loss" in logs:
+                self.loss = round(float(logs["loss"]), 4)
+
+        def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, **kw: Any) -> None:
+            over = self.spent() >= budget
+            if over or state.global_step % a.eval_every == 0 or state.global_step >= state.max_steps:
+                self.measure(model, state.global_step)
+            if over:
+                control.should_training_stop = True
+
+    return BudgetEval()
+
+
+def train_config(a: argparse.Namespace, data: Path, student: Path, out: Path, steps: int) -> Any:
+    from finetune.train import TrainConfig
+
+    return TrainConfig(data=[str(data)], student=str(student), out=str(out), method=a.method, lr=a.lr,
+                       rank=a.rank, alpha=2 * a.rank, warmup=a.warmup, max_steps=steps, batch=a.batch,
+                       grad_accum=1, val_share=0.0, log_every=5, save_every=10**6, seed=a.seed,
+                       gradient_checkpointing=False, max_length=a.max_length)
+
+
+def plan_steps(a: argparse.Namespace, data: Path, student: Path, work: Path) -> tuple[int, float]:
+    """Steps that fill the CPU budget (the cosine schedule needs its length up front), from the CPU
+    seconds of a few calibration steps of the same arm."""
+    from transformers import TrainerCallback
+
+    from finetune.train import train
+
+    times: list[float] = []
+
+    class Clock(TrainerCallback):
+        def on_step_end(self, *args: Any, **kw: Any) -> None:
+            times.append(time.process_time() if a.clock == "cpu" else time.perf_counter())
+
+    out = work / "calibration"
+    shutil.rmtree(out, ignore_errors=True)
+    train(train_config(a, data, student, out, a.calibration_steps + 1), callbacks=(Clock(),))
+    shutil.rmtree(out, ignore_errors=True)
+    per_step = (times[-1] - times[0]) / max(1, len(times) - 1)
+    return max(1, int(a.budget_min * 60 / per_step)), per_step
+
+
+def run_arm(a: argparse.Namespace, arm: Arm, pages: Path, evalpages: Path, work: Path) -> dict[str, Any]:
+    from finetune.train import train
+
+    arm_dir = work / "arms" / arm.name
+    done = arm_dir / "arm.json"
+    if done.is_file() and not a.redo:
+        return json.loads(done.read_text())
+    shutil.rmtree(arm_dir, ignore_errors=True)
+    data = make_tasks(a, pages, work, arm.context)
+    student = make_student(a, work, arm)
+    steps, per_step = (a.max_steps, None) if a.max_steps else plan_steps(a, data, student, arm_dir)
+    cfg = train_config(a, data, student, arm_dir / "train", steps)
+    points: list[dict[str, Any]] = []
+    from docfoundry.families import get_family
+    from docfoundry.loading import load_processor
+
+    processor = load_processor(str(student), get_family(a.family))
+    _, summary = train(cfg, callbacks=(budget_callback(a, cfg, processor, evalpages, arm_dir, points),))
+    result = {"arm": dataclasses.asdict(arm), "name": arm.name, "planned_steps": steps,
+              "calibrated_s_per_step": per_step, "steps": summary["steps"],
+              "train_samples": summary["train_samples"], "samples_per_s": summary["samples_per_s"],
+              "tokens_per_s": summary["tokens_per_s"], "peak_memory_mb": summary["peak_memory_mb"],
+              "train_cpu_s": points[-1]["train_cpu_s"], "train_wall_s": points[-1]["train_wall_s"], "points": points}
+    if a.real:
+        result["real"] = evaluate(a, arm_dir / "snapshot", Path(a.real), arm_dir / "real", schema="receipt",
+                                  limit=a.real_limit)
+    done.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+def plot(results: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(METRICS), figsize=(4 * len(METRICS), 3.6), sharex=True)
+    for r in results:
+        xs = [p["train_cpu_s"] / 60 for p in r["points"]]
+        for ax, metric in zip(axes, METRICS):
+            ax.plot(xs, [p[metric] if p[metric] is not None else float("nan") for p in r["points"]],
+                    marker="o", label=r["name"])
+    for ax, metric in zip(axes, METRICS):
+        ax.set_title(metric.replace("_", " "))
+        ax.set_xlabel("training CPU minutes")
+        ax.set_ylim(-2, 102)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    head = "| arm | steps | CPU-min | samples/s | parse | schema-valid | exact | fuzzy | real fuzzy |"
+    rows = [head, "|" + "---|" * 9]
+    for r in results:
+        last, real = r["points"][-1], r.get("real", {}).get("fuzzy")
+        fmt = lambda v: "-" if v is None else f"{v:.1f}"  # noqa: E731
+        rows.append(f"| {r['name']} | {last['step']} | {last['train_cpu_s'] / 60:.1f} | {r['samples_per_s']} | "
+                    + " | ".join(fmt(last[m]) for m in METRICS) + f" | {fmt(real)} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default="/tmp/docfoundry-bench-student", help="work folder (pages, students, arms)")
+    ap.add_argument("--doc-types", type=lambda s: s.split(","), default=["receipt"])
+    ap.add_argument("--train-pages", type=int, default=400)
+    ap.add_argument("--eval-pages", type=int, default=16, help="unseen synthetic pages scored at each evaluation")
+    ap.add_argument("--degrade", default="clean=0.4,light=0.3,medium=0.3", help="as `docfoundry run` makes pages")
+    ap.add_argument("--tasks", type=lambda s: s.split(","), default=["extract"])
+    ap.add_argument("--per-page", type=int, default=1)
+    ap.add_argument("--contexts", type=lambda s: s.split(","), default=["none"], help="none, text, layout")
+    ap.add_argument("--ocr-max-tokens", type=int, default=0, help="the OCR context's cap (0: instruct's default)")
+    ap.add_argument("--family", default="idefics3")
+    ap.add_argument("--sizes", type=lambda s: s.split(","), default=["tiny"])
+    ap.add_argument("--vocabs", type=lambda s: [int(v) for v in s.split(",")], default=[0],
+                    help="tokenizer vocabulary caps to compare (0: the size's own)")
+    ap.add_argument("--init-range", type=float, default=0.15, help="as `docfoundry run` builds its tiny student")
+    ap.add_argument("--method", default="full", help="lora, qlora, dora or full (a random-init student: full)")
+    ap.add_argument("--rank", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--warmup", type=float, default=0.05)
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--max-length", type=int, default=4096)
+    ap.add_argument("--budget-min", type=float, default=10.0, help="training minutes per arm (on --clock)")
+    ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
+                    help="cpu: process CPU time (a shared CPU machine); wall: elapsed time (a GPU)")
+    ap.add_argument("--max-steps", type=int, default=0, help="fixed steps instead of planning them from the budget")
+    ap.add_argument("--calibration-steps", type=int, default=4)
+    ap.add_argument("--eval-every", type=int, default=50)
+    ap.add_argument("--eval-start", action=argparse.BooleanOptionalAction, default=True, help="score step 0 too")
+    ap.add_argument("--max-new-tokens", type=int, default=1024)
+    ap.add_argument("--real", default="", help="real receipts (SROIE layout) to score each arm's last student on")
+    ap.add_argument("--real-limit", type=int, default=30)
+    ap.add_argument("--threads", type=int, default=2, help="torch threads")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--redo", action="store_true", help="run arms again that already finished")
+    a = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(a.threads)
+    work = Path(a.out)
+    work.mkdir(parents=True, exist_ok=True)
+    pages, evalpages = make_pages(a, work)
+    results = [run_arm(a, Arm(c, s, v), pages, evalpages, work)
+               for s, v, c in itertools.product(a.sizes, a.vocabs, a.contexts)]
+    (work / "results.json").write_text(json.dumps({"args": vars(a), "arms": results}, indent=2) + "\n")
+    plot(results, work / "curves.png")
+    print(table(results))
+    print(f"\ncurves: {work / 'curves.png'}; points: {work / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
