@@ -1,5 +1,7 @@
 """The pages a teacher labels: a folder of images and/or PDFs (each PDF page a page), or any layout
 ``docfoundry.adapters`` reads (a docfoundry dataset folder, ``labels.jsonl``, CORD, SROIE, FUNSD).
+A dataset folder's document of several pages is one item: its first page with the others in
+``PageImage.more``; the labeler reads each page's OCR and ``stacked`` joins them into one reading.
 
 Listing is cheap; a page's image is read (or its PDF page rendered) only when it is labeled, so a
 corrupt file fails that page alone, with the reason, and the run goes on.
@@ -10,8 +12,9 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from docfoundry.errors import BadItem, UserError
 from docfoundry.images import IMAGE_SUFFIXES
@@ -27,11 +30,52 @@ PageError = BadItem
 
 @dataclass
 class PageImage:
-    """A page ready for a teacher: encoded bytes (what is hashed and stored), extension and image."""
+    """A page ready for a teacher: encoded bytes (what is hashed and stored), extension and image;
+    ``more`` holds the later pages of a document of several pages (this is its first)."""
 
     data: bytes
     ext: str
     image: object  # PIL.Image in RGB
+    more: list[PageImage] = field(default_factory=list)
+
+    @property
+    def pages(self) -> list[PageImage]:
+        """Every page of the document, this one first."""
+        return [self, *self.more]
+
+    def document_hash(self) -> str:
+        """What a teacher call's cache key hashes: the page's bytes, or every page's for a document."""
+        from distill.cache import digest
+
+        if not self.more:
+            return digest(self.data)
+        return digest("\n".join(digest(p.data) for p in self.pages).encode())
+
+
+def stacked(pages: list[list[Any]], heights: list[int]) -> list[Any]:
+    """The OCR lines (``distill.ocr.OcrLine``) of a document's pages, read one by one, as one reading:
+    page k's lines moved down by the heights of the pages above it, so a teacher that reads lines by
+    their place (the ocr teacher) reads page 2 after page 1. ``unstacked`` undoes it."""
+    from distill.ocr import OcrLine
+
+    out, top = [], 0
+    for lines, height in zip(pages, heights):
+        def down(b: list[int], dy: int = top) -> list[int]:
+            return [b[0], b[1] + dy, b[2], b[3] + dy]
+
+        out += [OcrLine(ln.text, down(ln.box), ln.score, [(t, down(b)) for t, b in ln.words]) for ln in lines]
+        top += height
+    return out
+
+
+def unstacked(box: list[int], heights: list[int]) -> tuple[int, list[int]]:
+    """(page, box in that page's pixels) of a box in ``stacked`` coordinates."""
+    top = 0
+    for page, height in enumerate(heights):
+        if box[1] < top + height or page == len(heights) - 1:
+            return page, [box[0], box[1] - top, box[2], box[3] - top]
+        top += height
+    raise ValueError("no pages")
 
 
 @dataclass
@@ -145,6 +189,15 @@ def folder_pages(folder: Path) -> list[Page]:
     return pages
 
 
+def _read_document(paths: list[str]) -> Callable[[], PageImage]:
+    """A document of several page files: its first page, the others in ``more``."""
+    def read() -> PageImage:
+        first, *rest = [_read_file(Path(p))() for p in paths]
+        first.more = rest
+        return first
+    return read
+
+
 def adapter_pages(folder: Path) -> list[Page] | None:
     """Pages of a layout that ``docfoundry.adapters`` knows (``None`` when none fits the folder)."""
     from docfoundry.adapters import ADAPTERS, load_truth
@@ -156,6 +209,8 @@ def adapter_pages(folder: Path) -> list[Page] | None:
     for r in truth.records:
         if r.image_bytes is not None or r.image_problem:
             read = _read_embedded(r.read_image_bytes, f"{truth.source} {r.id}")  # a refused path fails here
+        elif len(r.pages) > 1:  # a document of several pages is labeled as one, every page read
+            read = _read_document(r.pages)
         elif r.image:
             read = _read_file(Path(r.image))
         else:

@@ -171,3 +171,17 @@ def test_same_bytes_across_workers_and_hash_seeds(agreement, tmp_path):
         folders.append(folder_bytes(cwd / "out", run_drop=("seconds", "command"), config_drop=("workers",)))
     assert len(folders[0]) == 4 * 2 + 2
     assert folders[0] == folders[1]
+
+
+def test_a_documents_ocr_is_read_page_by_page_as_one_reading():
+    """The labeler OCRs each page and stacks the lines (page 2 under page 1); words go back to their page."""
+    from distill.ocr import OcrLine
+    from distill.pages import stacked, unstacked
+
+    page1 = [OcrLine("Agreement No. 7", [10, 20, 90, 30], 0.9, [("Agreement", [10, 20, 50, 30])])]
+    page2 = [OcrLine("Governing law", [12, 5, 80, 15], 0.8, [("law", [60, 5, 80, 15])])]
+    lines = stacked([page1, page2], [100, 100])
+    assert [ln.text for ln in lines] == ["Agreement No. 7", "Governing law"]
+    assert lines[1].box == [12, 105, 80, 115] and lines[1].words == [("law", [60, 105, 80, 115])]
+    assert unstacked(lines[1].words[0][1], [100, 100]) == (1, [60, 5, 80, 15])
+    assert unstacked(lines[0].box, [100, 100]) == (0, [10, 20, 90, 30])
