@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from docfoundry.adapters import TruthRecord
-from docfoundry.chat import ocr_context, page_chat, pil_part, tokenizer_counter
+from docfoundry.chat import ocr_context, page_chat, pil_part, placeholder, tokenizer_counter
 from docfoundry.errors import BadItem, UserError
 from docfoundry.predictions import Prediction, prediction_from_row, read_predictions
 
@@ -87,40 +87,37 @@ def peak_memory(device: str) -> dict[str, Any]:
     return {"peak_memory_gb": round(used / 2**30, 3), "peak_memory_of": what}
 
 
+def student_chat(image: Any, prompt: str, context: str = "", image_part: Any = placeholder) -> list[dict[str, Any]]:
+    """The chat a student is asked with: the page (and its OCR context) then the prompt, in one user
+    turn, as training renders it (``docfoundry.chat.page_chat``)."""
+    return page_chat([image], [{"role": "user", "content": prompt}], context=context, image_part=image_part)
+
+
 class HFEngine:
-    """transformers ``generate`` on one page at a time (greedy)."""
+    """``--engine hf``: ``docfoundry.engines.hf`` (transformers ``generate``), one page at a time, greedy."""
 
     batch_size = 1
 
     def __init__(self, cfg: Any) -> None:
         import torch
 
-        from docfoundry.families import family_of
-        from docfoundry.loading import load_model
+        from docfoundry.engines.hf import HfEngine
 
         self.device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model, self.processor = load_model(
-            cfg.model, dtype=cfg.dtype, quantization=cfg.quantization or None, device_map=self.device,
-            max_image_tokens=cfg.max_image_tokens or None, adapter=cfg.adapter or None)
-        self.family = family_of(self.model)
+        self.engine = HfEngine(cfg.model, adapter=cfg.adapter or None, dtype=cfg.dtype,
+                               quantization=cfg.quantization or None, device_map=self.device,
+                               max_image_tokens=cfg.max_image_tokens or None)
+        self.count_tokens = self.engine.count_tokens
         self.max_new_tokens = cfg.max_new_tokens
-        self.count_tokens = tokenizer_counter(self.processor.tokenizer)
 
     def inputs(self, image: Any, prompt: str, context: str = "") -> Any:
-        """The model inputs of one page: the chat (``docfoundry.chat.page_chat``) through the processor."""
-        chat = page_chat([image], [{"role": "user", "content": prompt}], context=context)
-        text = self.processor.apply_chat_template(chat, add_generation_prompt=True)
-        return self.processor(text=[text], images=[image], return_tensors="pt").to(self.model.device)
+        """The model inputs of one page (what ``answer`` generates from)."""
+        return self.engine.inputs(student_chat(image, prompt, context), [image])
 
     def answer(self, images: list[Any], prompts: list[str], contexts: list[str]) -> list[str]:
-        import torch
-
         (image,), (prompt,), (context,) = images, prompts, contexts
-        inputs = self.inputs(image, prompt, context)
-        with torch.inference_mode():
-            out = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
-        start = inputs["input_ids"].shape[1]
-        return self.processor.batch_decode(out[:, start:], skip_special_tokens=True)
+        return [self.engine.generate(student_chat(image, prompt, context), [image],
+                                     max_new_tokens=self.max_new_tokens).text]
 
     def peak_memory(self) -> dict[str, Any]:
         return peak_memory(self.device)
@@ -129,36 +126,23 @@ class HFEngine:
         """Drop the model so that the next model of a run finds the memory free."""
         from docfoundry.loading import release
 
-        release(self, "model")
-
-
-# vLLM accepts only these LoRA ranks as the engine's maximum
-VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+        release(self, "engine")
 
 
 class VLLMEngine:
-    """vLLM's offline engine: a batch of pages per call (greedy, free text, same chat as ``HFEngine``).
-
-    An adapter is served as a vLLM LoRA on its base model; the engine is the label teacher's
-    (``distill.teachers.vllm``), so the CPU defaults and the resolution budget are the same.
-    """
+    """``--engine vllm``: vLLM's offline engine (``docfoundry.engines.vllm``, as the vllm teacher
+    starts it: CPU defaults, the resolution budget), a batch of pages per call, greedy, free text,
+    the chat ``HFEngine`` sends; an adapter is served as a vLLM LoRA on its base model."""
 
     def __init__(self, cfg: Any) -> None:
         import torch
 
         from distill.teachers import TeacherOptions
-        from docfoundry.engines.vllm import start_engine
+        from docfoundry.engines.vllm import lora_serving, start_engine
         from docfoundry.loading import resolve_source
 
         base, adapter = resolve_source(cfg.model, cfg.adapter or None)
-        lora: dict[str, Any] = {}
-        self.lora_request = None
-        if adapter:
-            from vllm.lora.request import LoRARequest
-
-            rank = int(json.loads((Path(adapter) / "adapter_config.json").read_text()).get("r", 16))
-            lora = {"enable_lora": True, "max_lora_rank": next(r for r in VLLM_LORA_RANKS if r >= rank)}
-            self.lora_request = LoRARequest(Path(adapter).name or "adapter", 1, str(Path(adapter).resolve()))
+        lora, self.lora_request = lora_serving(adapter)
         options = TeacherOptions(max_image_tokens=cfg.max_image_tokens or None, dtype=cfg.dtype,
                                  enforce_eager=not torch.cuda.is_available())
         self.llm = start_engine(base, options, **lora)
@@ -167,17 +151,12 @@ class VLLMEngine:
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.count_tokens = tokenizer_counter(self.llm.get_tokenizer())
 
-    def messages(self, image: Any, prompt: str, context: str = "") -> list[dict[str, Any]]:
-        """``HFEngine``'s chat with the image part given as a PIL image (vLLM's chat format)."""
-        return page_chat([image], [{"role": "user", "content": prompt}], context=context, image_part=pil_part)
-
     def answer(self, images: list[Any], prompts: list[str], contexts: list[str]) -> list[str]:
         from vllm import SamplingParams
 
         greedy = SamplingParams(temperature=0.0, max_tokens=self.max_new_tokens)
-        outputs = self.llm.chat([self.messages(i, p, c) for i, p, c in zip(images, prompts, contexts)],
-                                sampling_params=greedy,
-                                lora_request=self.lora_request, use_tqdm=False)
+        chats = [student_chat(i, p, c, pil_part) for i, p, c in zip(images, prompts, contexts)]
+        outputs = self.llm.chat(chats, sampling_params=greedy, lora_request=self.lora_request, use_tqdm=False)
         return [o.outputs[0].text for o in outputs]
 
     def peak_memory(self) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from eval_fixtures import RECEIPTS, dataset_folder
+from eval_fixtures import RECEIPTS, dataset_folder, text_folder
 
 from docfoundry.adapters import TruthRecord
 from docfoundry.cli import main
@@ -71,7 +71,7 @@ def test_vllm_engine_answers_like_transformers_with_and_without_an_adapter(tiny_
     import pytest
 
     pytest.importorskip("vllm")
-    truth = dataset_folder(tmp_path / "truth", RECEIPTS)
+    truth = text_folder(tmp_path / "truth", RECEIPTS)  # pages OCR reads: the adapter runs ask with their lines
     model = tiny_model("idefics3")  # vLLM's CPU attention needs 64-wide heads: the micro Idefics3 has them
     adapter = random_adapter(model, tmp_path / "adapter")
 
@@ -86,9 +86,12 @@ def test_vllm_engine_answers_like_transformers_with_and_without_an_adapter(tiny_
     base_vllm, speed = answers("vllm")
     assert base_vllm == base_hf and len(base_vllm) == len(RECEIPTS)  # greedy in float32: the same tokens
     assert speed["engine"] == "vllm" and speed["pages_per_call"] == 2 and speed["pages_timed"] == len(RECEIPTS)
-    tuned_vllm, _ = answers("vllm", "--adapter", str(adapter))
-    assert tuned_vllm == answers("hf", "--adapter", str(adapter))[0]  # served as a vLLM LoRA
-    assert tuned_vllm != base_vllm
+    # served as a vLLM LoRA, with a capped OCR context built and trimmed alike by both engines' tokenizers
+    context = ["--ocr-context", "layout", "--ocr-max-tokens", "40", "--ocr-cache", str(tmp_path / "ocr")]
+    tuned_vllm, vllm_speed = answers("vllm", "--adapter", str(adapter), *context)
+    tuned_hf, hf_speed = answers("hf", "--adapter", str(adapter), *context)
+    assert tuned_vllm == tuned_hf and tuned_vllm != base_vllm
+    assert vllm_speed["ocr_lines_cut"] == hf_speed["ocr_lines_cut"] > 0
 
 
 def test_an_adapter_trained_again_in_place_is_not_answered_from_old_predictions(tiny_model, tmp_path, capsys):

@@ -17,21 +17,18 @@ from distill.teachers import (
     decoding_schema,
     teacher_chat,
 )
-from docfoundry.chat import placeholder, tokenizer_counter
+from docfoundry.chat import placeholder
 
 
 class HfTeacher(LocalModelTeacher):
     name = "hf"
 
     @cached_property
-    def loaded(self) -> tuple[Any, Any, Any]:
-        """(model, processor, family), loaded on the first call (a fully cached run never loads it)."""
-        from docfoundry.families import family_of
-        from docfoundry.loading import load_model
+    def engine(self) -> Any:
+        """The ``docfoundry.engines.hf`` engine, loaded on the first call (a fully cached run never loads it)."""
+        from docfoundry.engines.hf import HfEngine
 
-        model, processor = load_model(self.target, dtype=self.options.dtype,
-                                      max_image_tokens=self.options.max_image_tokens)
-        return model, processor, family_of(model)
+        return HfEngine(self.target, dtype=self.options.dtype, max_image_tokens=self.options.max_image_tokens)
 
     def _grammar(self, schema: dict[str, Any], sampling: Sampling) -> Any:
         """A compiled JSON-schema grammar for this model's tokenizer (``None`` without xgrammar)."""
@@ -41,47 +38,29 @@ class HfTeacher(LocalModelTeacher):
             import xgrammar as xgr
         except ImportError:
             return None
-        model, processor, _ = self.loaded
         text = json.dumps(decoding_schema(schema, sampling.max_field_chars))  # keeps the schema's key order
         cache = self.__dict__.setdefault("_grammars", {})
         if text not in cache:
-            vocab = model.get_output_embeddings().weight.shape[0]
-            info = xgr.TokenizerInfo.from_huggingface(processor.tokenizer, vocab_size=vocab)
+            vocab = self.engine.model.get_output_embeddings().weight.shape[0]
+            info = xgr.TokenizerInfo.from_huggingface(self.engine.tokenizer, vocab_size=vocab)
             cache[text] = xgr.GrammarCompiler(info).compile_json_schema(text, any_whitespace=False)
         return cache[text]
 
     def generate(self, req: Request, sampling: Sampling, min_new_tokens: int = 0) -> Answer:
-        """One page: chat template, processor, ``generate``; token log-probs when asked."""
-        import torch
-
-        model, processor, _ = self.loaded
+        """One page: the teacher chat with its OCR context, ``generate``; token log-probs when asked."""
+        engine = self.engine
         started = time.perf_counter()
-        chat = teacher_chat(req, req.image, placeholder, tokenizer_counter(processor.tokenizer), self.options)
-        text = processor.apply_chat_template(chat, add_generation_prompt=True)
-        inputs = processor(text=[text], images=[req.image], return_tensors="pt").to(model.device)
+        chat = teacher_chat(req, req.image, placeholder, engine.count_tokens, self.options)
         processors = []
         grammar = self._grammar(req.schema, sampling) if sampling.structured else None
         if grammar is not None:
             import xgrammar as xgr
 
             processors.append(xgr.contrib.hf.LogitsProcessor(grammar))
-        torch.manual_seed(req.seed)
-        sample = sampling.temperature > 0
-        with torch.inference_mode():
-            out = model.generate(**inputs, max_new_tokens=sampling.max_tokens, min_new_tokens=min_new_tokens,
-                                 do_sample=sample, temperature=sampling.temperature if sample else None,
-                                 top_p=sampling.top_p if sample else None, top_k=None,
-                                 logits_processor=processors or None, return_dict_in_generate=True,
-                                 output_scores=sampling.logprobs)
-        new = out.sequences[0, inputs["input_ids"].shape[1]:]
-        tokenizer = processor.tokenizer
-        special = set(tokenizer.all_special_ids)
-        tokens = None
-        if sampling.logprobs:
-            scores = model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)[0]
-            tokens = [(tokenizer.decode([int(t)]), float(lp)) for t, lp in zip(new, scores) if int(t) not in special]
-        answer = tokenizer.decode(new, skip_special_tokens=True)
-        return Answer(answer, tokens=tokens, seconds=time.perf_counter() - started)
+        out = engine.generate(chat, [req.image], max_new_tokens=sampling.max_tokens, temperature=sampling.temperature,
+                              top_p=sampling.top_p, seed=req.seed, min_new_tokens=min_new_tokens,
+                              logits_processors=processors, logprobs=sampling.logprobs)
+        return Answer(out.text, tokens=out.tokens, seconds=time.perf_counter() - started)
 
     def answer(self, requests: list[Request], sampling: Sampling) -> Iterator[tuple[int, Answer]]:
         for i, req in enumerate(requests):
@@ -90,7 +69,7 @@ class HfTeacher(LocalModelTeacher):
     def close(self) -> None:
         from docfoundry.loading import release
 
-        release(self, "loaded")
+        release(self, "engine")
 
 
 TEACHER = HfTeacher

@@ -1,7 +1,9 @@
 """The inference engines the teachers and ``eval --model`` share: one way to start each one.
 
-``docfoundry.engines.vllm.start_engine`` starts vLLM's offline engine (CPU defaults, the family's
-image budget, one clear error); hf models load with ``docfoundry.loading.load_model``.
+``docfoundry.engines.hf.HfEngine`` loads a model (hub id, folder, adapter) for transformers
+``generate`` and answers one chat; ``docfoundry.engines.vllm.start_engine`` starts vLLM's offline
+engine (CPU defaults, the family's image budget, an adapter as a LoRA, one clear error). The chat
+they are given comes from ``docfoundry.chat.page_chat``.
 """
 
 from __future__ import annotations

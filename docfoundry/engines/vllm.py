@@ -59,6 +59,25 @@ def llvmlite_hidden() -> Iterator[None]:
         sys.modules.update(hidden)
 
 
+# vLLM accepts only these LoRA ranks as the engine's maximum
+LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+
+
+def lora_serving(adapter: str | None) -> tuple[dict[str, Any], Any]:
+    """(``vllm.LLM`` arguments, ``LoRARequest``) that serve an adapter folder as a LoRA on its base
+    (``({}, None)`` without one): the engine's rank cap is the smallest vLLM takes that fits it."""
+    if not adapter:
+        return {}, None
+    import json
+    from pathlib import Path
+
+    from vllm.lora.request import LoRARequest
+
+    rank = int(json.loads((Path(adapter) / "adapter_config.json").read_text()).get("r", 16))
+    settings = {"enable_lora": True, "max_lora_rank": next(r for r in LORA_RANKS if r >= rank)}
+    return settings, LoRARequest(Path(adapter).name or "adapter", 1, str(Path(adapter).resolve()))
+
+
 def start_engine(target: str, options: Any, **overrides: Any) -> Any:
     """A ``vllm.LLM`` for ``target``; CPU defaults set first, a failure is one clear error.
 
