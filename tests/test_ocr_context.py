@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from eval_fixtures import RECEIPTS, text_folder
 
 from docfoundry.cli import main
 from docfoundry.errors import UserError
-from tests.eval_fixtures import RECEIPTS, text_folder
 
 LINES = [{"text": "CORNER MARKET", "box": [15, 15, 199, 37]}, {"text": "TEA  4.00", "box": [15, 60, 107, 81]},
          {"text": "TOTAL 12.50", "box": [14, 147, 150, 169]}]
