@@ -18,7 +18,7 @@ import random
 import shutil
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,6 +38,7 @@ class Conversation:
     tasks: list[Any]            # the page's tasks (``truth_tasks.Task``), in order
     caption: Any | None         # the caption task, or None (``caption_position: none``)
     rng: random.Random          # the page's generator: places the caption when the position is random
+    more: list[tuple[Path, str]] = field(default_factory=list)  # a document's later pages: (image, file name)
 
 
 class Source(Protocol):
@@ -72,14 +73,15 @@ def place_caption(tasks: list[Any], caption: Any | None, position: str, rng: ran
     return [caption, *tasks] if first else [*tasks, caption]
 
 
-def to_row(sample_id: str, image: str, turns: list[Any], source: str) -> dict[str, Any]:
-    """One ``conversations.jsonl`` row: user/assistant messages plus what each turn was made from."""
+def to_row(sample_id: str, image: str | list[str], turns: list[Any], source: str) -> dict[str, Any]:
+    """One ``conversations.jsonl`` row: user/assistant messages plus what each turn was made from;
+    ``image`` is the page, or a list of a document's pages (one conversation, one image per page)."""
     messages = []
     for t in turns:
         messages += [{"role": "user", "content": t.question}, {"role": "assistant", "content": t.answer}]
     return {
         "id": sample_id,
-        "images": [image],
+        "images": list(image) if isinstance(image, list) else [image],
         "messages": messages,
         "source": source,
         "task": "+".join(dict.fromkeys(t.family for t in turns)),
@@ -161,12 +163,14 @@ def write(cfg: Any, source: Source) -> dict[str, Any]:
         if with_ocr:
             ocr = PageOcr(Path(cfg.ocr_cache) if cfg.ocr_cache else writer.folder / "cache")
         for conv in source.pages(writer.done, writer.folder):
-            rel = f"images/{conv.name}"
-            link_image(conv.image, writer.folder / rel)
+            pages = [(conv.image, conv.name), *conv.more]
+            rels = [f"images/{name}" for _, name in pages]
+            for (path, _), rel in zip(pages, rels):
+                link_image(path, writer.folder / rel)
             turns = place_caption(conv.tasks, conv.caption, cfg.caption_position, conv.rng)
-            row = to_row(conv.id, rel, turns, source.name)
-            if ocr is not None:
-                row["ocr"] = ocr.pages([conv.image])  # train renders and caps it with the student's tokenizer
+            row = to_row(conv.id, rels if conv.more else rels[0], turns, source.name)
+            if ocr is not None:  # train renders and caps it with the student's tokenizer
+                row["ocr"] = ocr.pages([path for path, _ in pages])
             writer.append(row)
     finally:
         source.close()

@@ -56,6 +56,12 @@ class Page:
                 out[name] = len(self.sample.gt_parse.get(name) or [])
         return out
 
+    def box_text(self, fb: Any) -> str:
+        """A field box as the grounding tasks write it: ``[x0, y0, x1, y1]`` in 0-1000 page space,
+        after ``page N`` on a document of several pages (every page the same size)."""
+        box = str(self.box_1000(fb.box))
+        return f"page {fb.page + 1} {box}" if self.sample.page_count > 1 else box
+
     def box_1000(self, box: list[int]) -> list[int]:
         """A pixel box in the 0-1000 page space used by grounding tasks."""
         x0, y0, x1, y1 = box
@@ -185,7 +191,7 @@ def task_ground_text_to_box(page: Page, rng: random.Random, style: str) -> Task 
     f = _boxed_field(page, rng)
     if f is None:
         return None
-    box = str(page.box_1000(f.box))
+    box = page.box_text(f)
     label = field_name(page.leaf(f.path))
     if style == "informative":
         return _make("ground_text_to_box", rng, style, box, {"path": f.path}, label=label, value=f.text, box=box)
@@ -197,7 +203,7 @@ def task_ground_box_to_text(page: Page, rng: random.Random, style: str) -> Task 
     if f is None:
         return None
     return _make("ground_box_to_text", rng, style, f.text, {"path": f.path},
-                 box=str(page.box_1000(f.box)), label=field_name(page.leaf(f.path)))
+                 box=page.box_text(f), label=field_name(page.leaf(f.path)))
 
 
 def distractors(page: Page, path: str, rng: random.Random, k: int) -> list[str]:
@@ -351,13 +357,15 @@ class TruthSource:
         for sample in track(self.samples, len(self.samples), "instruct", unit="pages"):
             if sample.id in done:
                 continue
-            try:
-                image = inside(src, sample.file_name, f"{src / 'metadata.jsonl'} row {sample.id}: file_name")
+            try:  # every page of a document of several pages
+                images = [inside(src, name, f"{src / 'metadata.jsonl'} row {sample.id}: file_name")
+                          for name in sample.page_files]
             except BadItem as e:
                 print(f"warning: {e}; skipped", file=sys.stderr)
                 skipped["image_outside_folder"] += 1
                 continue
-            if not image.is_file():
+            image = images[0]
+            if not all(p.is_file() for p in images):
                 skipped["missing_image"] += 1
                 continue
             if not sample.gt_parse:
@@ -375,7 +383,8 @@ class TruthSource:
             if not tasks and cap is None:
                 skipped["no_task"] += 1
                 continue
-            yield Conversation(sample.id, image, Path(sample.file_name).name, tasks, cap, rng)
+            yield Conversation(sample.id, image, Path(sample.file_name).name, tasks, cap, rng,
+                               [(p, Path(name).name) for p, name in zip(images[1:], sample.page_files[1:])])
 
     def finish_counts(self, summary: dict[str, Any]) -> dict[str, Any]:
         return {"conversations": summary["conversations"], "tasks": summary["tasks"], **self.counts}

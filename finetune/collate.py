@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,11 @@ class Example:
     length: int                            # tokens with the image expanded
     source: str
     ocr_lines_cut: int = 0                 # OCR context lines the cap trimmed (``--ocr-max-tokens``)
+    more: list[Path] = field(default_factory=list)  # a document's later page images
+
+    @property
+    def images(self) -> list[Path]:
+        return [self.image, *self.more]
 
 
 def chat_messages(messages: list[dict[str, str]], context: str = "", images: int = 1) -> list[dict[str, Any]]:
@@ -87,10 +92,10 @@ class ChatEncoder:
         pages = [(page["lines"], tuple(page["size"])) for page in ocr]
         return ocr_context(pages, self.ocr_context, self.ocr_max_tokens, tokenizer_counter(self.tokenizer))
 
-    def segments(self, messages: list[dict[str, str]], context: str = "") -> list[tuple[str, bool]]:
+    def segments(self, messages: list[dict[str, str]], context: str = "", images: int = 1) -> list[tuple[str, bool]]:
         """(text, learned) pieces of the rendered conversation; answers end with the end-of-turn token.
-        The OCR ``context`` is prompt, in the first piece: never learned."""
-        chat = chat_messages(messages, context)
+        The OCR ``context`` is prompt, in the first piece: never learned. ``images``: one per page."""
+        chat = chat_messages(messages, context, images)
         full = self.render(chat, False)
         pieces: list[tuple[str, bool]] = []
         pos = 0
@@ -122,13 +127,17 @@ class ChatEncoder:
             self._image_cost[size] = len(expanded) - len(self.tokenize(text))
         return self._image_cost[size]
 
-    def encode(self, conv: Any, size: tuple[int, int]) -> Example:
+    def encode(self, conv: Any, size: tuple[int, int] | list[tuple[int, int]]) -> Example:
+        """``size``: the image's, or one per page of a document's conversation."""
+        sizes = size if isinstance(size, list) else [size]
         context, cut = self.context(getattr(conv, "ocr", None))
-        pieces = self.segments(conv.messages, context)
+        pieces = self.segments(conv.messages, context, len(sizes))
         rest = [(self.tokenize(text), learned) for text, learned in pieces[1:]]
-        # the context is in the first piece, so the exact length counts its tokens
-        length = len(self.tokenize(pieces[0][0])) + self.image_cost(size) + sum(len(ids) for ids, _ in rest)
-        return Example(conv.id, conv.image, pieces[0][0], rest, length, conv.source, cut)
+        # the context is in the first piece, so the exact length counts its tokens; each page its image's
+        length = (len(self.tokenize(pieces[0][0])) + sum(map(self.image_cost, sizes))
+                  + sum(len(ids) for ids, _ in rest))
+        return Example(conv.id, conv.image, pieces[0][0], rest, length, conv.source, cut,
+                       list(getattr(conv, "more", [])))
 
 
 def image_size(path: Path) -> tuple[int, int] | None:
@@ -146,12 +155,13 @@ def prepare(convs: list[Any], encoder: ChatEncoder, max_length: int) -> tuple[li
     examples: list[Example] = []
     dropped: Counter[str] = Counter()
     for conv in convs:
-        size = image_size(conv.image)
-        if size is None:
+        paths = [conv.image, *getattr(conv, "more", [])]  # a document: one image per page
+        sizes = [image_size(p) for p in paths]
+        if None in sizes:
             dropped["image failed to load"] += 1
-            log.warning("%s: cannot read the image; sample %s skipped", conv.image, conv.id)
+            log.warning("%s: cannot read the image; sample %s skipped", paths[sizes.index(None)], conv.id)
             continue
-        ex = encoder.encode(conv, size)
+        ex = encoder.encode(conv, sizes if len(sizes) > 1 else sizes[0])
         if max_length and ex.length > max_length:
             dropped["over max length"] += 1
             continue
@@ -194,11 +204,12 @@ class Collator:
             self.pad_id = encoder.tokenizer.eos_token_id
         self.failed_images = 0
 
-    def _load(self, ex: Example) -> Any:
+    def _load(self, ex: Example) -> list[Any] | None:
+        """The example's images (one per page), or None when one fails to load."""
         from docfoundry.images import open_image
 
         try:
-            return open_image(ex.image, str(ex.image))
+            return [open_image(path, str(path)) for path in ex.images]
         except BadItem:
             self.failed_images += 1
             log.warning("%s: cannot read the image; sample %s skipped", ex.image, ex.id)
@@ -210,7 +221,7 @@ class Collator:
         loaded = [(ex, im) for ex in batch if (im := self._load(ex)) is not None]
         if not loaded:
             raise UserError("every image of a batch failed to load: " + ", ".join(str(ex.image) for ex in batch))
-        out = self.encoder.processor(text=[ex.prompt for ex, _ in loaded], images=[[im] for _, im in loaded],
+        out = self.encoder.processor(text=[ex.prompt for ex, _ in loaded], images=[ims for _, ims in loaded],
                                      add_special_tokens=False, padding=True, return_tensors="pt")
         mask = out.pop("attention_mask").bool()
         input_ids = out.pop("input_ids")

@@ -32,13 +32,20 @@ class Source:
 
 @dataclass
 class Conversation:
-    """One image and its chat turns (plain-text contents; the image goes with the first user turn)."""
+    """One image (or a document's page images) and its chat turns (plain-text contents; the images go
+    with the first user turn)."""
 
     id: str
     image: Path
     messages: list[dict[str, str]]
     source: str
     ocr: list[dict[str, Any]] | None = None  # per image {"size": [w, h], "lines": [{"text", "box"}]} (instruct --ocr-context)
+    more: list[Path] = field(default_factory=list)  # a document's later pages, in order
+
+    @property
+    def images(self) -> list[Path]:
+        """Every image of the conversation, the first page first."""
+        return [self.image, *self.more]
 
 
 @dataclass
@@ -113,23 +120,23 @@ def read_folder(folder: Path, needs_ocr: bool = False) -> tuple[list[Conversatio
     for row in iter_rows(folder, ROWS):
         problem = _message_error(row)
         images = row.get("images") or []
-        if problem is None and len(images) != 1:
-            problem = "not exactly one image"
+        if problem is None and (not isinstance(images, list) or not images):
+            problem = "no image"
         if problem is None and needs_ocr and len(row.get("ocr") or []) != len(images):
             problem = "no OCR lines"
         if problem is not None:
             skipped[problem] += 1
             continue
-        try:
-            image = inside(folder, str(images[0]), f"{rows_file} row {row.get('id', '')}: image")
+        try:  # a document's conversation has one image per page
+            paths = [inside(folder, str(image), f"{rows_file} row {row.get('id', '')}: image") for image in images]
         except BadItem:
             skipped["image path outside the folder"] += 1
             continue
-        if not image.is_file():
+        if not all(p.is_file() for p in paths):
             skipped["missing image"] += 1
             continue
-        convs.append(Conversation(str(row.get("id", len(convs))), image, row["messages"], folder.name,
-                                  row.get("ocr") if needs_ocr else None))
+        convs.append(Conversation(str(row.get("id", len(convs))), paths[0], row["messages"], folder.name,
+                                  row.get("ocr") if needs_ocr else None, paths[1:]))
     if not convs:
         reasons = ", ".join(f"{n} with {why}" for why, n in skipped.most_common()) or "no rows"
         raise UserError(f"{rows_file}: no conversation to train on ({reasons}); every row needs an image, "

@@ -185,3 +185,35 @@ def test_a_documents_ocr_is_read_page_by_page_as_one_reading():
     assert lines[1].box == [12, 105, 80, 115] and lines[1].words == [("law", [60, 105, 80, 115])]
     assert unstacked(lines[1].words[0][1], [100, 100]) == (1, [60, 5, 80, 15])
     assert unstacked(lines[0].box, [100, 100]) == (0, [10, 20, 90, 30])
+
+
+def test_instruct_makes_one_conversation_per_document_and_train_encodes_both_pages(medium, tmp_path, tiny_model):
+    from test_train import encoder_for
+
+    from finetune.collate import Collator, prepare
+    from finetune.data import build_mix
+
+    instr = tmp_path / "instr"
+    assert main(["instruct", "--in", str(medium), "--out", str(instr), "--per-page", "12"]) == 0
+    rows = [json.loads(line) for line in (instr / "conversations.jsonl").read_text().splitlines()]
+    assert len(rows) == 4
+    for row in rows:
+        assert row["images"] == [f"images/{row['id']}.jpg", f"images/{row['id']}_p2.jpg"]
+        assert all((instr / name).is_file() for name in row["images"])
+        grounding = [(q["content"], a["content"]) for q, a, t in zip(row["messages"][::2], row["messages"][1::2],
+                                                                     row["turns"]) if t["family"].startswith("ground")]
+        assert all("page 1 [" in q + a or "page 2 [" in q + a for q, a in grounding), grounding
+    assert any("page 2 [" in m["content"] for row in rows for m in row["messages"])
+
+    encoder = encoder_for(tiny_model("idefics3"))
+    convs = build_mix([str(instr)], [], 0.0, 0).train
+    assert all(len(c.images) == 2 for c in convs)
+    examples, dropped = prepare(convs[:2], encoder, 0)
+    batch = Collator(encoder)(examples)
+    one_page = prepare([type(convs[0])(convs[0].id, convs[0].image, convs[0].messages, convs[0].source)], encoder, 0)[0]
+    for i, ex in enumerate(examples):
+        assert int(batch["attention_mask"][i].sum()) == ex.length  # both pages counted in the exact length
+    media = set(encoder.media_ids)
+    two = sum(t in media for t in batch["input_ids"][0].tolist())
+    one = sum(t in media for t in Collator(encoder)(one_page)["input_ids"][0].tolist())
+    assert two == 2 * one  # every page's image is in the input
