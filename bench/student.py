@@ -31,6 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+
+def floats(text: str) -> list[float]:
+    return [float(v) for v in text.split(",")]
+
+
 METRICS = ("parse_rate", "schema_valid_rate", "exact_match", "fuzzy")  # eval's headline names
 EVAL_SEED_OFFSET = 2_000_003  # the eval pages' seed, as `docfoundry run` draws its evalset
 
@@ -41,11 +46,13 @@ class Arm:
 
     context: str
     size: str
-    vocab: int  # 0: the size's own
+    vocab: int         # 0: the size's own
+    init_range: float  # std of the random text weights
+    lr: float
 
     @property
     def name(self) -> str:
-        return f"{self.size}-v{self.vocab or 'default'}-ctx_{self.context}"
+        return f"{self.size}-v{self.vocab or 'default'}-init{self.init_range:g}-lr{self.lr:g}-ctx_{self.context}"
 
 
 # --- data -----------------------------------------------------------------------------------------
@@ -58,21 +65,18 @@ def make_pages(a: argparse.Namespace, work: Path) -> tuple[Path, Path]:
 
     common = {"doc_types": a.doc_types, "degrade": a.degrade, "workers": 1}
     synth(SynthConfig(out=str(work / "pages"), n=a.train_pages, seed=a.seed, splits={"train": 1.0}, **common))
-    synth(SynthConfig(out=str(work / "evalpages"), n=a.eval_pages, seed=a.seed + EVAL_SEED_OFFSET,
-                      splits={"test": 1.0}, **common))
+    if a.eval_pages:
+        synth(SynthConfig(out=str(work / "evalpages"), n=a.eval_pages, seed=a.seed + EVAL_SEED_OFFSET,
+                          splits={"test": 1.0}, **common))
     return work / "pages", work / "evalpages"
 
 
-def context_options(context: str, max_tokens: int) -> dict[str, Any]:
+def context_options(a: argparse.Namespace, context: str) -> dict[str, Any]:
     """The OCR-context settings of ``docfoundry instruct`` (issue 17.1) for this arm; 'none' needs nothing."""
-    from distill.instruct import InstructConfig
-
-    known = {f.name for f in dataclasses.fields(InstructConfig)}
     if context == "none":
         return {}
-    if "ocr_context" not in known:
-        sys.exit(f"--contexts {context}: this checkout's `docfoundry instruct` has no --ocr-context yet")
-    return {"ocr_context": context, **({"ocr_max_tokens": max_tokens} if max_tokens else {})}
+    return {"ocr_context": context, "ocr_cache": a.ocr_cache,
+            **({"ocr_max_tokens": a.ocr_max_tokens} if a.ocr_max_tokens else {})}
 
 
 def make_tasks(a: argparse.Namespace, pages: Path, work: Path, context: str) -> Path:
@@ -82,7 +86,7 @@ def make_tasks(a: argparse.Namespace, pages: Path, work: Path, context: str) -> 
 
     out = work / f"tasks-{context}"
     instruct(InstructConfig(input=str(pages), out=str(out), tasks=a.tasks, per_page=a.per_page,
-                            caption_position="none", seed=a.seed, **context_options(context, a.ocr_max_tokens)))
+                            caption_position="none", seed=a.seed, **context_options(a, context)))
     return out
 
 
@@ -90,13 +94,13 @@ def make_student(a: argparse.Namespace, work: Path, arm: Arm) -> Path:
     """The arm's random-init student (same seed for every arm of a size and vocabulary)."""
     from docfoundry.tiny import MARKER, SIZES, build_tiny, save_tiny
 
-    out = work / "students" / f"{a.family}-{arm.size}-v{arm.vocab or 'default'}"
+    out = work / "students" / f"{a.family}-{arm.size}-v{arm.vocab or 'default'}-init{arm.init_range:g}"
     if (out / MARKER).is_file():
         return out
     size = SIZES[arm.size] if not arm.vocab else dataclasses.replace(SIZES[arm.size], vocab=arm.vocab)
-    model, processor = build_tiny(a.family, size, seed=a.seed, init_range=a.init_range)
+    model, processor = build_tiny(a.family, size, seed=a.seed, init_range=arm.init_range)
     save_tiny(model, processor, out, family=a.family, size=arm.size, vocab=arm.vocab, seed=a.seed,
-              init_range=a.init_range)
+              init_range=arm.init_range)
     return out
 
 
@@ -111,27 +115,28 @@ def evaluate(a: argparse.Namespace, model_dir: Path, truth: Path, out: Path, **k
     if out.exists():
         shutil.rmtree(out)
     run_eval(EvalConfig(truth=str(truth), model=str(model_dir), out=str(out), max_new_tokens=a.max_new_tokens,
-                        bootstrap=0, worst=0, label=model_dir.name, **kw))
+                        bootstrap=0, worst=0, label=model_dir.name, ocr_cache=a.ocr_cache, **kw))
     overall = json.loads((out / "metrics.json").read_text())["overall"]
     return {k: overall[k]["value"] for k in METRICS}
 
 
 def snapshot(model: Any, processor: Any, cfg: Any, folder: Path) -> Path:
     """The student as it is now, saved the way `docfoundry train` saves it (so eval loads it the same way)."""
-    from docfoundry.config import to_dict
+    from docfoundry.chat import SAVED_SETTING
     from docfoundry.families import family_of
     from docfoundry.loading import save_processor
-    from finetune.train import save_model, write_json
+    from finetune.train import save_model
 
     folder.mkdir(parents=True, exist_ok=True)
     save_model(model, cfg, folder)
     save_processor(processor, family_of(model), folder)
-    write_json(folder / "train_config.json", to_dict(cfg))  # what the student was trained with travels along
+    # the run's train_config.json (written before step 1) carries the OCR context: eval asks with it
+    shutil.copyfile(Path(cfg.out) / SAVED_SETTING, folder / SAVED_SETTING)
     return folder
 
 
 def budget_callback(a: argparse.Namespace, cfg: Any, processor: Any, evalpages: Path, arm_dir: Path,
-                    points: list[dict[str, Any]]) -> Any:
+                    points: list[dict[str, Any]], losses: list[dict[str, Any]]) -> Any:
     """Evaluate every ``--eval-every`` steps (and at the start), stop when training used the CPU budget."""
     from transformers import TrainerCallback
 
@@ -150,7 +155,8 @@ def budget_callback(a: argparse.Namespace, cfg: Any, processor: Any, evalpages: 
         def measure(self, model: Any, step: int) -> None:
             c, w = time.process_time(), time.perf_counter()
             folder = snapshot(model, processor, cfg, arm_dir / "snapshot")
-            metrics = evaluate(a, folder, evalpages, arm_dir / "evals" / f"step-{step:05d}")
+            metrics = (evaluate(a, folder, evalpages, arm_dir / "evals" / f"step-{step:05d}") if a.eval_pages
+                       else dict.fromkeys(METRICS))  # --eval-pages 0: loss curves only
             point = {"step": step, "train_cpu_s": round(c - self.cpu0 - self.eval_cpu, 1),
                      "train_wall_s": round(w - self.wall0 - self.eval_wall, 1), "loss": self.loss, **metrics}
             points.append(point)
@@ -166,10 +172,16 @@ def budget_callback(a: argparse.Namespace, cfg: Any, processor: Any, evalpages: 
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
             if logs and "loss" in logs:
                 self.loss = round(float(logs["loss"]), 4)
+                losses.append({"step": state.global_step, "train_cpu_s": round(self.spent_cpu(), 1),
+                               "loss": self.loss})
+
+        def spent_cpu(self) -> float:
+            return time.process_time() - self.cpu0 - self.eval_cpu
 
         def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, **kw: Any) -> None:
             over = self.spent() >= budget
-            if over or state.global_step % a.eval_every == 0 or state.global_step >= state.max_steps:
+            due = a.eval_every and state.global_step % a.eval_every == 0
+            if over or due or state.global_step >= state.max_steps:
                 self.measure(model, state.global_step)
             if over:
                 control.should_training_stop = True
@@ -177,16 +189,16 @@ def budget_callback(a: argparse.Namespace, cfg: Any, processor: Any, evalpages: 
     return BudgetEval()
 
 
-def train_config(a: argparse.Namespace, data: Path, student: Path, out: Path, steps: int) -> Any:
+def train_config(a: argparse.Namespace, arm: Arm, data: Path, student: Path, out: Path, steps: int) -> Any:
     from finetune.train import TrainConfig
 
-    return TrainConfig(data=[str(data)], student=str(student), out=str(out), method=a.method, lr=a.lr,
+    return TrainConfig(data=[str(data)], student=str(student), out=str(out), method=a.method, lr=arm.lr,
                        rank=a.rank, alpha=2 * a.rank, warmup=a.warmup, max_steps=steps, batch=a.batch,
                        grad_accum=1, val_share=0.0, log_every=5, save_every=10**6, seed=a.seed,
                        gradient_checkpointing=False, max_length=a.max_length)
 
 
-def plan_steps(a: argparse.Namespace, data: Path, student: Path, work: Path) -> tuple[int, float]:
+def plan_steps(a: argparse.Namespace, arm: Arm, data: Path, student: Path, work: Path) -> tuple[int, float]:
     """Steps that fill the CPU budget (the cosine schedule needs its length up front), from the CPU
     seconds of a few calibration steps of the same arm."""
     from transformers import TrainerCallback
@@ -201,7 +213,7 @@ def plan_steps(a: argparse.Namespace, data: Path, student: Path, work: Path) -> 
 
     out = work / "calibration"
     shutil.rmtree(out, ignore_errors=True)
-    train(train_config(a, data, student, out, a.calibration_steps + 1), callbacks=(Clock(),))
+    train(train_config(a, arm, data, student, out, a.calibration_steps + 1), callbacks=(Clock(),))
     shutil.rmtree(out, ignore_errors=True)
     per_step = (times[-1] - times[0]) / max(1, len(times) - 1)
     return max(1, int(a.budget_min * 60 / per_step)), per_step
@@ -217,19 +229,20 @@ def run_arm(a: argparse.Namespace, arm: Arm, pages: Path, evalpages: Path, work:
     shutil.rmtree(arm_dir, ignore_errors=True)
     data = make_tasks(a, pages, work, arm.context)
     student = make_student(a, work, arm)
-    steps, per_step = (a.max_steps, None) if a.max_steps else plan_steps(a, data, student, arm_dir)
-    cfg = train_config(a, data, student, arm_dir / "train", steps)
+    steps, per_step = (a.max_steps, None) if a.max_steps else plan_steps(a, arm, data, student, arm_dir)
+    cfg = train_config(a, arm, data, student, arm_dir / "train", steps)
     points: list[dict[str, Any]] = []
+    losses: list[dict[str, Any]] = []
     from docfoundry.families import get_family
     from docfoundry.loading import load_processor
 
     processor = load_processor(str(student), get_family(a.family))
-    _, summary = train(cfg, callbacks=(budget_callback(a, cfg, processor, evalpages, arm_dir, points),))
+    _, summary = train(cfg, callbacks=(budget_callback(a, cfg, processor, evalpages, arm_dir, points, losses),))
     result = {"arm": dataclasses.asdict(arm), "name": arm.name, "planned_steps": steps,
               "calibrated_s_per_step": per_step, "steps": summary["steps"],
               "train_samples": summary["train_samples"], "samples_per_s": summary["samples_per_s"],
               "tokens_per_s": summary["tokens_per_s"], "peak_memory_mb": summary["peak_memory_mb"],
-              "train_cpu_s": points[-1]["train_cpu_s"], "train_wall_s": points[-1]["train_wall_s"], "points": points}
+              "train_cpu_s": points[-1]["train_cpu_s"], "train_wall_s": points[-1]["train_wall_s"], "points": points, "losses": losses}
     if a.real:
         result["real"] = evaluate(a, arm_dir / "snapshot", Path(a.real), arm_dir / "real", schema="receipt",
                                   limit=a.real_limit)
@@ -241,35 +254,45 @@ def run_arm(a: argparse.Namespace, arm: Arm, pages: Path, evalpages: Path, work:
 
 
 def plot(results: list[dict[str, Any]], path: Path) -> None:
+    """Training loss and each eval metric against training CPU minutes, one line per arm."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(METRICS), figsize=(4 * len(METRICS), 3.6), sharex=True)
+    fig, axes = plt.subplots(1, 1 + len(METRICS), figsize=(3.6 * (1 + len(METRICS)), 3.4), sharex=True)
     for r in results:
+        axes[0].plot([p["train_cpu_s"] / 60 for p in r["losses"]], [p["loss"] for p in r["losses"]], label=r["name"])
         xs = [p["train_cpu_s"] / 60 for p in r["points"]]
-        for ax, metric in zip(axes, METRICS):
-            ax.plot(xs, [p[metric] if p[metric] is not None else float("nan") for p in r["points"]],
-                    marker="o", label=r["name"])
-    for ax, metric in zip(axes, METRICS):
+        for ax, metric in zip(axes[1:], METRICS):
+            ax.plot(xs, [p[metric] if p[metric] is not None else float("nan") for p in r["points"]], marker="o")
+    axes[0].set_title("training loss (answer tokens)")
+    axes[0].set_yscale("log")
+    for ax, metric in zip(axes[1:], METRICS):
         ax.set_title(metric.replace("_", " "))
-        ax.set_xlabel("training CPU minutes")
         ax.set_ylim(-2, 102)
-    axes[0].legend(fontsize=7)
+    for ax in axes:
+        ax.set_xlabel("training CPU minutes")
+    axes[0].legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    head = "| arm | steps | CPU-min | samples/s | parse | schema-valid | exact | fuzzy | real fuzzy |"
-    rows = [head, "|" + "---|" * 9]
+    """The markdown rows of bench/RESULTS.md: each arm at the end of its budget."""
+    head = "| arm | steps | CPU-min | samples/s | loss | parse | schema-valid | exact | fuzzy | real fuzzy |"
+    rows = [head, "|" + "---|" * 10]
+
+    def fmt(v: float | None) -> str:
+        return "-" if v is None else f"{v:.1f}"
+
     for r in results:
         last, real = r["points"][-1], r.get("real", {}).get("fuzzy")
-        fmt = lambda v: "-" if v is None else f"{v:.1f}"  # noqa: E731
+        loss = r["losses"][-1]["loss"] if r["losses"] else None
         rows.append(f"| {r['name']} | {last['step']} | {last['train_cpu_s'] / 60:.1f} | {r['samples_per_s']} | "
-                    + " | ".join(fmt(last[m]) for m in METRICS) + f" | {fmt(real)} |")
+                    f"{'-' if loss is None else f'{loss:.2f}'} | " + " | ".join(fmt(last[m]) for m in METRICS)
+                    + f" | {fmt(real)} |")
     return "\n".join(rows)
 
 
@@ -278,20 +301,22 @@ def main() -> None:
     ap.add_argument("--out", default="/tmp/docfoundry-bench-student", help="work folder (pages, students, arms)")
     ap.add_argument("--doc-types", type=lambda s: s.split(","), default=["receipt"])
     ap.add_argument("--train-pages", type=int, default=400)
-    ap.add_argument("--eval-pages", type=int, default=16, help="unseen synthetic pages scored at each evaluation")
+    ap.add_argument("--eval-pages", type=int, default=16,
+                    help="unseen synthetic pages scored at each evaluation (0: no evaluation, loss curves only)")
     ap.add_argument("--degrade", default="clean=0.4,light=0.3,medium=0.3", help="as `docfoundry run` makes pages")
     ap.add_argument("--tasks", type=lambda s: s.split(","), default=["extract"])
     ap.add_argument("--per-page", type=int, default=1)
     ap.add_argument("--contexts", type=lambda s: s.split(","), default=["none"], help="none, text, layout")
     ap.add_argument("--ocr-max-tokens", type=int, default=0, help="the OCR context's cap (0: instruct's default)")
+    ap.add_argument("--ocr-cache", default="", help="OCR cache shared by instruct and eval (default OUT/ocr-cache)")
     ap.add_argument("--family", default="idefics3")
     ap.add_argument("--sizes", type=lambda s: s.split(","), default=["tiny"])
     ap.add_argument("--vocabs", type=lambda s: [int(v) for v in s.split(",")], default=[0],
                     help="tokenizer vocabulary caps to compare (0: the size's own)")
-    ap.add_argument("--init-range", type=float, default=0.15, help="as `docfoundry run` builds its tiny student")
+    ap.add_argument("--init-ranges", type=floats, default=[0.02], help="std of the random text weights to compare")
     ap.add_argument("--method", default="full", help="lora, qlora, dora or full (a random-init student: full)")
     ap.add_argument("--rank", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--lrs", type=floats, default=[2e-3], help="peak learning rates to compare")
     ap.add_argument("--warmup", type=float, default=0.05)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--max-length", type=int, default=4096)
@@ -300,7 +325,7 @@ def main() -> None:
                     help="cpu: process CPU time (a shared CPU machine); wall: elapsed time (a GPU)")
     ap.add_argument("--max-steps", type=int, default=0, help="fixed steps instead of planning them from the budget")
     ap.add_argument("--calibration-steps", type=int, default=4)
-    ap.add_argument("--eval-every", type=int, default=50)
+    ap.add_argument("--eval-every", type=int, default=50, help="steps between evaluations (0: only at the end)")
     ap.add_argument("--eval-start", action=argparse.BooleanOptionalAction, default=True, help="score step 0 too")
     ap.add_argument("--max-new-tokens", type=int, default=1024)
     ap.add_argument("--real", default="", help="real receipts (SROIE layout) to score each arm's last student on")
@@ -315,9 +340,10 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     work = Path(a.out)
     work.mkdir(parents=True, exist_ok=True)
+    a.ocr_cache = a.ocr_cache or str(work / "ocr-cache")
     pages, evalpages = make_pages(a, work)
-    results = [run_arm(a, Arm(c, s, v), pages, evalpages, work)
-               for s, v, c in itertools.product(a.sizes, a.vocabs, a.contexts)]
+    results = [run_arm(a, Arm(c, s, v, i, lr), pages, evalpages, work)
+               for s, v, i, lr, c in itertools.product(a.sizes, a.vocabs, a.init_ranges, a.lrs, a.contexts)]
     (work / "results.json").write_text(json.dumps({"args": vars(a), "arms": results}, indent=2) + "\n")
     plot(results, work / "curves.png")
     print(table(results))
