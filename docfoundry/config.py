@@ -6,17 +6,20 @@ Each field's ``help`` metadata is its ``--help`` text, so a flag is never descri
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import math
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from docfoundry.errors import UserError
 
 
-def opt(default: Any = dataclasses.MISSING, help: str = "", **meta: Any) -> Any:
+def opt(default: Any = dataclasses.MISSING, help: str | Callable[[], str] = "", *,
+        factory: Callable[[], Any] | None = None, **meta: Any) -> Any:
     """A config field with its help text; list/dict defaults are copied per instance.
 
     Extra metadata: ``positional=True`` (a positional argument), ``flag="--x"`` (override the flag
@@ -26,11 +29,109 @@ def opt(default: Any = dataclasses.MISSING, help: str = "", **meta: Any) -> Any:
     ``output=False``: the field says where or how fast the work is done, not what it makes, so it is
     left out of ``fingerprint`` (a resume may change it); ``output="<scope>"``: it defines the output
     only in that scope (``fingerprint(cfg, "<scope>")``, e.g. one instruction source).
+    ``factory``: the default is what it returns, per instance (the doc types a folder lists); ``help``
+    may be a function too, called when the flags are built (a list read from a folder).
     """
     meta = {"help": help, **meta}
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata=meta)
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
+
+
+def group(cls: type, help: str = "", fixed: tuple[str, ...] = (), why_fixed: str = "", **defaults: Any) -> Any:
+    """A field holding an option group (a dataclass such as ``Sampling``) that the config nests.
+
+    The group's fields are flags, ``--config`` keys, ``to_dict``/``fingerprint`` keys, keyword
+    arguments and attributes of the config itself, under their own names (flattened, the way vLLM
+    derives flags from its config classes); in code the group travels as one object. ``defaults``
+    override the group class's own defaults in this config (a required field needs one).
+    ``fixed``: the group's fields the holder fills itself (a run fills each stage's ``out``); a key
+    naming one is refused, with ``why_fixed``. A config class with groups is decorated with ``grouped``.
+    """
+    return dataclasses.field(default_factory=lambda: cls(**defaults),
+                             metadata={"group": cls, "help": help, "fixed": tuple(fixed), "why_fixed": why_fixed})
+
+
+def _groups(cls: type) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if "group" in f.metadata]
+
+
+def _group_attribute(holder: str, name: str) -> property:
+    """``cfg.<name>`` reads and sets the field of group ``cfg.<holder>`` (a frozen group is replaced)."""
+    def get(self: Any) -> Any:
+        return getattr(getattr(self, holder), name)
+
+    def put(self: Any, value: Any) -> None:
+        setattr(self, holder, dataclasses.replace(getattr(self, holder), **{name: value}))
+
+    return property(get, put, doc=f"``{holder}.{name}``")
+
+
+def grouped(cls: type) -> type:
+    """Let config ``cls`` take and show its groups' fields by name, as its flags and keys do:
+    ``LabelConfig(temperature=0.7)`` fills ``sampling``, ``cfg.temperature`` reads it. Apply above
+    ``@dataclass`` (a subclass that is a dataclass again needs it again)."""
+    init = cls.__init__
+    groups = [(f, {g.name for g in dataclasses.fields(f.metadata["group"])}) for f in _groups(cls)]
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        for f, names in groups:
+            given = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+            if given:
+                kwargs[f.name] = dataclasses.replace(kwargs.get(f.name) or f.default_factory(), **given)
+        init(self, *args, **kwargs)
+
+    __init__.__doc__, __init__.__wrapped__ = init.__doc__, init  # type: ignore[attr-defined]
+    cls.__init__ = __init__  # type: ignore[method-assign]
+    own = [f.name for f in dataclasses.fields(cls) if "group" not in f.metadata]
+    names = own + [n for _, inner in groups for n in sorted(inner)]
+    if len(names) != len(set(names)):  # one namespace: a name two groups (or a group and the config) share
+        raise TypeError(f"{cls.__name__}: options declared twice: {sorted({n for n in names if names.count(n) > 1})}")
+    for f, names in groups:
+        for name in names:
+            setattr(cls, name, _group_attribute(f.name, name))
+    return cls
+
+
+@dataclasses.dataclass(frozen=True)
+class FlatField:
+    """One flag/key of a config: its field, type hint, default (MISSING: required) and the group
+    field that holds it (``""``: the config's own field)."""
+
+    field: dataclasses.Field
+    hint: Any
+    default: Any
+    group: str = ""
+    fixed: str = ""  # why a key may not set it ("": it may)
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else dataclasses.MISSING
+
+
+def flat_fields(cls: type) -> dict[str, FlatField]:
+    """Config ``cls``'s flags/keys by name: its own fields, and its groups' fields in their place."""
+    hints = _hints(cls)
+    out: dict[str, FlatField] = {}
+    for f in dataclasses.fields(cls):
+        if "group" in f.metadata:
+            inner, base = f.metadata["group"], f.default_factory()
+            inner_hints = _hints(inner)
+            why = f.metadata["why_fixed"] or "set by the config that holds it"
+            entries = [(g.name, FlatField(g, inner_hints[g.name], getattr(base, g.name), f.name,
+                                          why if g.name in f.metadata["fixed"] else ""))
+                       for g in dataclasses.fields(inner)]
+        else:
+            entries = [(f.name, FlatField(f, hints[f.name], _default(f)))]
+        for name, entry in entries:
+            if name in out:
+                raise TypeError(f"{cls.__name__}: option '{name}' is declared twice (groups share one namespace)")
+            out[name] = entry
+    return out
 
 
 def _flag(f: dataclasses.Field) -> str:
@@ -78,6 +179,9 @@ def check_fields(cfg: Any, keys: dict[str, str] | None = None, prefix: str = "")
     """
     for f in dataclasses.fields(cfg):
         value = getattr(cfg, f.name)
+        if "group" in f.metadata:  # a group's fields are the config's own flags and keys
+            check_fields(value, keys, prefix)
+            continue
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             check_fields(value, prefix=f"{prefix}{f.name}.")
             continue
@@ -92,9 +196,10 @@ def validate(cfg: Any, keys: dict[str, str] | None = None) -> Any:
     """The one up-front check of a config: every field's metadata, then the class's own
     ``validate()`` hook (cross-field and file checks), if it has one. Returns ``cfg``."""
     check_fields(cfg, keys)
-    hook = getattr(cfg, "validate", None)
-    if callable(hook):
-        hook()
+    for hook in [getattr(getattr(cfg, f.name), "validate", None) for f in _groups(type(cfg))] + \
+            [getattr(cfg, "validate", None)]:
+        if callable(hook):
+            hook()
     return cfg
 
 
@@ -189,26 +294,25 @@ def from_dict(cls: type, data: dict[str, Any], prefix: str = "", flags: frozense
     """
     if not isinstance(data, dict):
         raise UserError(f"{_key(prefix.rstrip('.') or '.')}: expected a mapping, got {type(data).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    hints = _hints(cls)
+    entries = flat_fields(cls)
+    settable = sorted(n for n, e in entries.items() if not e.fixed)
     kwargs = {}
     for raw_key, value in data.items():
         key = str(raw_key).replace("-", "_")
-        if key not in fields:
-            known = ", ".join(sorted(fields))
+        if key not in entries:
+            known = ", ".join(settable)
             raise UserError(f"unknown {_key(f'{prefix}{raw_key}')} (known: {known})")
-        kwargs[key] = coerce(hints[key], value, f"{prefix}{key}")
-        problem = field_problem(fields[key], kwargs[key])
+        if entries[key].fixed:
+            raise UserError(f"{_key(f'{prefix}{key}')}: {entries[key].fixed}")
+        kwargs[key] = coerce(entries[key].hint, value, f"{prefix}{key}")
+        problem = field_problem(entries[key].field, kwargs[key])
         if problem:
-            where = _flag(fields[key]) if key in flags else _key(f"{prefix}{key}")
+            where = _flag(entries[key].field) if key in flags else _key(f"{prefix}{key}")
             raise UserError(f"{where}: {problem}")
-    missing = [
-        n for n, f in fields.items()
-        if n not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-    ]
+    missing = [n for n, e in entries.items() if n not in kwargs and e.default is dataclasses.MISSING]
     if missing:
         if cli:
-            raise UserError(f"{', '.join(_flag(fields[m]) for m in missing)} required "
+            raise UserError(f"{', '.join(_flag(entries[m].field) for m in missing)} required "
                             "(as flags or keys of --config)")
         raise UserError(f"missing required config key(s): {', '.join(prefix + m for m in missing)}")
     return cls(**kwargs)
@@ -236,13 +340,17 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
     """Add one flag per field of config ``cls``, with the field's help text and default."""
-    hints = _hints(cls)
-    for f in dataclasses.fields(cls):
+    hints = {n: e.hint for n, e in flat_fields(cls).items()}
+    for entry in flat_fields(cls).values():
+        if entry.fixed:
+            continue
+        f = entry.field
         tp, _ = _unwrap_optional(hints[f.name])
         meta = dict(f.metadata)
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        default = None if required else (f.default if f.default is not dataclasses.MISSING else f.default_factory())
+        required = entry.default is dataclasses.MISSING
+        default = None if required else entry.default
         help_text = meta.get("help", "")
+        help_text = help_text() if callable(help_text) else help_text
         if not required and default not in (None, "", [], {}, False):
             shown = ",".join(map(str, default)) if isinstance(default, list) else default
             if isinstance(default, dict):
@@ -280,19 +388,29 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
 def from_namespace(cls: type, ns: argparse.Namespace, base: dict[str, Any] | None = None) -> Any:
     """Merge a YAML mapping ``base`` with the flags actually given (flags win)."""
     data = dict(base or {})
-    flags = {f.name for f in dataclasses.fields(cls) if hasattr(ns, f.name)}
+    flags = {name for name in flat_fields(cls) if hasattr(ns, name)}
     for name in flags:
         data[name] = getattr(ns, name)
     return from_dict(cls, data, flags=flags, cli=True)
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
-    """A config as plain JSON-ready data (for run.json and provenance)."""
-    return dataclasses.asdict(cfg)
+    """A config as plain JSON-ready data (for run.json and provenance); a group's fields are keys
+    of the config itself, as on the command line."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if "group" in f.metadata:  # the fields its holder fills are not keys (a key naming one is refused)
+            out.update({k: v for k, v in to_dict(value).items() if k not in f.metadata["fixed"]})
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            out[f.name] = to_dict(value)
+        else:
+            out[f.name] = copy.deepcopy(value)
+    return out
 
 
 def fingerprint(cfg: Any, scope: str = "") -> dict[str, Any]:
     """The settings that define a stage's output (every field not marked ``output=False``, and those
     marked for ``scope``), as plain data: a folder written with other ones is not resumed."""
-    keep = {f.name for f in dataclasses.fields(cfg) if f.metadata.get("output", True) in (True, scope)}
+    keep = {n for n, e in flat_fields(type(cfg)).items() if e.field.metadata.get("output", True) in (True, scope)}
     return {k: v for k, v in to_dict(cfg).items() if k in keep}

@@ -19,15 +19,8 @@ re-exported here, where code written before the split imports them from.
 
 from __future__ import annotations
 
-from distill.label.audit import AuditConfig, load_real_truth, real_audit, run_audit, validate_audit
-from distill.label.config import (
-    LabelConfig,
-    TeacherArgs,
-    check_args,
-    sampling_of,
-    teacher_options,
-    validate,
-)
+from distill.label.audit import AuditConfig, load_real_truth, real_audit, run_audit
+from distill.label.config import LabelConfig, TeacherArgs, sampling_of, teacher_settings
 from distill.label.labeler import Labeler, PageWork, check_answer, remove_paths, sample_seed
 from distill.label.scores import (
     AUDIT_THRESHOLDS,
@@ -44,10 +37,10 @@ from distill.label.stage import FAILED_FILE, fingerprint, read_labels, run, run_
 from docfoundry.commands import Command
 
 __all__ = ["AUDIT_THRESHOLDS", "COMMANDS", "FAILED_FILE", "TARGET_ACCURACY", "AuditConfig", "LabelConfig", "Labeler",
-           "PageWork", "TeacherArgs", "_bucket", "audit_scores", "check_answer", "check_args", "fingerprint",
+           "PageWork", "TeacherArgs", "_bucket", "audit_scores", "check_answer", "fingerprint",
            "gap_table", "load_real_truth", "read_labels", "real_audit", "recommend_min_confidence", "remove_paths",
            "run", "run_audit", "run_command", "sample_seed", "sampling_of", "score_labels", "seed_fuzzy",
-           "synthetic_truth", "teacher_options", "validate", "validate_audit"]
+           "synthetic_truth", "teacher_settings"]
 
 COMMANDS = [
     Command("label", "weak-label pages with a teacher (vLLM, OpenAI server, transformers or OCR): "

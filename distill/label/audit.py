@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from distill.label.config import LabelConfig, TeacherArgs
+from distill.label.config import LabelConfig, TeacherArgs, teacher_settings
 from distill.label.scores import (
     TARGET_ACCURACY,
     audit_scores,
@@ -19,10 +19,11 @@ from distill.label.scores import (
 )
 from distill.label.stage import read_labels, run
 from docfoundry.adapters import ADAPTERS
-from docfoundry.config import opt
+from docfoundry.config import grouped, opt, validate
 from docfoundry.errors import UserError
 
 
+@grouped
 @dataclass(kw_only=True)
 class AuditConfig(TeacherArgs):
     schema: str = opt(help="document type to generate and label (invoice, receipt, w2, form)")
@@ -42,6 +43,17 @@ class AuditConfig(TeacherArgs):
                                                   "aims for (from the real pages when --truth is given)")
     cache: str = opt("", "call cache folder (default OUT/cache); a label run's cache reuses its OCR and answers")
 
+    def validate(self) -> None:
+        """The teacher settings, then the audit's own."""
+        super().validate()
+        if self.n < 1:
+            raise UserError("--n must be at least 1 (the synthetic pages the real ones are compared with)")
+        if self.limit < 0:
+            raise UserError("--limit must be 0 (all) or more")
+        if not 0 <= self.target_accuracy <= 1:
+            raise UserError("--target-accuracy must be between 0 and 1")
+        if (self.field_map or self.limit) and not self.truth:
+            raise UserError("--field-map and --limit apply to --truth (labeled real pages); give --truth DIR")
 
 
 def load_real_truth(schema: str, truth: str, truth_format: str = "auto", field_map: dict[str, str] | None = None,
@@ -72,7 +84,7 @@ def real_audit(cfg: AuditConfig, doc: Any, truth: Any, fmap: Any, out: Path) -> 
     source = Path(cfg.truth)
     if source.is_file() and source.name in ("labels.jsonl", "metadata.jsonl"):
         source = source.parent  # the pages are listed from the folder
-    shared = {f: getattr(cfg, f) for f in TeacherArgs.__dataclass_fields__}
+    shared = teacher_settings(cfg)
     summary = run(LabelConfig(source=str(source), schema=cfg.schema, out=str(out / "labels"), limit=cfg.limit,
                               cache=cfg.cache or str(Path(cfg.out) / "cache"), progress=cfg.progress, **shared))
     labeled, failed = read_labels(out / "labels")
@@ -86,17 +98,6 @@ def real_audit(cfg: AuditConfig, doc: Any, truth: Any, fmap: Any, out: Path) -> 
             "label": summary, **scores, "fuzzy": fuzzy["fuzzy"], "per_field_fuzzy": fuzzy["per_field"]}
 
 
-def validate_audit(cfg: AuditConfig) -> None:
-    if cfg.n < 1:
-        raise UserError("--n must be at least 1 (the synthetic pages the real ones are compared with)")
-    if cfg.limit < 0:
-        raise UserError("--limit must be 0 (all) or more")
-    if not 0 <= cfg.target_accuracy <= 1:
-        raise UserError("--target-accuracy must be between 0 and 1")
-    if (cfg.field_map or cfg.limit) and not cfg.truth:
-        raise UserError("--field-map and --limit apply to --truth (labeled real pages); give --truth DIR")
-
-
 def run_audit(cfg: AuditConfig) -> dict[str, Any]:
     """Generate ``cfg.n`` synthetic pages, label them with the teacher, score against the exact truth;
     with ``cfg.truth``, also label and score the real pages and put both side by side per field."""
@@ -105,7 +106,7 @@ def run_audit(cfg: AuditConfig) -> dict[str, Any]:
     from synth.generate import SynthConfig
     from synth.generate import run as synth_run
 
-    validate_audit(cfg)
+    validate(cfg)  # every setting, before any page is made
     doc = load_doc_type(cfg.schema)
     truth = fmap = None
     if cfg.truth:  # a bad map fails here, before any page is made or read
@@ -114,7 +115,7 @@ def run_audit(cfg: AuditConfig) -> dict[str, Any]:
     synth_kwargs: dict[str, Any] = {"locales": cfg.locales} if cfg.locales else {}
     synth_run(SynthConfig(out=str(out / "pages"), doc_types=[cfg.schema], n=cfg.n, seed=cfg.synth_seed,
                           degrade=cfg.degrade, workers=cfg.workers, splits={"test": 1.0}, **synth_kwargs))
-    shared = {f: getattr(cfg, f) for f in TeacherArgs.__dataclass_fields__}
+    shared = teacher_settings(cfg)
     summary = run(LabelConfig(source=str(out / "pages"), schema=cfg.schema, out=str(out / "labels"),
                               cache=cfg.cache or str(out / "cache"), progress=cfg.progress, **shared))
     synth_truth = synthetic_truth(out / "pages")

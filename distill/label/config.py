@@ -1,27 +1,31 @@
 """The settings of ``docfoundry label``: the teacher and confidence options (shared with ``label audit``)
-and the label run's own, plus the checks that refuse settings which cannot work."""
+and the label run's own, and the one up-front check of each (``validate``, run by ``config.validate``).
+
+The teacher's option groups are nested, not restated: ``sampling`` is the ``Sampling`` every call
+is made with and ``options`` the ``TeacherOptions`` the backend is built with; their fields are
+flags, ``--config`` keys and keyword arguments under their own names (``--temperature``,
+``LabelConfig(concurrency=2)``), as ``docfoundry.config.group`` flattens them.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from docfoundry.config import opt
+from distill.teachers import Sampling, TeacherOptions
+from docfoundry.config import group, grouped, opt
 from docfoundry.errors import UserError
 
 
+@grouped
 @dataclass(kw_only=True)
 class TeacherArgs:
     """Teacher and confidence settings shared by ``label`` and ``label audit``."""
 
     teacher: str = opt("ocr", "teacher SPEC: ocr | vllm:MODEL_OR_PATH | openai:URL#MODEL | hf:MODEL_OR_PATH", output=False)
     samples: int = opt(1, "answers sampled per page; K > 1 votes per field (confidence = agreement share)")
-    temperature: float = opt(0.0, "sampling temperature (K > 1 needs one above 0, e.g. 0.7)")
-    top_p: float = opt(1.0, "nucleus sampling share")
-    max_tokens: int = opt(1024, "answer length cap in tokens")
-    logprobs: bool = opt(True, "with one sample, use token log-probabilities as confidence where the teacher gives them")
-    structured: bool = opt(True, "constrain answers to the schema (JSON-schema decoding: vLLM/xgrammar, the server's json_schema, xgrammar in hf)")
-    max_field_chars: int = opt(0, "cap every string value at N characters in constrained decoding (0 = no cap; no multi-line values then)")
+    sampling: Sampling = group(Sampling, "how answers are drawn", logprobs=True)  # confidence from log-probs by default
     grounding: bool = opt(True, "check every value against the page's OCR text (rapidocr)")
     ground_threshold: float = opt(0.9, "fuzzy match score (0..1) a value needs to count as grounded")
     ungrounded_penalty: float = opt(0.5, "confidence multiplier for an ungrounded value")
@@ -30,18 +34,27 @@ class TeacherArgs:
     ray: str | None = opt(None, "run the OCR of each batch as Ray tasks: 'local' starts a local instance, "
                                 "or give a cluster address", output=False)
     seed: int = opt(0, "sampling seed (with the page and sample index)")
-    max_image_tokens: int | None = opt(None, "image-token budget per page (the family's resolution knob); default: the model's own")
-    concurrency: int = opt(8, "requests in flight (openai)", output=False)
-    timeout: float = opt(120.0, "seconds per request before it is retried (openai)", output=False)
-    retries: int = opt(3, "retries with backoff when the server fails or times out (openai)", output=False)
-    api_key_env: str = opt("OPENAI_API_KEY", "environment variable that holds the API key (openai; never logged)", output=False)
-    tensor_parallel_size: int = opt(1, "GPUs per vLLM engine", output=False)
-    data_parallel_size: int = opt(1, "vLLM engine replicas", output=False)
-    max_model_len: int | None = opt(None, "context length cap for vLLM (default: the model's)", output=False)
-    enforce_eager: bool = opt(False, "vLLM without torch.compile: starts about a minute sooner on CPU", output=False)
-    dtype: str = opt("auto", "model dtype (vllm, hf): auto | bfloat16 | float16 | float32", output=False)
+    options: TeacherOptions = group(TeacherOptions, "the backend's settings")
+
+    def validate(self) -> None:
+        """Reject teacher settings that cannot work, before any page is read."""
+        from distill.teachers import split_spec, teacher_class
+
+        if self.samples < 1:
+            raise UserError("--samples must be at least 1")
+        if self.samples > 1 and teacher_class(split_spec(self.teacher)[0]).deterministic:
+            raise UserError(f"the {split_spec(self.teacher)[0]} teacher gives the same answer every time; "
+                            "use --samples 1")
+        if self.samples > 1 and self.sampling.temperature <= 0:
+            raise UserError("--samples > 1 needs --temperature above 0 (at 0 every sample is the same answer)")
+        if self.batch < 1 or self.workers < 1 or self.options.concurrency < 1:
+            raise UserError("--batch, --workers and --concurrency must be at least 1")
+        for name in ("ground_threshold", "ungrounded_penalty"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise UserError(f"--{name.replace('_', '-')} must be between 0 and 1")
 
 
+@grouped
 @dataclass(kw_only=True)
 class LabelConfig(TeacherArgs):
     source: str = opt(help="images and/or PDFs (a folder or one file), or a dataset folder / eval adapter layout",
@@ -54,45 +67,24 @@ class LabelConfig(TeacherArgs):
     cache: str = opt("", "call cache folder (default OUT/cache); share it between runs to re-threshold for free", output=False)
     progress: bool = opt(True, "show a progress bar (pages/s, cache hit rate)", output=False)
 
+    def validate(self) -> None:
+        """The teacher settings, then the run's own."""
+        super().validate()
+        if not self.source:
+            raise UserError("--in is required: a folder of images/PDFs or a dataset folder")
+        if not 0 <= self.min_confidence <= 1:
+            raise UserError("--min-confidence must be between 0 and 1")
+        if self.limit < 0:
+            raise UserError("--limit must be 0 (all) or more")
 
 
-def teacher_options(cfg: TeacherArgs) -> Any:
-    from distill.teachers import TeacherOptions
-
-    return TeacherOptions(max_image_tokens=cfg.max_image_tokens, concurrency=cfg.concurrency,
-                          timeout=cfg.timeout, retries=cfg.retries, api_key_env=cfg.api_key_env,
-                          tensor_parallel_size=cfg.tensor_parallel_size,
-                          data_parallel_size=cfg.data_parallel_size, dtype=cfg.dtype,
-                          max_model_len=cfg.max_model_len, enforce_eager=cfg.enforce_eager)
+def teacher_settings(cfg: TeacherArgs) -> dict[str, Any]:
+    """``cfg``'s teacher settings as keyword arguments of another config with them (a label run of an audit)."""
+    return {f.name: getattr(cfg, f.name) for f in dataclasses.fields(TeacherArgs)}
 
 
-def sampling_of(cfg: TeacherArgs, teacher: Any) -> Any:
-    from distill.teachers import Sampling
-
-    return Sampling(temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens,
-                    logprobs=cfg.logprobs and cfg.samples == 1 and teacher.gives_logprobs,
-                    structured=cfg.structured, max_field_chars=cfg.max_field_chars)
-
-
-def check_args(cfg: TeacherArgs, teacher: Any) -> None:
-    """Reject settings that cannot work, before any page is read."""
-    if cfg.samples < 1:
-        raise UserError("--samples must be at least 1")
-    if cfg.samples > 1 and teacher.deterministic:
-        raise UserError(f"the {teacher.name} teacher gives the same answer every time; use --samples 1")
-    if cfg.samples > 1 and cfg.temperature <= 0:
-        raise UserError("--samples > 1 needs --temperature above 0 (at 0 every sample is the same answer)")
-    if cfg.batch < 1 or cfg.workers < 1 or cfg.concurrency < 1:
-        raise UserError("--batch, --workers and --concurrency must be at least 1")
-    for name in ("ground_threshold", "ungrounded_penalty"):
-        if not 0 <= getattr(cfg, name) <= 1:
-            raise UserError(f"--{name.replace('_', '-')} must be between 0 and 1")
-
-
-def validate(cfg: LabelConfig) -> None:
-    if not cfg.source:
-        raise UserError("--in is required: a folder of images/PDFs or a dataset folder")
-    if not 0 <= cfg.min_confidence <= 1:
-        raise UserError("--min-confidence must be between 0 and 1")
-    if cfg.limit < 0:
-        raise UserError("--limit must be 0 (all) or more")
+def sampling_of(cfg: TeacherArgs, teacher: Any) -> Sampling:
+    """The sampling of every call: log-probabilities only where they are the confidence (one sample,
+    a teacher that gives them)."""
+    return dataclasses.replace(cfg.sampling, logprobs=cfg.sampling.logprobs and cfg.samples == 1
+                               and teacher.gives_logprobs)

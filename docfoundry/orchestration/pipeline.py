@@ -24,24 +24,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from distill.instruct import InstructConfig
 from docfoundry.commands import Command
-from docfoundry.config import from_dict, load_yaml, opt, to_dict
+from docfoundry.config import from_dict, group, grouped, load_yaml, opt, to_dict
 from docfoundry.errors import UserError
+from eval.run import EvalConfig
+from synth.generate import SynthConfig
 
 # --- the run config: one section per stage ------------------------------------------------------
 
 
+# A section nests the real config of the stage it feeds (``group``): its keys are that config's own,
+# with that config's defaults; the folders and the seed are the run's (filled with dataclasses.replace).
+BY_THE_RUN = "set by the run itself (each stage's folders, the global seed)"
+
+
+@grouped
 @dataclass(kw_only=True)
 class SynthSection:
-    doc_types: list[str] = opt(["invoice", "receipt", "w2", "form"], "document types")
-    n: int = opt(240, "synthetic pages (train/validation/test)")
-    locales: list[str] = opt(["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT"], "locales")
-    degrade: str = opt("clean=0.4,light=0.3,medium=0.3", "degradation preset or weighted mix")
-    splits: dict[str, float] = opt({"train": 0.8, "validation": 0.1, "test": 0.1}, "split shares")
-    workers: int = opt(2, "worker processes")
-    ray: str | None = opt(None, "Ray address ('local' or a cluster) for shards")
-    like: str = opt("", "folder of real scans to look like (synth --like): fits the DPI and the degradation, "
-                        "in place of degrade")
+    pages: SynthConfig = group(SynthConfig, "the training pages; their types, locales and look are also the "
+                               "held-out and eval pages'", fixed=("out", "seed"), why_fixed=BY_THE_RUN,
+                               out="", workers=2)  # the run uses both cores
 
 
 @dataclass(kw_only=True)
@@ -68,10 +71,12 @@ class TeacherSection:
 RUN_LABEL_DEFAULTS: dict[str, Any] = {"workers": 2}
 
 
+@grouped
 @dataclass(kw_only=True)
 class InstructSection:
-    tasks: list[str] = opt(["all"], "task families from truth")
-    per_page: int = opt(6, "tasks per page")
+    tasks_from_truth: InstructConfig = group(
+        InstructConfig, "the instruction tasks made from the synthetic truth", why_fixed=BY_THE_RUN,
+        fixed=("input", "out", "source", "split", "seed", "teacher", "filter", "max_tokens"), input="", out="")
     teacher_tasks: list[str] = opt(["extract", "qa", "subset"], "task families made from teacher labels")
     labeled: list[str] = opt([], "labeled dataset folders of your own (a `docfoundry review import` folder): made "
                                  "into teacher_tasks like the teacher's labels")
@@ -84,14 +89,15 @@ class StudentSection:
     train: dict[str, Any] = opt({}, "options for `docfoundry train` (method, max_steps, lr, batch, ...)")
 
 
+@grouped
 @dataclass(kw_only=True)
 class EvalSection:
     n: int = opt(24, "fresh synthetic pages every model is scored on (the eval set)")
     degrade: str = opt("clean=0.4,light=0.3,medium=0.3", "degradation of the eval set")
     real: list[str] = opt([], "extra truth folders (dataset folder, labels.jsonl, SROIE, FUNSD, CORD)")
-    max_new_tokens: int = opt(384, "generation limit per page")
-    engine: str = opt("hf", "engine that runs the base and student models (vllm on a GPU machine)",
-                      choices=["hf", "vllm"])
+    scoring: EvalConfig = group(EvalConfig, "how the base, student and teacher are run and scored (engine, "
+                                "max_new_tokens, ...)", why_fixed=BY_THE_RUN,
+                                fixed=("truth", "out", "pred", "model", "adapter", "label", "seed"), truth="", out="")
 
 
 @dataclass(kw_only=True)
@@ -120,32 +126,44 @@ class Stage:
     writes: tuple[str, ...]  # every folder it writes, relative to RUN_DIR: removed together when its inputs change
 
 
-def _synth(cfg: RunConfig, out: Path, n: int, seed: int, degrade: str, splits: dict[str, float],
-           like: str = "") -> dict[str, Any]:
-    from synth.generate import SynthConfig, run
+def synth_config(cfg: RunConfig, out: Path | str, **pages: Any) -> SynthConfig:
+    """The ``docfoundry synth`` config of a run's pages: the synth section in folder ``out``, with
+    ``pages`` (n, seed, degrade, splits, like) where these pages differ from the training pages."""
+    return dataclasses.replace(cfg.synth.pages, out=str(out), **{"seed": cfg.seed, "like": "", **pages})
 
-    s = cfg.synth
-    return run(SynthConfig(out=str(out), doc_types=s.doc_types, n=n, locales=s.locales, seed=seed,
-                           degrade="clean" if like else degrade, splits=splits, workers=s.workers, ray=s.ray,
-                           like=like))
+
+def _pages_of(cfg: RunConfig, name: str) -> dict[str, Any]:
+    """How the pages of stage ``name`` differ from the synth section: the training pages alone look
+    like the ``like`` scans (the fit replaces their degradation)."""
+    if name == "synth":
+        return {"like": cfg.synth.like, "degrade": "clean"} if cfg.synth.like else {}
+    if name == "heldout":
+        return {"n": cfg.unlabeled.n, "seed": cfg.seed + 1_000_003, "degrade": cfg.unlabeled.degrade,
+                "splits": {"train": 1.0}}
+    return {"n": cfg.eval.n, "seed": cfg.seed + 2_000_003, "degrade": cfg.eval.degrade, "splits": {"test": 1.0}}
 
 
 def stage_synth(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
     """Training pages with exact truth."""
-    return _synth(cfg, run_dir / "synth", cfg.synth.n, cfg.seed, cfg.synth.degrade, cfg.synth.splits, cfg.synth.like)
+    from synth.generate import run
+
+    return run(synth_config(cfg, run_dir / "synth", **_pages_of(cfg, "synth")))
 
 
 def stage_heldout(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
     """Fresh synthetic pages (another seed) that the teacher labels as if they were real scans."""
+    from synth.generate import run
+
     if cfg.unlabeled.path:
         return {"skipped": "unlabeled.path is set", "path": cfg.unlabeled.path}
-    return _synth(cfg, run_dir / "heldout", cfg.unlabeled.n, cfg.seed + 1_000_003, cfg.unlabeled.degrade,
-                  {"train": 1.0})
+    return run(synth_config(cfg, run_dir / "heldout", **_pages_of(cfg, "heldout")))
 
 
 def stage_evalset(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
     """The pages every model (base, student, teacher) is scored on: unseen seed, exact truth."""
-    return _synth(cfg, run_dir / "evalset", cfg.eval.n, cfg.seed + 2_000_003, cfg.eval.degrade, {"test": 1.0})
+    from synth.generate import run
+
+    return run(synth_config(cfg, run_dir / "evalset", **_pages_of(cfg, "evalset")))
 
 
 def label_config(cfg: RunConfig, source: Path | str, schema: str, out: Path | str) -> Any:
@@ -212,11 +230,10 @@ def stage_audit(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
 def _audit_real(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
     """The audit of a run on real pages: synthetic pages of their type, and with ``unlabeled.truth``
     the real pages too (scored side by side; their OCR and answers come from the label stage's cache)."""
-    from distill.label import AuditConfig, TeacherArgs, run_audit
+    from distill.label import AuditConfig, run_audit, teacher_settings
 
     u = cfg.unlabeled
-    label_cfg = label_config(cfg, u.path, u.schema, run_dir / "label" / u.schema)
-    teacher = {f: getattr(label_cfg, f) for f in TeacherArgs.__dataclass_fields__}
+    teacher = teacher_settings(label_config(cfg, u.path, u.schema, run_dir / "label" / u.schema))
     summary = run_audit(AuditConfig(schema=u.schema, out=str(run_dir / "audit" / u.schema), n=u.n,
                                     degrade=u.degrade, truth=u.truth, field_map=u.field_map,
                                     cache=str(run_dir / "label" / u.schema / "cache"), **teacher))
@@ -237,19 +254,18 @@ def _bucket_plot(report: dict[str, Any]) -> bytes:
 
 def stage_instruct(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
     """Tasks from synthetic truth, plus extraction tasks from the teacher's kept labels."""
-    from distill.instruct import InstructConfig, run
+    from distill.instruct import run
 
-    out = {"truth": run(InstructConfig(input=str(run_dir / "synth"), out=str(run_dir / "instruct" / "truth"),
-                                       split="train", tasks=cfg.instruct.tasks, per_page=cfg.instruct.per_page,
-                                       seed=cfg.seed))}
+    def tasks(source: Path | str, out: str, **kw: Any) -> dict[str, Any]:
+        return run(dataclasses.replace(cfg.instruct.tasks_from_truth, input=str(source),
+                                       out=str(run_dir / "instruct" / out), seed=cfg.seed, **kw))
+
+    teacher_tasks = {"tasks": cfg.instruct.teacher_tasks, "per_page": max(1, cfg.instruct.per_page // 2)}
+    out = {"truth": tasks(run_dir / "synth", "truth", split="train")}
     for folder in sorted(p for p in (run_dir / "label").glob("*") if (p / "metadata.jsonl").is_file()):
-        out[f"teacher_{folder.name}"] = run(InstructConfig(
-            input=str(folder), out=str(run_dir / "instruct" / f"teacher_{folder.name}"),
-            tasks=cfg.instruct.teacher_tasks, per_page=max(1, cfg.instruct.per_page // 2), seed=cfg.seed))
+        out[f"teacher_{folder.name}"] = tasks(folder, f"teacher_{folder.name}", **teacher_tasks)
     for i, folder in enumerate(cfg.instruct.labeled):  # reviewed labels: human fields are truth there
-        out[f"labeled_{i}"] = run(InstructConfig(
-            input=folder, out=str(run_dir / "instruct" / f"labeled_{i}_{Path(folder).name}"),
-            tasks=cfg.instruct.teacher_tasks, per_page=max(1, cfg.instruct.per_page // 2), seed=cfg.seed))
+        out[f"labeled_{i}"] = tasks(folder, f"labeled_{i}_{Path(folder).name}", **teacher_tasks)
     return {"conversations": sum(v["conversations"] for v in out.values()),
             "tasks": sum(v["tasks"] for v in out.values())}
 
@@ -292,11 +308,10 @@ def stage_train(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
 
 
 def _eval(cfg: RunConfig, run_dir: Path, name: str, **kw: Any) -> dict[str, Any]:
-    from eval.run import EvalConfig, run
+    from eval.run import run
 
-    return run(EvalConfig(truth=str(run_dir / "evalset"), out=str(run_dir / "eval" / name), label=name,
-                          max_new_tokens=cfg.eval.max_new_tokens, engine=cfg.eval.engine, seed=cfg.seed,
-                          **kw))
+    return run(dataclasses.replace(cfg.eval.scoring, truth=str(run_dir / "evalset"), out=str(run_dir / "eval" / name),
+                                   label=name, seed=cfg.seed, **kw))
 
 
 def stage_eval_base(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
@@ -442,31 +457,24 @@ def _check_section(section: str, build: Callable[[], Any], keys: dict[str, str] 
 def validate_up_front(cfg: RunConfig) -> None:
     """Everything that can be checked before long work starts (paths, types, presets, teacher), each
     section through the config of the stage it feeds."""
-    from distill.instruct import InstructConfig
     from docfoundry.models import TinyConfig
-    from eval.run import EvalConfig
-    from synth.generate import SynthConfig
 
-    s = cfg.synth
-    _check_section("synth", lambda: SynthConfig(out="unused", doc_types=s.doc_types, n=s.n, locales=s.locales,
-                                                degrade="clean" if s.like else s.degrade, splits=s.splits,
-                                                workers=s.workers, ray=s.ray, like=s.like),
-                   {k: f"synth.{k}" for k in ("doc_types", "n", "locales", "degrade", "splits", "workers", "like")})
-    _check_section("unlabeled", lambda: SynthConfig(
-        out="unused", doc_types=s.doc_types, n=max(1, cfg.unlabeled.n) if cfg.unlabeled.path else cfg.unlabeled.n,
-        locales=s.locales, degrade=cfg.unlabeled.degrade), {"n": "unlabeled.n", "degrade": "unlabeled.degrade"})
-    _check_section("eval", lambda: SynthConfig(out="unused", doc_types=s.doc_types, n=cfg.eval.n, locales=s.locales,
-                                               degrade=cfg.eval.degrade), {"n": "eval.n", "degrade": "eval.degrade"})
-    _check_section("eval", lambda: EvalConfig(truth="unused", out="unused", model="unused", engine=cfg.eval.engine,
-                                              max_new_tokens=cfg.eval.max_new_tokens),
-                   {"engine": "eval.engine", "max_new_tokens": "eval.max_new_tokens"})
+    def keys(section: str, cls: type) -> dict[str, str]:  # a stage field -> the section key that sets it
+        return {f.name: f"{section}.{f.name}" for f in dataclasses.fields(cls)}
+
+    _check_section("synth", lambda: synth_config(cfg, "unused", **_pages_of(cfg, "synth")), keys("synth", SynthConfig))
+    heldout = {**_pages_of(cfg, "heldout"), "n": max(1, cfg.unlabeled.n) if cfg.unlabeled.path else cfg.unlabeled.n}
+    _check_section("unlabeled", lambda: synth_config(cfg, "unused", **heldout),
+                   {"n": "unlabeled.n", "degrade": "unlabeled.degrade"})
+    _check_section("eval", lambda: synth_config(cfg, "unused", **_pages_of(cfg, "evalset")),
+                   {"n": "eval.n", "degrade": "eval.degrade"})
+    _check_section("eval", lambda: dataclasses.replace(cfg.eval.scoring, truth="unused", out="unused", model="unused"),
+                   keys("eval", EvalConfig))
     i = cfg.instruct
-    _check_section("instruct.tasks", lambda: InstructConfig(input="unused", out="unused", tasks=i.tasks,
-                                                            per_page=i.per_page),
-                   {"tasks": "instruct.tasks", "per_page": "instruct.per_page"})
-    _check_section("instruct.teacher_tasks", lambda: InstructConfig(input="unused", out="unused",
-                                                                    tasks=i.teacher_tasks),
-                   {"tasks": "instruct.teacher_tasks"})
+    _check_section("instruct.tasks", lambda: dataclasses.replace(i.tasks_from_truth, input="unused", out="unused"),
+                   keys("instruct", InstructConfig))
+    _check_section("instruct.teacher_tasks", lambda: dataclasses.replace(
+        i.tasks_from_truth, input="unused", out="unused", tasks=i.teacher_tasks), {"tasks": "instruct.teacher_tasks"})
     if cfg.student.model.startswith("tiny:"):
         _check_section("student", lambda: TinyConfig(family=cfg.student.model.split(":", 1)[1],
                                                      out=str(Path(cfg.out) / "student"), size=cfg.student.tiny_size),
@@ -485,18 +493,15 @@ def validate_up_front(cfg: RunConfig) -> None:
         from docfoundry.doctypes import load_doc_type
 
         load_doc_type(cfg.unlabeled.schema)
-    from distill.label import check_args
-    from distill.label import validate as validate_label
     from distill.teachers import load_teacher
+    from docfoundry.config import validate
 
     try:
-        teacher = load_teacher(cfg.teacher.spec)  # a spec with a bad name or target fails here, before any work
+        load_teacher(cfg.teacher.spec)  # a spec with a bad name or target fails here, before any work
     except UserError as e:
         raise UserError(f"config key 'teacher.spec': {e}") from None
     try:
-        labeling = label_config(cfg, "unused", cfg.unlabeled.schema or s.doc_types[0], "unused")
-        validate_label(labeling)
-        check_args(labeling, teacher)
+        validate(label_config(cfg, "unused", cfg.unlabeled.schema or cfg.synth.doc_types[0], "unused"))
     except UserError as e:
         raise UserError(str(e) if str(e).startswith("config key") else f"config section 'teacher': {e}") from None
 
