@@ -207,6 +207,13 @@ def _x_overlap(a: Seg, b: Seg) -> int:
     return min(a.box[2], b.box[2]) - max(a.box[0], b.box[0])
 
 
+def _gap(a: Seg, b: Seg) -> float:
+    """The distance between two boxes (0 when they touch or overlap)."""
+    dx = max(0, a.box[0] - b.box[2], b.box[0] - a.box[2])
+    dy = max(0, a.box[1] - b.box[3], b.box[1] - a.box[3])
+    return (dx * dx + dy * dy) ** 0.5
+
+
 # --- labels -------------------------------------------------------------------------------------
 
 fold = fold_text  # labels are compared case-folded with whitespace runs collapsed
@@ -301,7 +308,62 @@ def _label_matches(page: Page, leaves: list[Leaf], doc: DocType | None = None) -
                     out[i] = (leaf, m[0], m[1])
                     if h.excludes and _excluded(m[1], h.excludes):
                         out[i] = (leaf, -1.0, m[1])  # claimed by the label, but not this leaf's value
-    return {i: v for i, v in out.items() if v[1] >= 0}
+    found = {i: v for i, v in out.items() if v[1] >= 0}
+    if doc is not None and doc.schema.get("x-boxed"):
+        _misread_labels(page, leaves, out, found)
+    return found
+
+
+SCORE_MISREAD_LABEL = 0.7   # a box's label known only by its likeness to the schema's label
+MISREAD_SIMILARITY = 65     # fuzz.ratio of the text and the label (or the label's printed start) at least this
+_BOX_CODE = re.compile(r"^(\d{1,2}[a-z]?|[a-z])\s+(.*)$")  # "1 Wages", "12a Code", "c Employer's name"
+
+
+def label_likeness(text: str, label: str) -> float:
+    """How much ``text`` reads like ``label`` when OCR misread its letters (tiny print): the
+    ``fuzz.ratio`` of the two, or of the text and the label's start when the box printed the label
+    cut short; box codes ("1", "12a", "c") must agree where both have one."""
+    from rapidfuzz import fuzz
+
+    t, lab = fold(text), fold(label).rstrip(":")
+    mt, ml = _BOX_CODE.match(t), _BOX_CODE.match(lab)
+    if mt and ml:
+        if mt.group(1) != ml.group(1):
+            return 0.0
+        t, lab = mt.group(2), ml.group(2)
+    elif ml:
+        lab = ml.group(2)  # OCR dropped the code (or read it into the first word)
+        if t.split(" ", 1)[0] != t and len(t.split(" ", 1)[0]) <= 2:
+            t = t.split(" ", 1)[1]
+    if len(t) < 4:
+        return 0.0
+    if len(t) < len(lab):  # a label cut at the box's edge: its printed start, at least half of it
+        return fuzz.ratio(t, lab[:len(t)]) if len(t) >= 0.5 * len(lab) or len(t) >= 12 else fuzz.ratio(t, lab)
+    return fuzz.ratio(t, lab)
+
+
+def _misread_labels(page: Page, leaves: list[Leaf], tried: dict[int, tuple[Leaf, float, str]],
+                    found: dict[int, tuple[Leaf, float, str]]) -> None:
+    """On a page of labelled boxes every label is printed once: the labels no segment matched are
+    given, one to one and likest first, to the label-like segments left (few digits, no value of
+    their own) whose text reads like them (``label_likeness``). Adds to ``found``."""
+    have = {leaf.pattern for leaf, _, _ in found.values()}
+    missing = [leaf for leaf in leaves if leaf.pattern not in have and leaf.labels]
+    if not missing:
+        return
+    free = [i for i, s in enumerate(page.segs) if not s.claimed and i not in tried
+            and sum(c.isalpha() for c in s.text) >= 4 and sum(c.isdigit() for c in s.text) <= 3]
+    scored = sorted(((label_likeness(page.segs[i].text, label), i, leaf) for i in free for leaf in missing
+                     for label in leaf.labels), key=lambda x: (-x[0], x[1]))
+    taken: set[int] = set()
+    for sim, i, leaf in scored:
+        if sim < MISREAD_SIMILARITY:
+            break
+        if i in taken or leaf.pattern in have:
+            continue
+        taken.add(i)
+        have.add(leaf.pattern)
+        found[i] = (leaf, SCORE_MISREAD_LABEL * sim / 100, "")
 
 
 # --- tables (arrays of objects) -----------------------------------------------------------------
@@ -441,8 +503,8 @@ def _read_table_with_header(page: Page, rows: list[list[Seg]], header_row: int,
     for row in rows[header_row + 1:]:
         # in a grid of boxes, tables side by side share rows: a table's cells lie under its header
         free = [w for w in row if not w.claimed and (not boxed or span[0] <= w.cx <= span[1])]
-        if not free:
-            break
+        if not free or (boxed and _header_row([free], order) is not None):
+            break  # the header printed again heads the next rows (read on their own)
         per_col: dict[Leaf, list[Seg]] = {}
         for w in free:
             # in a grid of boxes, under the header cell it overlaps most (a value aligned to either
@@ -471,6 +533,9 @@ def _read_table_with_header(page: Page, rows: list[list[Seg]], header_row: int,
             w.claim()
         items.append(item)
     return items
+
+
+MAX_REPEATED_HEADERS = 8  # header rows of one boxed table read (one over each item row, a copy sheet's)
 
 
 # A sign printed between a count and a unit price ("2 x 3.50", "2 @ 3.50").
@@ -737,6 +802,26 @@ def _box_owner(page: Page, o: Seg, headers: set[int], reach: float = 8.0) -> Seg
     return best
 
 
+def _right_cells(page: Page, s: Seg, row: list[Seg], kind: str, labels: set[int],
+                 headers: set[int] | None) -> list[Seg]:
+    """The cells of ``row`` right of the label ``s`` that may hold its value: up to the next box,
+    the next label, or (text) one cell; in a box one value of the kind."""
+    right: list[Seg] = []
+    for o in row:
+        if o.box[0] < s.box[2] - 2 or o.claimed:
+            continue
+        if headers and id(o) not in labels and (owner := _box_owner(page, o, headers)) is not None and owner is not s:
+            break  # the next box's value ("d Control number" beside a card's last address line)
+        if (right and (kind == "text" or id(o) in labels)) or (headers is not None and id(o) in labels):
+            break  # on a page of boxes, a label beside this one starts the next box
+        if headers is not None and kind != "text" and right and as_kind(kind, right[-1].text) is not None:
+            break  # a box holds one value: the next cell is the next box's, whose label OCR missed
+        right.append(o)
+        if id(o) in labels:
+            break  # another field's label: a value only if nothing better ("Tender | Cash")
+    return right
+
+
 def _candidates(page: Page, s: Seg, rest: str, kind: str, labels: set[int],
                 multiline: bool = True, headers: set[int] | None = None) -> list[tuple[str, list[Seg], float]]:
     """Where the value of a label segment may be: after the label, to its right (for numbers and
@@ -748,17 +833,12 @@ def _candidates(page: Page, s: Seg, rest: str, kind: str, labels: set[int],
     if rest:
         out.append((rest, [s], 1.0))
     row = page.rows[s.row] if 0 <= s.row < len(page.rows) else []
-    right: list[Seg] = []
-    for o in row:
-        if o.box[0] < s.box[2] - 2 or o.claimed:
-            continue
-        if headers and id(o) not in labels and (owner := _box_owner(page, o, headers)) is not None and owner is not s:
-            break  # the next box's value ("d Control number" beside a card's last address line)
-        if (right and (kind == "text" or id(o) in labels)) or (headers is not None and id(o) in labels):
-            break  # on a page of boxes, a label beside this one starts the next box
-        right.append(o)
-        if id(o) in labels:
-            break  # another field's label: a value only if nothing better ("Tender | Cash")
+    right = _right_cells(page, s, row, kind, labels, headers)
+    if headers is not None and kind != "text" and not any(as_kind(kind, o.text) for o in right):
+        # in a box, an amount printed lower right of its label may share no OCR row with it
+        near = sorted(set(row) | {o for o in page.segs if o.box[1] < s.box[3] and o.box[3] > s.box[1]
+                                  and o.cy >= s.box[1]}, key=lambda o: o.box[0])
+        right = _right_cells(page, s, near, kind, labels, headers)
     if right and kind == "text" and multiline and headers is not None:
         # a boxed table row's value of several lines ("Name, address" | three lines): the lines
         # under it, down to one on the row of another label
@@ -785,8 +865,9 @@ def _candidates(page: Page, s: Seg, rest: str, kind: str, labels: set[int],
                 break
             lines.append(more)
         out.append((" ".join(o.text for o in lines), lines, 0.9))
-        if headers is not None and _x_overlap(down, s) > 0:
-            # a value right under a box's label is its; the cell beside the label is the next box's
+        if headers is not None and (_x_overlap(down, s) > 0 or (right and _gap(down, s) < _gap(right[0], s))):
+            # a value right under a box's label is its, and so is a nearer one in its box: the cell
+            # beside the label is the next box's
             out = [(t, v, w * 0.8 if v is right else w) for t, v, w in out]
     return out
 
@@ -1405,6 +1486,9 @@ def _restore_point(page: Page, value: str) -> str:
 
 def extract(doc: DocType, lines: list[Any]) -> tuple[dict[str, Any], dict[str, float]]:
     """Read ``doc``'s fields from OCR ``lines`` (``distill.ocr.OcrLine``): (nested fields, score per path)."""
+    from distill.skew import level
+
+    lines = level(lines)  # a page scanned askew: rows level again before they are grouped
     segs = [Seg(line.text, list(line.box), float(line.score), words=list(line.words))
             for line in lines if line.text.strip()]
     page = Page(segs, group_rows(segs))
@@ -1426,8 +1510,18 @@ def extract(doc: DocType, lines: list[Any]) -> tuple[dict[str, Any], dict[str, f
         header = _header_row(rows, items)
         if header is None and not headerless:
             return
-        found = (_read_table_with_header(page, rows, header[0], header[1], top, bool(doc.schema.get("x-boxed"))) if header
+        is_boxed = bool(doc.schema.get("x-boxed"))
+        found = (_read_table_with_header(page, rows, header[0], header[1], top, is_boxed) if header
                  else _read_table_headerless(page, rows, items, top, tuple(boxed.get(head, {}).get("x-labels", []))))
+        if header and is_boxed:  # a grid of boxes may print the header over every row: each heads its rows
+            tops = [(header[1][0][1][0].box[1], found)]
+            while tops[-1][1] and len(tops) < MAX_REPEATED_HEADERS:
+                rows = _word_rows(page)
+                again = _header_row(rows, items)
+                if again is None:
+                    break
+                tops.append((again[1][0][1][0].box[1], _read_table_with_header(page, rows, again[0], again[1], top, True)))
+            found = [item for _, part in sorted(tops, key=lambda t: t[0]) for item in part]
         page.tables[head] = [{leaf.pattern: f for leaf, f in row.items()} for row in found]
 
     for head, items in groups.items():

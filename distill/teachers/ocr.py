@@ -25,10 +25,12 @@ class OcrTeacher(Teacher):
 
         import distill.extract
         import distill.pairs
+        import distill.skew
         import distill.spans
 
         code = hashlib.sha256(b"".join(Path(m.__file__).read_bytes()  # every module of the reading
-                                       for m in (distill.extract, distill.pairs, distill.spans))).hexdigest()[:16]
+                                       for m in (distill.extract, distill.pairs, distill.skew,
+                                                 distill.spans))).hexdigest()[:16]
         return {"spec": self.spec, "extractor": code}  # a changed extractor re-reads cached pages
 
     def answer(self, requests: list[Request], sampling: Sampling) -> Iterator[tuple[int, Answer]]:
