@@ -32,13 +32,20 @@ from docfoundry import expressions
 from docfoundry.errors import UserError
 from docfoundry.store import read_json_file
 
-KINDS = ("text", "amount", "number", "percent", "date", "time", "id", "code", "check")
-NUMERIC_KINDS = ("amount", "number", "percent")  # kinds whose values are numbers (compared and aligned as such)
-
 
 def templates_root() -> Path:
     """The installed ``templates`` package folder."""
     return Path(str(resources.files("templates")))
+
+
+@cache
+def meta_schema() -> dict[str, Any]:
+    """``templates/doctype.schema.json``: the extension keys a type's schema may use, and their values."""
+    return json.loads((templates_root() / "doctype.schema.json").read_text(encoding="utf-8"))
+
+
+KINDS = tuple(meta_schema()["properties"]["x-kind"]["enum"])  # the meta-schema lists the kinds; this reads it
+NUMERIC_KINDS = ("amount", "number", "percent")  # kinds whose values are numbers (compared and aligned as such)
 
 
 def template_roots() -> list[Path]:
@@ -87,7 +94,7 @@ def _meta() -> tuple[Any, tuple[str, ...]]:
     """The meta-schema's validator and the extension keys it knows."""
     import jsonschema
 
-    meta = json.loads((templates_root() / "doctype.schema.json").read_text(encoding="utf-8"))
+    meta = meta_schema()
     return jsonschema.Draft202012Validator(meta), tuple(meta["properties"])
 
 

@@ -23,11 +23,18 @@ from docfoundry.errors import BadItem, UserError
 from docfoundry.records import Sample
 
 
+def _preset_help() -> str:
+    """``--preset``'s help, with the built-in presets as their folder has them (read when the flags are built)."""
+    from synth.degrade import preset_names
+
+    return f"{'|'.join(preset_names())} or a preset YAML path"
+
+
 @dataclass
 class DegradeConfig:
     input: str = opt(help="input dataset folder (metadata.jsonl + images/)", flag="--in", metavar="DIR")
     out: str = opt(help="output dataset folder (created; re-run the same command to resume)")
-    preset: str = opt("medium", "clean|light|medium|heavy|fax|photo or a preset YAML path")
+    preset: str = opt("medium", _preset_help)
     seed: int = opt(0, "seed; (seed, page id) defines each page's degradation")
     max_cer: float | None = opt(None, "readability gate: re-draw while OCR CER on field text exceeds this")
     workers: int = opt(1, "worker processes")

@@ -23,11 +23,26 @@ from docfoundry.errors import UserError
 from docfoundry.records import SPLITS, FieldBox, Sample, WordBox, flatten, pixel_box
 
 
+def all_doc_types() -> list[str]:
+    """Every document type (``docfoundry.doctypes.available``): ``--doc-types``' default."""
+    from docfoundry.doctypes import available
+
+    return available()
+
+
+def degrade_help() -> str:
+    """``--degrade``'s help, with the built-in presets as their folder has them (read when the flags are built)."""
+    from synth.degrade import preset_names
+
+    return (f"scan degradation: {'|'.join(preset_names())}, a preset YAML path, or a mix drawn per page such as "
+            "clean=0.5,medium=0.3,heavy=0.2")
+
+
 @dataclass
 class SynthConfig:
     out: str = opt(help="output dataset folder (created; re-run the same command to resume)", output=False)
-    doc_types: list[str] = opt(["invoice", "receipt", "w2", "form"],
-                               "document types (folders in templates/), comma-separated, used in turn")
+    doc_types: list[str] = opt(help="document types (folders in templates/), comma-separated, used in turn",
+                               factory=all_doc_types)
     n: int = opt(100, "number of pages", min=1)
     locales: list[str] = opt(["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_PT"],
                              "Faker/CLDR locales drawn per page (a type's schema may restrict them)")
@@ -39,8 +54,7 @@ class SynthConfig:
     keep_pdf: bool = opt(False, "also keep each page's PDF in pdf/")
     verify: bool = opt(False, "read each PDF's text layer back and check every field's text is in its box",
                        output=False)
-    degrade: str = opt("clean", "scan degradation: clean|light|medium|heavy|fax|photo, a preset YAML path, "
-                       "or a mix drawn per page such as clean=0.5,medium=0.3,heavy=0.2")
+    degrade: str = opt("clean", degrade_help)
     max_cer: float | None = opt(None, "readability gate: re-draw degradation while OCR CER on field text exceeds this",
                                 min=0)
     only: list[str] = opt([], "regenerate only these sample ids (comma-separated)", output=False)

@@ -57,7 +57,11 @@ def test_build_save_load_generate_round_trip(name, tiny_model, tmp_path):
     prompt_len = loaded_inputs["input_ids"].shape[1]
     out = model.generate(**loaded_inputs, max_new_tokens=4, do_sample=False)
     assert out.shape == (1, prompt_len + 4) or out[0, -1].item() == model.generation_config.eos_token_id
-    assert isinstance(loaded_processor.batch_decode(out[:, prompt_len:])[0], str)
+    # the saved folder answers as the built model did, token for token and in text
+    built_out = built.generate(**inputs, max_new_tokens=4, do_sample=False)
+    assert torch.equal(built_out, out)
+    text = loaded_processor.batch_decode(out[:, prompt_len:])[0]
+    assert text == processor.batch_decode(built_out[:, prompt_len:])[0]
 
 
 def test_other_seed_gives_other_weights():

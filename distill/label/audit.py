@@ -21,6 +21,7 @@ from distill.label.stage import read_labels, run
 from docfoundry.adapters import ADAPTERS
 from docfoundry.config import grouped, opt, validate
 from docfoundry.errors import UserError
+from synth.generate import degrade_help
 
 
 @grouped
@@ -29,7 +30,7 @@ class AuditConfig(TeacherArgs):
     schema: str = opt(help="document type to generate and label (invoice, receipt, w2, form)")
     out: str = opt(help="report folder: pages/ (synthetic), labels/ (teacher), audit.json, audit.md")
     n: int = opt(200, "synthetic pages")
-    degrade: str = opt("clean", "scan degradation of the pages: clean|light|medium|heavy|fax|photo")
+    degrade: str = opt("clean", degrade_help)
     synth_seed: int = opt(1, "seed of the synthetic pages")
     locales: list[str] = opt([], "locales of the synthetic pages (default: synth's)")
     progress: bool = opt(True, "show progress bars")
