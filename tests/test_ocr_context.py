@@ -192,3 +192,16 @@ def test_instruct_rows_with_context_are_the_same_in_another_process(made, tmp_pa
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     subprocess.run([sys.executable, "-c", code, *args], check=True, env=env, cwd=Path(__file__).parents[1])
     assert (out / "conversations.jsonl").read_bytes() == (made["instr"] / "conversations.jsonl").read_bytes()
+
+
+def test_label_reads_the_ocr_a_teacher_with_context_needs(made, tmp_path):
+    """With grounding off only the teacher's --ocr-context makes the labeler OCR the page."""
+    from distill.label import LabelConfig, run
+
+    def label(out: str, **extra):
+        return run(LabelConfig(source=str(made["truth"]), schema="receipt", teacher=f"hf:{made['student']}",
+                               out=str(tmp_path / out), limit=1, structured=False, max_tokens=4, grounding=False,
+                               progress=False, **extra))
+
+    plain, grounded = label("plain"), label("text", ocr_context="text", ocr_max_tokens=64)
+    assert plain["ocr_calls"] == 0 and grounded["ocr_calls"] == 1 and grounded["teacher_calls"] >= 1
