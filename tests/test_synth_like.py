@@ -1,6 +1,7 @@
 """synth --like: the fit recovers the resolution and the strengths of a known preset from pages
-degraded with it, keeps the fitted preset in run.json and OUT/like.yaml, resumes, refuses --degrade
-beside it, and gives the same bytes in another process."""
+degraded with it, backs off strengths that would make the truth unreadable, keeps the fitted preset
+and its readability in run.json and OUT/like.yaml, resumes, refuses --degrade beside it, and gives
+the same bytes in another process."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def test_fit_recovers_dpi_and_strengths_of_a_known_preset(scans):
     from synth.like import fit_like
 
     def render(dpi: int, i: int):  # the scans' own pages, clean: the fit alone is under test
-        return render_sample(SynthConfig(out="unused", doc_types=["receipt"], seed=5, dpi=dpi), i).image
+        return render_sample(SynthConfig(out="unused", doc_types=["receipt"], seed=5, dpi=dpi), i)
 
     fit = fit_like(str(scans), render, 150, progress=False)
     s = fit.strengths
@@ -56,6 +57,26 @@ def test_fit_recovers_dpi_and_strengths_of_a_known_preset(scans):
     assert 6.0 * 0.75 <= s["noise.sigma"] <= 6.0 * 1.25, s
     for key in ("paper_level", "noise_sigma", "blur_sigma", "abs_skew"):  # the fitted preset measures like the scans
         assert abs(fit.synthetic[key] - fit.real[key]) <= max(0.25 * fit.real[key], 1.0), (key, fit.synthetic, fit.real)
+    r = fit.readability  # readable as fitted: nothing was backed off
+    assert r["passed"] and not r["backed_off"] and r["cer"] <= r["max_cer"], r
+
+
+def test_guard_backs_off_a_fit_that_makes_the_fields_unreadable(tmp_path):
+    """The forms case: blur before the bitonal base's threshold measures like sharp black-and-white scans
+    (the threshold restores the edges) but erodes the letters, as the fit chose for FUNSD's scans; the
+    guard backs it off until the fields read again, and says so."""
+    from synth.generate import SynthConfig, render_sample
+    from synth.like import _guard, field_cer_of, preset_data, with_strengths
+
+    pages = [render_sample(SynthConfig(out="unused", doc_types=["receipt"], seed=5, dpi=110), i) for i in range(2)]
+    unreadable = {"paper.brightness": 255.0, "paper.tint": 0.0, "rotate.angle": 0.0, "blur.sigma": 1.0,
+                  "noise.sigma": 10.0}
+    base, strengths, record = _guard(pages, ["fax"], {"fax": unreadable}, tmp_path, 0, draws=2)
+    assert base == "fax" and record["passed"] and record["backed_off"], record
+    assert record["tries"][0]["cer"] > record["max_cer"] >= record["cer"], record
+    assert strengths["noise.sigma"] < unreadable["noise.sigma"] and strengths["paper.brightness"] == 255.0
+    after = field_cer_of(pages, with_strengths(preset_data("fax"), strengths, spread=0.2), tmp_path, "after", 50, 2)
+    assert after <= record["max_cer"], (after, record)  # on degradation draws the guard did not see
 
 
 def _cli(out: Path, scans: Path, hash_seed: str) -> None:
@@ -76,6 +97,8 @@ def test_synth_like_writes_its_preset_resumes_and_is_the_same_in_another_process
     like = run["config"]["like"]
     assert like["source"] == str(scans) and like["dpi"] == run["config"]["dpi"]
     assert run["config"]["degrade"] == str(a / "like.yaml") and like["preset"]["post"]
+    assert like["readability"]["cer"] <= like["readability"]["max_cer"]
+    assert "field CER" in like["preset"]["description"]
     rows = [json.loads(line) for line in (a / "metadata.jsonl").read_text().splitlines()]
     assert all(json.loads(r["meta"])["degradation"]["preset"] == "like" for r in rows)
     assert all(json.loads(r["meta"])["dpi"] == like["dpi"] for r in rows)
