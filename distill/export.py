@@ -66,6 +66,21 @@ def _checked_row(row: dict[str, Any], where: str) -> list[str]:
     return images
 
 
+def with_context(row: dict[str, Any], mode: str, cap: int) -> dict[str, Any]:
+    """The row with its OCR context (``instruct --ocr-context``) before the first user turn's text, as
+    ``docfoundry.chat.page_chat`` puts it; the cap counts 4 bytes a token (no student tokenizer here)."""
+    from docfoundry.chat import approximate_counter, ocr_context
+
+    pages = [(page["lines"], tuple(page["size"])) for page in row.get("ocr") or []]
+    context, _ = ocr_context(pages, mode, cap, approximate_counter)
+    if not context:
+        return row
+    messages = [dict(m) for m in row["messages"]]
+    first = next(i for i, m in enumerate(messages) if m["role"] == "user")
+    messages[first]["content"] = f"{context}\n\n{messages[first]['content']}"
+    return {**row, "messages": messages}
+
+
 def _refuse_overwriting_inputs(out: Path, inputs: list[Path]) -> None:
     """``out`` must not be (a link to) a file the export reads: replacing it would lose the input."""
     if out.is_dir():
@@ -94,10 +109,16 @@ def export(folder: Path, fmt: str, out: Path, prefix: str = "") -> int:
     if fmt not in FORMATS:
         raise UserError(f"unknown export format '{fmt}' (known: {', '.join(FORMATS)})")
     _refuse_overwriting_inputs(out, [src])
+    from docfoundry.store import read_run_info
+
+    made = read_run_info(folder).get("config") or {}
+    mode, cap = made.get("ocr_context", "none"), int(made.get("ocr_max_tokens", 0))  # the folder's own setting
     lines, inputs = [], [src]
     for n, row in enumerate(iter_rows(folder, ROWS), 1):
         where = f"{src}: row {n}" + (f" (id {row['id']!r})" if "id" in row else "")  # iter_rows gives objects
         rels = _checked_row(row, where)
+        if mode != "none":
+            row = with_context(row, mode, cap)
         inputs += [folder / rel for rel in rels]
         images = [_image_ref(folder, rel, prefix) for rel in rels]
         lines.append(json.dumps(FORMATS[fmt](row, images), ensure_ascii=False) + "\n")

@@ -205,3 +205,15 @@ def test_label_reads_the_ocr_a_teacher_with_context_needs(made, tmp_path):
 
     plain, grounded = label("plain"), label("text", ocr_context="text", ocr_max_tokens=64)
     assert plain["ocr_calls"] == 0 and grounded["ocr_calls"] == 1 and grounded["teacher_calls"] >= 1
+
+
+def test_exports_carry_the_context_where_training_puts_it(made, tmp_path):
+    from docfoundry.chat import HEADERS
+
+    out = tmp_path / "instr.sharegpt.jsonl"
+    assert main(["instruct", "export", str(made["instr"]), "--format", "sharegpt", "--out", str(out)]) == 0
+    (row,) = [json.loads(line) for line in out.read_text().splitlines()]
+    first = row["messages"][0]["content"]
+    source = json.loads((made["instr"] / "conversations.jsonl").read_text().splitlines()[0])
+    assert first.startswith("<image>" + HEADERS["layout"] + "\n[")  # the page, its OCR lines, then the question
+    assert first.endswith("\n\n" + source["messages"][0]["content"]) and "Corner Market" in first
