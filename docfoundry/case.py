@@ -54,3 +54,32 @@ def apply_case(value: Any, case: str | None) -> Any:
     if not isinstance(value, str) or case not in CASES:
         return value
     return value.upper() if case == "upper" else value.lower()
+
+
+def schema_cases(schema: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Per leaf pattern (``items[].name``) the ``x-case`` a schema declares; leaves without one left out."""
+    out: dict[str, str] = {}
+    for key, node in schema.get("properties", {}).items():
+        path = f"{prefix}.{key}" if prefix else key
+        if node.get("type") == "array" and isinstance(node.get("items"), Mapping):
+            node, path = node["items"], f"{path}[]"
+        if node.get("type") == "object":
+            out.update(schema_cases(node, path))
+        elif node.get("x-case") in CASES:
+            out[path] = node["x-case"]
+    return out
+
+
+def case_conventions(schema: Mapping[str, Any], rows: Iterable[Mapping[str, Any]],
+                     fields: Iterable[str]) -> dict[str, dict[str, str | None]]:
+    """For each scored field pattern: the case its truth is written in (``truth``, learned by
+    :func:`truth_cases` from flat truth ``rows``) and the one the schema puts the teacher's value in
+    (``schema``, its ``x-case``; ``None``: as printed). Where they differ a case-sensitive score
+    counts the convention, not the reading."""
+    from docfoundry.doctypes import path_pattern
+
+    learned: dict[str, str] = {}
+    for key, case in truth_cases(rows).items():
+        learned.setdefault(path_pattern(key), case)
+    declared = schema_cases(schema)
+    return {f: {"truth": learned.get(f), "schema": declared.get(f)} for f in sorted(fields)}

@@ -371,3 +371,22 @@ def test_bench_real_scores_as_printed_and_in_the_truth_case_convention(real_page
     assert result["fuzzy_truth_case"] == round(seed(lambda k, v: apply_case(v, cases.get(k))), 1)
     assert result["audit"]["expected_calibration_error"] is not None
     assert sum(b["n"] for b in result["audit"]["per_confidence_bucket"].values()) == 4 * len(PAGES)
+
+
+def test_the_real_audit_reports_the_truth_case_convention_next_to_the_schema_s(tmp_path):
+    """`label audit --truth` says which case the truth is written in and which x-case the schema
+    declares: on sroie-dev every scored field is upper case in the truth, the built-in receipt
+    schema returns values as printed; a schema with x-case says so."""
+    from distill.label.audit_report import _case_line
+    from docfoundry.case import case_conventions
+
+    rows = [{SROIE_FIELDS[k]: v for k, v in r["fields"].items()}
+            for r in map(json.loads, (SROIE / "labels.jsonl").read_text().splitlines())]
+    doc = load_doc_type("receipt")
+    case = case_conventions(doc.schema, rows, set(SROIE_FIELDS.values()))
+    assert case["store_address"] == {"truth": "upper", "schema": None}
+    line = _case_line(case)
+    assert "store_address upper" in line and "none (values as printed)" in line
+    schema = json.loads(Path(doc.schema_file).read_text())
+    schema["properties"]["store_address"]["x-case"] = "upper"
+    assert case_conventions(schema, rows, {"store_address"})["store_address"] == {"truth": "upper", "schema": "upper"}

@@ -79,7 +79,9 @@ def load_real_truth(schema: str, truth: str, truth_format: str = "auto", field_m
 
 def real_audit(cfg: AuditConfig, doc: Any, truth: Any, fmap: Any, out: Path) -> dict[str, Any]:
     """Label the real pages of ``truth`` with the teacher into ``out/labels`` and score them on the
-    fields ``fmap`` covers: the synthetic audit's numbers plus the seed fuzzy score."""
+    fields ``fmap`` covers: the synthetic audit's numbers plus the seed fuzzy score, and the case
+    convention of the truth next to the schema's (``docfoundry.case``)."""
+    from docfoundry.case import case_conventions
     from docfoundry.records import flatten
 
     source = Path(cfg.truth)
@@ -96,7 +98,8 @@ def real_audit(cfg: AuditConfig, doc: Any, truth: Any, fmap: Any, out: Path) -> 
     scores = audit_scores(doc, rows, labeled, failed, fmap.covered, cfg.target_accuracy)
     fuzzy = seed_fuzzy(rows, labeled, failed)
     return {"truth": cfg.truth, "adapter": truth.adapter, "pages": len(rows), "field_map": fmap.to_json(),
-            "label": summary, **scores, "fuzzy": fuzzy["fuzzy"], "per_field_fuzzy": fuzzy["per_field"]}
+            "label": summary, **scores, "fuzzy": fuzzy["fuzzy"], "per_field_fuzzy": fuzzy["per_field"],
+            "case": case_conventions(doc.schema, rows.values(), fmap.covered)}  # the fuzzy score is case-sensitive
 
 
 def run_audit(cfg: AuditConfig) -> dict[str, Any]:

@@ -26,6 +26,14 @@ def _recommendation_line(rec: dict[str, Any], where: str) -> str:
             f"{_pct(rec['kept_share'])}% of the fields at {_pct(rec['accuracy_kept'])}% accuracy.")
 
 
+def _case_line(case: dict[str, dict[str, Any]]) -> str:
+    """Which letter case the real truth is written in and which the teacher's values were put in."""
+    truth = ", ".join(f"{f} {c['truth']}" for f, c in case.items() if c["truth"]) or "mixed case (no convention)"
+    schema = ", ".join(f"{f} {c['schema']}" for f, c in case.items() if c["schema"]) or "none (values as printed)"
+    return (f"Case convention: the truth writes {truth}; the schema's x-case puts in it {schema}. The seed fuzzy "
+            "score is case-sensitive: where they differ it counts the convention, not the reading (docfoundry.case).")
+
+
 def audit_markdown(cfg: Any, scores: dict[str, Any], summary: dict[str, Any],
                     real: dict[str, Any] | None = None, gaps: dict[str, Any] | None = None) -> str:
     lines = [f"# Teacher audit: {cfg.teacher} on {cfg.n} synthetic {cfg.schema} pages ({cfg.degrade})", "",
@@ -46,6 +54,7 @@ def audit_markdown(cfg: Any, scores: dict[str, Any], summary: dict[str, Any],
               f"truth fields (synthetic pages, same fields: {gaps['overall']['synthetic_accuracy']}; gap "
               f"{_pct(gaps['overall']['gap'])} points); seed fuzzy score: **{real['fuzzy']}**; pages failed: "
               f"{real['label']['failed']}; expected calibration error: {real['expected_calibration_error']}", "",
+              _case_line(real.get("case", {})), "",
               "### Synthetic vs real, per field", "",
               "| field | synthetic accuracy % | real accuracy % | gap (points) | real fuzzy | n real |",
               "| --- | ---: | ---: | ---: | ---: | ---: |"]
