@@ -87,10 +87,15 @@ def peak_memory(device: str) -> dict[str, Any]:
     return {"peak_memory_gb": round(used / 2**30, 3), "peak_memory_of": what}
 
 
+def pages_of(image: Any) -> list[Any]:
+    """A document's page images: ``image`` is a page, or a list of a multi-page document's pages."""
+    return list(image) if isinstance(image, list) else [image]
+
+
 def student_chat(image: Any, prompt: str, context: str = "", image_part: Any = placeholder) -> list[dict[str, Any]]:
-    """The chat a student is asked with: the page (and its OCR context) then the prompt, in one user
+    """The chat a student is asked with: the page(s) (and the OCR context) then the prompt, in one user
     turn, as training renders it (``docfoundry.chat.page_chat``)."""
-    return page_chat([image], [{"role": "user", "content": prompt}], context=context, image_part=image_part)
+    return page_chat(pages_of(image), [{"role": "user", "content": prompt}], context=context, image_part=image_part)
 
 
 class HFEngine:
@@ -112,11 +117,11 @@ class HFEngine:
 
     def inputs(self, image: Any, prompt: str, context: str = "") -> Any:
         """The model inputs of one page (what ``answer`` generates from)."""
-        return self.engine.inputs(student_chat(image, prompt, context), [image])
+        return self.engine.inputs(student_chat(image, prompt, context), pages_of(image))
 
     def answer(self, images: list[Any], prompts: list[str], contexts: list[str]) -> list[str]:
         (image,), (prompt,), (context,) = images, prompts, contexts
-        return [self.engine.generate(student_chat(image, prompt, context), [image],
+        return [self.engine.generate(student_chat(image, prompt, context), pages_of(image),
                                      max_new_tokens=self.max_new_tokens).text]
 
     def peak_memory(self) -> dict[str, Any]:
@@ -192,8 +197,10 @@ class PageContexts:
             from distill.cache import CallCache
 
             self.cache = CallCache(self.cache_dir)
-        lines = cached_lines(self.cache, record.read_image_bytes(), image)
-        text, cut = ocr_context([(lines, image.size)], self.mode, self.cap, count)
+        pages = pages_of(image)  # a document's pages are read one by one, each under its own heading
+        datas = record.read_pages_bytes() if len(pages) > 1 else [record.read_image_bytes()]
+        read = [(cached_lines(self.cache, data, page), page.size) for data, page in zip(datas, pages)]
+        text, cut = ocr_context(read, self.mode, self.cap, count)
         self.pages += 1
         self.cut_pages += bool(cut)
         self.cut_lines += cut
@@ -267,7 +274,8 @@ def predict(cfg: Any, records: list[TruthRecord],
                 batch, images = [], []
                 for r in pages:
                     try:
-                        images.append(r.open_image())
+                        pages = r.open_images()  # a document of several pages is asked about once, all pages shown
+                        images.append(pages[0] if len(pages) == 1 else pages)
                         batch.append(r)
                     except BadItem as e:  # a broken or oversized page fails alone
                         unreadable[r.id] = str(e)

@@ -123,12 +123,13 @@ def box_fidelity(page: np.ndarray, fields: list[FieldBox], degraded: Degraded,
 
 
 def pages_fidelity(pages: list, preset: Preset, seed: int) -> list[FieldFit]:
-    """Degrade each rendered page (``render_sample`` output) with ``preset``, page i with seed
-    ``seed + i``, and return the fit of every field box on every page."""
+    """Degrade each rendered page (``render_sample`` output; every page of a document of several)
+    with ``preset``, the i-th page with seed ``seed + i``, and return the fit of every field box on
+    every page."""
     fits = []
-    for i, r in enumerate(pages):
-        page = np.asarray(r.image)
-        words, fields = r.sample.words, r.sample.field_boxes
+    images = [(image, *r.sample.on_page(k)) for r in pages for k, image in enumerate(r.images or [r.image])]
+    for i, (image, words, fields) in enumerate(images):
+        page = np.asarray(image)
         boxes = np.array([w.box for w in words] + [f.box for f in fields], float)
         fits += box_fidelity(page, fields, degrade_array(page, boxes, preset, seed + i), len(words))
     return fits

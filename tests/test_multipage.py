@@ -115,6 +115,21 @@ def test_medium_degradation_keeps_every_page_and_its_boxes(agreement, medium):
     _boxes_inside_their_page(medium)
 
 
+def test_medium_keeps_every_field_box_on_its_ink_on_both_pages(agreement):
+    """Box fidelity (``synth.boxcheck``: the pixels' own mapping) on page 1 and page 2 alike."""
+    from synth.boxcheck import pages_fidelity
+    from synth.degrade import load_preset
+    from synth.generate import SynthConfig, render_sample
+
+    root, _ = agreement
+    with installed_type(root, "agreement", AGREEMENT, AGREEMENT_LAYOUTS):
+        rendered = [render_sample(SynthConfig(out="unused", doc_types=["agreement"], seed=4), i) for i in range(2)]
+    fits = pages_fidelity(rendered, load_preset("medium"), seed=100)
+    assert len(fits) == sum(len(r.sample.field_boxes) for r in rendered)
+    on_two = {f.path for r in rendered for f in r.sample.field_boxes if f.page == 1}
+    assert on_two and sum(f.ok for f in fits) / len(fits) >= 0.99, [f for f in fits if not f.ok][:5]
+
+
 def test_eval_scores_each_document_once_over_all_its_pages(medium, tmp_path):
     """One prediction per document; a field printed on page 2 left out costs that document."""
     samples = list(read_samples(medium))
@@ -217,3 +232,58 @@ def test_instruct_makes_one_conversation_per_document_and_train_encodes_both_pag
     two = sum(t in media for t in batch["input_ids"][0].tolist())
     one = sum(t in media for t in Collator(encoder)(one_page)["input_ids"][0].tolist())
     assert two == 2 * one  # every page's image is in the input
+
+
+def test_label_reads_every_page_of_a_document_as_one_item(agreement, tmp_path):
+    """The ocr teacher reads a two-page document page by page; its row keeps both pages, its words
+    their page, and the fields it reads come from either page."""
+    from PIL import Image
+
+    root, out = agreement
+    one = tmp_path / "one"
+    from docfoundry.store import subset
+
+    assert subset(out, one, lambda row: row["id"] == "agreement_000000") == 1
+    with installed_type(root, "agreement", AGREEMENT, AGREEMENT_LAYOUTS):
+        assert main(["label", "--in", str(one), "--schema", "agreement", "--teacher", "ocr",
+                     "--out", str(tmp_path / "lab"), "--no-progress"]) == 0
+    run = json.loads((tmp_path / "lab" / "run.json").read_text())
+    assert run["counts"]["ocr_calls"] == 2  # one per page
+    (s,) = read_samples(tmp_path / "lab")
+    (truth,) = read_samples(one)
+    assert s.page_count == 2 and [Image.open(tmp_path / "lab" / p).size for p in s.pages] == [
+        Image.open(one / p).size for p in truth.pages]
+    words = {w.page: [] for w in s.words}
+    for w in s.words:
+        words[w.page].append(w.text)
+    assert "Governing" in words[1] and "Agreement" in words[0] and "Governing" not in words[0]
+    assert s.gt_parse["agreement_number"] == truth.gt_parse["agreement_number"]
+
+
+def test_eval_model_asks_once_per_document_with_every_page(agreement, medium, tmp_path, tiny_model):
+    """``eval --model``: one answer per document, from a chat that holds one image per page."""
+    from docfoundry.adapters import load_truth
+    from eval.predict import HFEngine, prompt_for
+    from eval.run import EvalConfig
+
+    root, _ = agreement
+    model = tiny_model("smolvlm")
+    one = tmp_path / "one"
+    from docfoundry.store import subset
+
+    assert subset(medium, one, lambda row: row["id"] == "agreement_000001") == 1
+    with installed_type(root, "agreement", AGREEMENT, AGREEMENT_LAYOUTS):
+        out = tmp_path / "report"
+        assert main(["eval", "--truth", str(one), "--model", str(model), "--max-new-tokens", "4", "--bootstrap", "0",
+                     "--out", str(out)]) == 0
+        rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+        assert [r["id"] for r in rows] == ["agreement_000001"]
+        (record,) = load_truth(one).records
+        engine = HFEngine(EvalConfig(truth=str(one), model=str(model), out=str(out)))
+        pages = record.open_images()
+        media = set(engine.engine.family.media_token_ids(engine.engine.processor))
+
+        def media_tokens(image):
+            return sum(t in media for t in engine.inputs(image, prompt_for(record))["input_ids"][0].tolist())
+
+        assert media_tokens(pages) == 2 * media_tokens(pages[0]) > 0

@@ -103,10 +103,14 @@ class Labeler:
             self.teacher.close()
 
     # keys -----------------------------------------------------------------------------------
-    def ocr_key(self, w: PageWork) -> str:
+    def ocr_keys(self, w: PageWork) -> list[str]:
+        """The OCR cache key of each page (one key per page image for every reader of the cache, gap too)."""
+        from distill.cache import digest
         from distill.ocr import ocr_cache_key
 
-        return ocr_cache_key(w.image_hash)  # one key for every reader of the cache (gap too)
+        if not w.image.more:
+            return [ocr_cache_key(w.image_hash)]
+        return [ocr_cache_key(digest(p.data)) for p in w.image.pages]
 
     def teacher_key(self, w: PageWork, sample: int, attempt: int) -> str:
         from distill.cache import call_key
@@ -117,35 +121,37 @@ class Labeler:
 
     # stages ---------------------------------------------------------------------------------
     def read(self, works: list[PageWork]) -> None:
-        from distill.cache import digest
         from distill.pages import PageError
 
         for w in works:
             try:
                 w.image = w.page.read()
-                w.image_hash = digest(w.image.data)
+                w.image_hash = w.image.document_hash()  # a page's digest; a document's covers every page
             except PageError as e:
                 w.failed = str(e)
 
     def read_ocr(self, works: list[PageWork]) -> None:
         from distill.ocr import OcrLine
+        from distill.pages import stacked
 
         if not self.need_ocr:
             return
         live = [w for w in works if not w.failed]
-        misses = [w for w in live if self.cache.get(self.ocr_key(w)) is None]
-        datas = [w.image.data for w in misses]
+        misses = [(key, page.data) for w in live for key, page in zip(self.ocr_keys(w), w.image.pages)
+                  if self.cache.get(key) is None]  # a document's pages are read one by one
+        datas = [data for _, data in misses]
         if self.cfg.ray:
             from docfoundry.parallel import ordered_map
 
             results = ordered_map(_ocr_worker, datas, workers=self.cfg.workers, ray=self.cfg.ray)
         else:
             results = self.pool.imap(_ocr_worker, datas) if self.pool else map(_ocr_worker, datas)
-        for w, lines in zip(misses, results):
-            self.cache.put(self.ocr_key(w), lines)
+        for (key, _), lines in zip(misses, results):
+            self.cache.put(key, lines)
             self.counts["ocr_calls"] += 1
         for w in live:
-            w.ocr = [OcrLine.from_json(d) for d in self.cache.entries[self.ocr_key(w)]]
+            pages = [[OcrLine.from_json(d) for d in self.cache.entries[key]] for key in self.ocr_keys(w)]
+            w.ocr = pages[0] if len(pages) == 1 else stacked(pages, [p.image.height for p in w.image.pages])
 
     def ask(self, works: list[PageWork]) -> None:
         """Teacher answers for every (page, sample): cache first, then the teacher; one retry each."""
@@ -232,6 +238,11 @@ class Labeler:
             "raw": [w.answers[s].text for s in range(k)],
         }
         words = [WordBox(t, list(b)) for line in (w.ocr or []) for t, b in line.words]
+        if w.image.more:  # the words of a document's stacked reading go back to their pages
+            from distill.pages import unstacked
+
+            heights = [p.image.height for p in w.image.pages]
+            words = [WordBox(wb.text, box, page) for wb in words for page, box in [unstacked(wb.box, heights)]]
         sample = Sample(id=w.page.id, doc_type=self.doc.name, split=w.page.split,
                         gt_parse=remove_paths(fields, low), words=words, meta=meta)
         return sample, report

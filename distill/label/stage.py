@@ -85,7 +85,8 @@ def run(cfg: LabelConfig, teacher: Any = None) -> dict[str, Any]:
                     if cfg.drop_pages and low:
                         counts["dropped_pages"] += 1
                     else:
-                        writer.add(sample, w.image.data, w.image.ext)
+                        writer.add(sample, [p.data for p in w.image.pages] if w.image.more else w.image.data,
+                                   w.image.ext)
                         counts["dropped_fields"] += len(low)
                         counts["fields"] += len(report)
                 yield w
