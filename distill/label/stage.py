@@ -23,10 +23,9 @@ def _chunks(items: list[Any], size: int) -> list[list[Any]]:
 
 
 def _write_failed(folder: Path, failed: list[dict[str, str]]) -> None:
-    data = "".join(json.dumps(f, ensure_ascii=False) + "\n" for f in failed)
-    tmp = folder / f".{FAILED_FILE}.tmp"
-    tmp.write_text(data, encoding="utf-8")
-    tmp.replace(folder / FAILED_FILE)
+    from docfoundry.store import atomic_write
+
+    atomic_write(folder / FAILED_FILE, "".join(json.dumps(f, ensure_ascii=False) + "\n" for f in failed))
 
 
 def fingerprint(cfg: LabelConfig, doc: Any, teacher: Any) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from distill.instruct import InstructConfig
+from distill.label import LabelConfig
 from docfoundry.commands import Command
 from docfoundry.config import from_dict, group, grouped, load_yaml, opt, to_dict
 from docfoundry.errors import UserError
@@ -59,10 +60,17 @@ class UnlabeledSection:
                                         "schema's x-aliases map without it")
 
 
+def label_option(name: str) -> Any:
+    """A teacher key of the run that is a ``docfoundry label`` option under another name: label's
+    default and help (the other label options go in ``options`` by their own names)."""
+    f = next(f for f in dataclasses.fields(LabelConfig) if f.name == name)
+    return opt(f.default, f.metadata["help"])
+
+
 @dataclass(kw_only=True)
 class TeacherSection:
-    spec: str = opt("ocr", "teacher: ocr | vllm:MODEL | openai:URL#MODEL | hf:MODEL")
-    min_confidence: float = opt(0.0, "drop fields below this confidence")
+    spec: str = label_option("teacher")
+    min_confidence: float = label_option("min_confidence")
     options: dict[str, Any] = opt({}, "any other `docfoundry label` option by its config name (samples, temperature, "
                                       "workers, ray, max_image_tokens, tensor_parallel_size, ...), checked up front")
 
@@ -169,8 +177,6 @@ def stage_evalset(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
 def label_config(cfg: RunConfig, source: Path | str, schema: str, out: Path | str) -> Any:
     """The ``docfoundry label`` config of a run: ``teacher.options`` read as label keys (an unknown
     or badly typed one is an error naming it), the spec, threshold, seed and folders from the run."""
-    from distill.label import LabelConfig
-
     t = cfg.teacher
     fixed = {"source": str(source), "schema": schema, "out": str(out), "teacher": t.spec,
              "min_confidence": t.min_confidence, "seed": cfg.seed}
@@ -537,9 +543,9 @@ def _read_state(run_dir: Path) -> dict[str, Any]:
 
 
 def _write_state(run_dir: Path, state: dict[str, Any]) -> None:
-    tmp = run_dir / ".run.json.tmp"
-    tmp.write_text(json.dumps(state, indent=2, default=str))
-    tmp.replace(run_dir / "run.json")
+    from docfoundry.store import atomic_write
+
+    atomic_write(run_dir / "run.json", json.dumps(state, indent=2, default=str))
 
 
 def run_pipeline(cfg: RunConfig, from_stage: str = "", until: str = "") -> dict[str, Any]:
