@@ -63,10 +63,10 @@ class Page:
         return f"page {fb.page + 1} {box}" if self.sample.page_count > 1 else box
 
     def box_1000(self, box: list[int]) -> list[int]:
-        """A pixel box in the 0-1000 page space used by grounding tasks."""
-        x0, y0, x1, y1 = box
-        return [round(x0 * 1000 / self.width), round(y0 * 1000 / self.height),
-                round(x1 * 1000 / self.width), round(y1 * 1000 / self.height)]
+        """A pixel box in the 0-1000 page space used by grounding tasks (and the layout OCR context)."""
+        from docfoundry.chat import quantized
+
+        return quantized(box, (self.width, self.height))
 
 
 @dataclass

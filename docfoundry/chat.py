@@ -96,10 +96,11 @@ def _line(line: Any) -> tuple[str, list[float]]:
 
 
 def quantized(box: Sequence[float], size: tuple[int, int]) -> list[int]:
-    """A pixel box in 0-1000 page space (the grounding tasks' space), clamped to the page."""
+    """A pixel box ``[x0, y0, x1, y1]`` in 0-1000 page space: the space of the grounding tasks'
+    answers and of the ``layout`` context."""
     width, height = max(1, size[0]), max(1, size[1])
-    scale = (1000 / width, 1000 / height, 1000 / width, 1000 / height)
-    return [min(1000, max(0, round(v * s))) for v, s in zip(box, scale)]
+    x0, y0, x1, y1 = box
+    return [round(x0 * 1000 / width), round(y0 * 1000 / height), round(x1 * 1000 / width), round(y1 * 1000 / height)]
 
 
 def context_lines(pages: Sequence[tuple[Sequence[Any], tuple[int, int]]], mode: str) -> list[str]:
