@@ -117,3 +117,24 @@ def test_same_numbers_in_another_process(tmp_path, sets):
         result = json.loads((out / "gap.json").read_text())
         outs.append((result["test"], result["groups"], (out / "pages.jsonl").read_text()))
     assert outs[0] == outs[1]
+
+
+def test_truth_scores_the_teacher_per_field_on_both_sets(tmp_path):
+    """--truth: the teacher labels the synthetic pages and the labeled real ones; with the same pages on both
+    sides (a dataset folder is a truth layout too) every field scores the same and the gap is 0."""
+    pages = synth(tmp_path / "pages", 2, 4, dpi=110)
+    out = tmp_path / "report"
+    assert main(["gap", "--synth", str(pages), "--real", str(pages), "--truth", str(pages), "--schema", "receipt",
+                 "--teacher", "ocr", "--out", str(out), "--no-progress"]) == 0
+    result = json.loads((out / "gap.json").read_text())
+    teacher = result["teacher"]
+    assert teacher["synthetic_pages"] == teacher["real_pages"] == 2
+    fields = teacher["gap"]["fields"]
+    assert {"store_name", "date", "total"} <= fields.keys(), fields.keys()
+    for path, row in fields.items():
+        assert row["n_synthetic"] == row["n_real"] > 0, (path, row)
+        assert row["synthetic_accuracy"] == row["real_accuracy"] and row["gap"] == 0, (path, row)
+    overall = teacher["gap"]["overall"]
+    assert overall["gap"] == 0 and overall["synthetic_accuracy"] >= 0.5, overall  # the teacher reads these pages
+    assert result["ocr_pages_read"] == 2  # the labeling on both sides read gap's OCR, no page twice
+    assert "Teacher accuracy: synthetic vs real (ocr)" in (out / "gap.html").read_text()
