@@ -30,6 +30,8 @@ from synth.values.receipt import make
 REPO = Path(__file__).resolve().parent.parent
 RECEIPT = load_doc_type("receipt")
 THERMAL = sorted(lay.name for lay in load_layouts(RECEIPT) if lay.name.startswith("thermal"))
+# the till rolls that print the header and footer extras too (brand, company number, contact, staff, footer notes)
+TILL_EXTRAS = ["till_classic", "till_footer", "till_modern", "till_restaurant"]
 NEW_PRESETS = ("thermal", "crumpled", "phone")
 
 
@@ -44,7 +46,7 @@ def test_there_are_four_thermal_layouts():
     assert THERMAL == ["thermal_pos_footer", "thermal_restaurant_bill", "thermal_scanned_a4", "thermal_tax_invoice"]
 
 
-@pytest.mark.parametrize("layout_name", THERMAL)
+@pytest.mark.parametrize("layout_name", THERMAL + TILL_EXTRAS)
 @pytest.mark.parametrize("locale", ["en_MS", "en_IN", "en_US"])
 def test_thermal_layout_prints_every_field_once_inside_its_box(layout_name, locale):
     layout = next(lay for lay in load_layouts(RECEIPT) if lay.name == layout_name)
@@ -55,9 +57,10 @@ def test_thermal_layout_prints_every_field_once_inside_its_box(layout_name, loca
         assert_fields_printed_in_boxes(page, height, values)
 
 
-def test_extras_are_printed_but_never_truth():
+@pytest.mark.parametrize("layout_name", ["thermal_tax_invoice", "till_classic"])
+def test_extras_are_printed_but_never_truth(layout_name):
     """The copy mark, title and staff lines the value maker drew are words on the page, in no field."""
-    layout = next(lay for lay in load_layouts(RECEIPT) if lay.name == "thermal_tax_invoice")
+    layout = next(lay for lay in load_layouts(RECEIPT) if lay.name == layout_name)
     checked = 0
     for seed in range(30):
         gt, _, ctx = _receipt("en_MS", seed)
@@ -152,7 +155,9 @@ def test_new_layouts_and_presets_give_the_same_bytes_for_any_workers_and_hash_se
         outs.append(cwd / "out")
     rows = [json.loads(line) for line in (outs[0] / "metadata.jsonl").read_text().splitlines()]
     metas = [json.loads(r["meta"]) for r in rows]
-    assert set(THERMAL) <= {m["layout"] for m in metas}, "seed 0 no longer draws every thermal layout"
+    drawn = {m["layout"] for m in metas}
+    assert set(THERMAL) <= drawn, "seed 0 no longer draws every thermal layout"
+    assert len(set(TILL_EXTRAS) & drawn) >= 3, drawn  # and most till rolls with the header and footer extras
     assert {m["degradation"]["preset"] for m in metas} == set(NEW_PRESETS)
     a, b = (folder_bytes(f, skip=lambda name: name.startswith(".docfoundry"),
                          run_drop=("seconds", "config", "command")) for f in outs[:2])
