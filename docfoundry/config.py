@@ -1,6 +1,8 @@
 """Stage configs are dataclasses; this module turns them into CLI flags and reads them from YAML.
 
-Each field's ``help`` metadata is its ``--help`` text, so a flag is never described twice.
+Each field's ``help`` metadata is its ``--help`` text, so a flag is never described twice. A config
+nests the option groups it shares with others (``group``) instead of restating their fields; a group's
+fields are the config's own flags and keys, under their own names.
 """
 
 from __future__ import annotations
