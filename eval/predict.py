@@ -160,6 +160,9 @@ class VLLMEngine:
         from vllm import SamplingParams
 
         greedy = SamplingParams(temperature=0.0, max_tokens=self.max_new_tokens)
+        if any(isinstance(i, list) for i in images):  # the engine is started for one image per prompt
+            raise UserError("a document of several pages: --engine vllm takes one image per prompt; "
+                            "use --engine hf for documents of several pages")
         chats = [student_chat(i, p, c, pil_part) for i, p, c in zip(images, prompts, contexts)]
         outputs = self.llm.chat(chats, sampling_params=greedy, lora_request=self.lora_request, use_tqdm=False)
         return [o.outputs[0].text for o in outputs]

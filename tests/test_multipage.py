@@ -287,3 +287,38 @@ def test_eval_model_asks_once_per_document_with_every_page(agreement, medium, tm
             return sum(t in media for t in engine.inputs(image, prompt_for(record))["input_ids"][0].tolist())
 
         assert media_tokens(pages) == 2 * media_tokens(pages[0]) > 0
+
+
+def test_model_teachers_see_every_page(agreement, tmp_path, tiny_model):
+    """hf and openai teachers get one image per page; the vllm teacher (one image per prompt) says so."""
+    from distill.pages import adapter_pages
+    from distill.teachers import Request, TeacherOptions, load_teacher, teacher_chat
+    from distill.teachers.vllm import chat_messages
+    from docfoundry.chat import approximate_counter, placeholder
+    from docfoundry.errors import UserError
+    from docfoundry.store import subset
+
+    root, out = agreement
+    one = tmp_path / "one"
+    assert subset(out, one, lambda row: row["id"] == "agreement_000003") == 1
+    (page,) = adapter_pages(one)
+    image = page.read()
+    req = Request(page.id, image.image, image.data, image.ext, "Read the agreement.", {}, 0, more=image.more)
+    chat = teacher_chat(req, req.images, placeholder, approximate_counter, TeacherOptions())
+    assert [part["type"] for part in chat[1]["content"]] == ["image", "image"]
+    body = load_teacher("openai:http://127.0.0.1:9/v1#m", TeacherOptions()).payload(req, _sampling())
+    assert sum(part["type"] == "image_url" for m in body["messages"] for part in m["content"]) == 2
+    with pytest.raises(UserError, match="a document of 2 pages; the vllm teacher takes one image"):
+        chat_messages(req)
+    with installed_type(root, "agreement", AGREEMENT, AGREEMENT_LAYOUTS):  # the hf teacher runs on both pages
+        assert main(["label", "--in", str(one), "--schema", "agreement", "--teacher", f"hf:{tiny_model('idefics3')}",
+                     "--out", str(tmp_path / "lab"), "--no-structured", "--max-tokens", "6", "--no-grounding",
+                     "--no-progress"]) == 2  # a random model writes no JSON: the one document fails
+    counts = json.loads((tmp_path / "lab" / "run.json").read_text())["counts"]
+    assert counts["teacher_calls"] == 2 and counts["failed"] == 1  # asked twice, with both pages
+
+
+def _sampling():
+    from distill.teachers import Sampling
+
+    return Sampling()

@@ -168,7 +168,7 @@ class Labeler:
                 requests.append(Request(page_id=w.page.id, image=w.image.image, image_bytes=w.image.data,
                                         image_ext=w.image.ext, prompt=self.prompt, schema=self.doc.schema,
                                         seed=sample_seed(self.cfg.seed, w.image_hash, s, attempt),
-                                        ocr=w.ocr, doc=self.doc))
+                                        ocr=w.ocr, doc=self.doc, more=w.image.more))
                 slots.append((w, s))
             if requests:
                 for i, answer in self.teacher.answer(requests, self.sampling):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -65,6 +65,16 @@ class Request:
     seed: int
     ocr: list[Any] | None = None  # the page's OCR lines, for teachers that read them
     doc: Any = None               # the DocType (leaves, labels, kinds), for teachers that read it
+    more: list[Any] = field(default_factory=list)  # a document's later pages (``distill.pages.PageImage``)
+
+    @property
+    def images(self) -> list[Any]:
+        """Every page's PIL image, the first page first (a model teacher sees them all)."""
+        return [self.image, *(p.image for p in self.more)]
+
+    def encoded(self) -> list[tuple[bytes, str]]:
+        """Every page's (encoded bytes, extension), the first page first."""
+        return [(self.image_bytes, self.image_ext), *((p.data, p.ext) for p in self.more)]
 
 
 @dataclass
@@ -172,15 +182,16 @@ class Teacher:
         """Release the engine, server connections or model."""
 
 
-def teacher_chat(req: Request, image: Any, image_part: ImagePart, count: TokenCounter,
+def teacher_chat(req: Request, image: Any | list[Any], image_part: ImagePart, count: TokenCounter,
                  options: TeacherOptions) -> list[dict[str, Any]]:
     """The conversation every model teacher sends (``docfoundry.chat.page_chat``): the instructions
     as a system turn, then the page with its OCR context (``options.ocr_context``).
 
     The instructions are the same for every page, so with them first an engine with prefix
     caching (vLLM) computes them once for the whole run; only the page is new per request.
-    ``image`` is what ``image_part`` turns into the backend's image content (PIL, data URL);
-    ``count`` counts tokens for the context's cap.
+    ``image`` is what ``image_part`` turns into the backend's image content (PIL, data URL), or a
+    list of them, one per page of a document; ``count`` counts tokens for the context's cap. A
+    document's OCR lines are its pages' stacked reading (``distill.pages.stacked``), sized so.
     """
     from docfoundry.chat import ocr_context, page_chat
 
@@ -188,8 +199,10 @@ def teacher_chat(req: Request, image: Any, image_part: ImagePart, count: TokenCo
     if options.ocr_context != "none":
         if req.ocr is None:
             raise UserError(f"{req.page_id}: --ocr-context {options.ocr_context} needs the page's OCR lines")
-        context, _ = ocr_context([(req.ocr, req.image.size)], options.ocr_context, options.ocr_max_tokens, count)
-    return page_chat([image], system=req.prompt, context=context, image_part=image_part)
+        size = (req.image.size[0], sum(im.size[1] for im in req.images))  # the stacked pages' reading
+        context, _ = ocr_context([(req.ocr, size)], options.ocr_context, options.ocr_max_tokens, count)
+    return page_chat(image if isinstance(image, list) else [image], system=req.prompt, context=context,
+                     image_part=image_part)
 
 
 def decoding_schema(schema: dict[str, Any], max_field_chars: int = 0) -> dict[str, Any]:

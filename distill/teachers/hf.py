@@ -50,14 +50,14 @@ class HfTeacher(LocalModelTeacher):
         """One page: the teacher chat with its OCR context, ``generate``; token log-probs when asked."""
         engine = self.engine
         started = time.perf_counter()
-        chat = teacher_chat(req, req.image, placeholder, engine.count_tokens, self.options)
+        chat = teacher_chat(req, req.images, placeholder, engine.count_tokens, self.options)
         processors = []
         grammar = self._grammar(req.schema, sampling) if sampling.structured else None
         if grammar is not None:
             import xgrammar as xgr
 
             processors.append(xgr.contrib.hf.LogitsProcessor(grammar))
-        out = engine.generate(chat, [req.image], max_new_tokens=sampling.max_tokens, temperature=sampling.temperature,
+        out = engine.generate(chat, req.images, max_new_tokens=sampling.max_tokens, temperature=sampling.temperature,
                               top_p=sampling.top_p, seed=req.seed, min_new_tokens=min_new_tokens,
                               logits_processors=processors, logprobs=sampling.logprobs)
         return Answer(out.text, tokens=out.tokens, seconds=time.perf_counter() - started)

@@ -85,11 +85,11 @@ class OpenAITeacher(Teacher):
 
     def payload(self, req: Request, sampling: Sampling) -> dict[str, Any]:
         """The chat-completions request body for one page."""
-        image = base64.b64encode(req.image_bytes).decode("ascii")
+        pages = [f"data:{MIME.get(ext, 'image/png')};base64,{base64.b64encode(data).decode('ascii')}"
+                 for data, ext in req.encoded()]  # one image per page of a document
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": teacher_chat(req, f"data:{MIME.get(req.image_ext, 'image/png')};base64,{image}", url_part,
-                                     approximate_counter, self.options),
+            "messages": teacher_chat(req, pages, url_part, approximate_counter, self.options),
             "temperature": sampling.temperature,
             "top_p": sampling.top_p,
             "max_tokens": sampling.max_tokens,

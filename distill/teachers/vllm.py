@@ -28,12 +28,16 @@ from distill.teachers import (
 )
 from docfoundry.chat import TokenCounter, approximate_counter, pil_part, tokenizer_counter
 from docfoundry.engines.vllm import start_engine
+from docfoundry.errors import UserError
 
 
 def chat_messages(req: Request, options: TeacherOptions | None = None,
                   count: TokenCounter = approximate_counter) -> list[dict[str, Any]]:
     """The instructions, then the page as a PIL image (OpenAI chat format) with its OCR context
     when ``options`` ask for one (``count``: the engine's tokenizer)."""
+    if req.more:  # the engine is started for one image per prompt (docfoundry.engines.vllm)
+        raise UserError(f"{req.page_id}: a document of {1 + len(req.more)} pages; the vllm teacher takes one "
+                        "image per prompt, use --teacher hf:MODEL or the ocr teacher for documents of several pages")
     return teacher_chat(req, req.image, pil_part, count, options or TeacherOptions())
 
 
