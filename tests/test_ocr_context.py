@@ -107,6 +107,7 @@ def test_training_prompt_is_the_inference_prompt_token_for_token(made):
     # the OCR context is prompt: every label up to the answer is -100, the answer is learned
     labels, ids = batch["labels"][0].tolist(), batch["input_ids"][0].tolist()
     assert ids[:len(asked)] == asked and set(labels[:len(asked)]) == {-100}
+    assert example.length == int(batch["attention_mask"][0].sum())  # the exact length counts the context
     learned = encoder.tokenizer.decode([t for t in labels if t != -100])
     assert json.loads(learned.split(encoder.end_of_turn)[0]) == RECEIPTS["r1"]
     contexts.close()
