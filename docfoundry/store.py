@@ -221,9 +221,10 @@ class OutputLock:
 
 
 def _has_files(folder: Path) -> bool:
-    """Does ``folder`` hold anything but the writer's lock files and empty folders (no work to lose)?"""
-    return any(p.name not in (LOCK_FILE, LOCK_INFO) and not (p.is_dir() and not any(p.iterdir()))
-               for p in folder.iterdir())
+    """Does ``folder`` hold anything but the writer's lock files, the temporary file of an interrupted
+    ``atomic_write`` (a kill before its rename) and empty folders (no work to lose)?"""
+    return any(p.name not in (LOCK_FILE, LOCK_INFO) and not (p.name.startswith(".") and p.name.endswith(".tmp"))
+               and not (p.is_dir() and not any(p.iterdir())) for p in folder.iterdir())
 
 
 class DatasetWriter:

@@ -27,7 +27,7 @@ from synth.generate import degrade_help
 @grouped
 @dataclass(kw_only=True)
 class AuditConfig(TeacherArgs):
-    schema: str = opt(help="document type to generate and label (invoice, receipt, w2, form)")
+    schema: str = opt(help="document type to generate and label (a folder in templates/: invoice, receipt, ...)")
     out: str = opt(help="report folder: pages/ (synthetic), labels/ (teacher), audit.json, audit.md")
     n: int = opt(200, "synthetic pages")
     degrade: str = opt("clean", degrade_help)
