@@ -63,6 +63,7 @@ SCORE_POSITION = 0.6
 SCORE_UNLABELLED_KIND = 0.9   # a date or time found by its form alone (97% right on real receipts)
 SCORE_WRONG_KIND = 0.4
 SCORE_NOT_FOUND = 0.3
+SCORE_EMPTY_BOX = 0.8   # times its label's OCR and match score: a field whose label is printed over no value
 CHECKED = "X"   # the value of a ticked ``check`` leaf, whatever mark the page prints
 
 
@@ -257,6 +258,7 @@ class Page:
     found: dict[str, Found] = field(default_factory=dict)       # dotted path -> value
     label_of: dict[str, Seg] = field(default_factory=dict)      # pattern -> its label segment
     tables: dict[str, list[dict[str, Found]]] = field(default_factory=dict)
+    empty: dict[str, float] = field(default_factory=dict)       # pattern -> trust: its label printed, no value
 
     def right_of(self, s: Seg) -> Seg | None:
         row = self.rows[s.row]
@@ -922,11 +924,13 @@ def _read_labelled(page: Page, leaves: list[Leaf], matches: dict[int, tuple[Leaf
                 options.append((good, score, value if good else " ".join(text.split()), segs, s))
             if options:
                 per_label.append(max(options, key=lambda o: (o[0], o[1])))
-        if not per_label:
-            continue
         good_ones = [o for o in per_label if o[0]] or (per_label if leaf.kind == "text" else [])
         if not good_ones:
-            continue  # the label is printed with no value of its kind: the box is empty
+            # the label is printed with no value of its kind: the box is empty, as sure as its label is read
+            printed = [s.score * label_score for s, label_score, _ in by_leaf.get(leaf.pattern, []) if not s.claimed]
+            if printed:
+                page.empty[leaf.pattern] = max(printed) * SCORE_EMPTY_BOX
+            continue
         if leaf.kind in ("amount", "number") and len({o[4].row for o in good_ones}) > 1:
             # printed in schema order: the last one above the later fields' labels (a rounded
             # total after the unrounded one; a tax summary's "Total" row after the change is not it)
@@ -1445,6 +1449,13 @@ def _checked_confidence(page: Page, doc: DocType) -> None:
 
 # --- the whole page -----------------------------------------------------------------------------
 
+def _leaf_patterns(node: dict[str, Any], pattern: str) -> list[str]:
+    """The leaf patterns under a schema node (``pattern`` names the node)."""
+    if node.get("type") == "object":
+        return [p for k, child in node.get("properties", {}).items() for p in _leaf_patterns(child, f"{pattern}.{k}")]
+    return [] if node.get("type") == "array" else [pattern]
+
+
 def _build(node: dict[str, Any], path: str, pattern: str, page: Page, scores: dict[str, float]) -> Any:
     t = node.get("type")
     if t == "object":
@@ -1458,10 +1469,13 @@ def _build(node: dict[str, Any], path: str, pattern: str, page: Page, scores: di
         out = []
         for i in range(n):
             item_page = Page(page.segs, page.rows, found=rows[i] if i < len(rows) else {})
+            if i < len(rows) and rows[i]:  # a row that was read: a cell it left empty is as sure as the row
+                item_page.empty = dict.fromkeys(_leaf_patterns(node.get("items", {}), f"{pattern}[]"),
+                                                SCORE_EMPTY_BOX * max(f.score for f in rows[i].values()))
             out.append(_build(node.get("items", {}), f"{path}.{i}", f"{pattern}[]", item_page, scores))
         return out
     f = page.found.get(pattern)
-    scores[path] = round(f.score, 4) if f else SCORE_NOT_FOUND
+    scores[path] = round(f.score, 4) if f else round(page.empty.get(pattern, SCORE_NOT_FOUND), 4)
     if not f:
         return ""
     kind = node.get("x-kind")

@@ -103,3 +103,19 @@ def test_a_real_receipt_photographed_askew_keeps_its_whole_address():
     assert page_skew(lines) != 0.0
     fields, _ = extract(load_doc_type("receipt"), lines)
     assert fuzz.ratio(fields["store_address"].casefold(), row["fields"]["address"].casefold()) >= 95
+
+
+def test_an_empty_box_whose_label_is_printed_is_surer_than_a_field_never_printed():
+    """Empty is the right answer for a printed box with nothing in it (most W-2 boxes), and a read
+    table row's empty cell: both as sure as what was read around them, not the not-found score."""
+    from distill.extract import SCORE_NOT_FOUND
+
+    lines = [line("7 Social security tips", 70, 200, 240), line("8 Allocated tips", 355, 200, 500),
+             line("d Control number", 640, 200, 800), line("05797", 640, 222, 700),
+             line("15 State", 70, 300, 120), line("Employer's state ID number", 140, 300, 330),
+             line("16 State wages, tips, etc.", 360, 300, 560), line("17 State income tax", 600, 300, 760),
+             line("NY", 70, 322, 100), line("NY496105207", 140, 322, 280), line("26,709.15", 460, 322, 560)]
+    fields, scores = extract(load_doc_type("w2"), lines)
+    assert fields["social_security_tips"] == "" and scores["social_security_tips"] > 0.7
+    assert fields["wages"] == "" and scores["wages"] == SCORE_NOT_FOUND  # its label is not on the page
+    assert fields["states"][0]["state_income_tax"] == "" and scores["states.0.state_income_tax"] > 0.7
