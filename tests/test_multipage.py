@@ -123,7 +123,7 @@ def test_medium_keeps_every_field_box_on_its_ink_on_both_pages(agreement):
 
     root, _ = agreement
     with installed_type(root, "agreement", AGREEMENT, AGREEMENT_LAYOUTS):
-        rendered = [render_sample(SynthConfig(out="unused", doc_types=["agreement"], seed=4), i) for i in range(2)]
+        rendered = [render_sample(SynthConfig(out="unused", doc_types=["agreement"], seed=4), i) for i in (0,)]
     fits = pages_fidelity(rendered, load_preset("medium"), seed=100)
     assert len(fits) == sum(len(r.sample.field_boxes) for r in rendered)
     on_two = {f.path for r in rendered for f in r.sample.field_boxes if f.page == 1}
@@ -182,9 +182,9 @@ def test_same_bytes_across_workers_and_hash_seeds(agreement, tmp_path):
         cwd = tmp_path / name
         cwd.mkdir()
         env = {"PYTHONHASHSEED": hash_seed, "DOCFOUNDRY_TEMPLATES": str(root)}
-        _run([*SYNTH, "--degrade", "medium", "--workers", workers, "--out", "out"], cwd, env)
+        _run([*SYNTH, "--n", "2", "--degrade", "medium", "--workers", workers, "--out", "out"], cwd, env)
         folders.append(folder_bytes(cwd / "out", run_drop=("seconds", "command"), config_drop=("workers",)))
-    assert len(folders[0]) == 4 * 2 + 2
+    assert len(folders[0]) == 2 * 2 + 2
     assert folders[0] == folders[1]
 
 
