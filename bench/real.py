@@ -3,6 +3,7 @@
     python -m bench.real ocr --truth ../shared/datasets/sroie-dev --cache /tmp/df-real-ocr   # OCR once
     python -m bench.real score --truth ../shared/datasets/sroie-dev --cache /tmp/df-real-ocr \\
         --schema receipt   # extraction only: seconds (SROIE's keys map through the schema's x-aliases)
+    python -m bench.real downscale --truth ../shared/datasets/sroie-dev --cache /tmp/df-real-ocr --side 1280 --n 20
 
 ``ocr`` reads every page once on one core and stores its OCR lines with the seconds it took, so
 ``score`` (extraction from the cached lines) takes seconds and can be rerun after every change.
@@ -70,6 +71,56 @@ def cache_ocr(truth_dir: str, cache: Path, limit: int = 0) -> None:
         out.write_text(json.dumps({"id": rec.id, "size": list(image.size), "seconds": round(seconds, 3),
                                    "cpu": round(cpu, 3), "lines": [line.to_json() for line in lines]}))
         print(f"{rec.id} {image.size[0]}x{image.size[1]} {seconds:.2f}s {len(lines)} lines", flush=True)
+
+
+def downscale(truth_dir: str, cache: Path, side: int, n: int) -> dict[str, Any]:
+    """OCR the ``n`` largest pages again with rapidocr's ``max_side_len`` at ``side`` (the image
+    downscaled further before detection) and compare CPU seconds and the case-folded seed metric on
+    those pages with the cached reading at ``distill/ocr.py``'s setting."""
+    import numpy as np
+    from rapidfuzz import fuzz
+    from rapidocr import RapidOCR
+
+    from distill.extract import extract
+    from distill.ocr import ENGINE_PARAMS, OcrLine, _box
+    from docfoundry.adapters import load_truth
+    from docfoundry.doctypes import load_doc_type
+    from eval.fieldmap import resolve_field_map, truth_patterns
+
+    doc = load_doc_type("receipt")
+    records = [r for r in load_truth(truth_dir).records if (cache / f"{r.id}.json").exists()]
+    fmap = resolve_field_map(doc, truth_patterns(records), {}, flag="--map").rules
+    cached = {r.id: json.loads((cache / f"{r.id}.json").read_text()) for r in records}
+    largest = sorted(records, key=lambda r: -cached[r.id]["size"][0] * cached[r.id]["size"][1])[:n]
+    engine = RapidOCR(params={**ENGINE_PARAMS, "Global.max_side_len": side})
+
+    def fuzzy(lines: list[Any], truth: dict[str, Any]) -> float:
+        fields, _ = extract(doc, lines)
+        return statistics.mean(fuzz.ratio(_flat_text(v).casefold(), _flat_text(fields.get(fmap.get(k, k), "")).casefold())
+                               for k, v in truth.items())
+
+    cpu, scores, cpu_cached, scores_cached = [], [], [], []
+    for rec in largest:
+        image = np.asarray(rec.open_image().convert("RGB"))
+        c0 = time.process_time()
+        res = engine(image)
+        cpu.append(time.process_time() - c0)
+        words = res.word_results or [()] * len(res.txts or [])
+        lines = [OcrLine(str(t), _box(b), float(sc), [(w[0], _box(w[2])) for w in ws if w and str(w[0]).strip()]
+                         or [(str(t), _box(b))]) for b, t, sc, ws in zip(res.boxes, res.txts, res.scores, words)] \
+            if res.txts is not None else []
+        scores.append(fuzzy(lines, rec.fields))
+        cpu_cached.append(cached[rec.id].get("cpu", cached[rec.id]["seconds"]))
+        scores_cached.append(fuzzy([OcrLine.from_json(d) for d in cached[rec.id]["lines"]], rec.fields))
+    result = {"pages": len(largest), "side": side,
+              "cpu_median": round(statistics.median(cpu), 2), "cpu_max": round(max(cpu), 2),
+              "fuzzy_casefolded": round(statistics.mean(scores), 1),
+              "cached_cpu_median": round(statistics.median(cpu_cached), 2), "cached_cpu_max": round(max(cpu_cached), 2),
+              "cached_fuzzy_casefolded": round(statistics.mean(scores_cached), 1)}
+    print(f"{len(largest)} largest pages: max_side_len {side}: CPU median {result['cpu_median']} s, max "
+          f"{result['cpu_max']} s, case-folded fuzzy {result['fuzzy_casefolded']} | cached ({ENGINE_PARAMS.get('Global.max_side_len', 2000)}): "
+          f"CPU median {result['cached_cpu_median']} s, max {result['cached_cpu_max']} s, fuzzy {result['cached_fuzzy_casefolded']}")
+    return result
 
 
 def _flat_text(value: Any) -> str:
@@ -203,10 +254,13 @@ def main() -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     o = sub.add_parser("ocr", help="OCR every page once into the cache, timed")
     s = sub.add_parser("score", help="extract from the cached OCR and score against the truth")
-    for p in (o, s):
+    d = sub.add_parser("downscale", help="the largest pages OCR'd again at a smaller max side: CPU s and accuracy")
+    for p in (o, s, d):
         p.add_argument("--truth", required=True, help="labeled real pages, any layout eval reads")
         p.add_argument("--cache", required=True, help="folder of cached OCR (one JSON per page)")
     o.add_argument("--limit", type=int, default=0)
+    d.add_argument("--side", type=int, default=1280, help="rapidocr Global.max_side_len to try")
+    d.add_argument("--n", type=int, default=20, help="the N largest pages")
     s.add_argument("--schema", default="receipt")
     s.add_argument("--map", default="", help="truth=schema_field,... (e.g. company=store_name)")
     s.add_argument("--right", type=float, default=80.0, help="a field is right at this fuzz.ratio or more")
@@ -220,6 +274,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.what == "ocr":
         cache_ocr(args.truth, Path(args.cache), args.limit)
+        return
+    if args.what == "downscale":
+        downscale(args.truth, Path(args.cache), args.side, args.n)
         return
     from docfoundry.errors import UserError
 
