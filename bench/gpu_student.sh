@@ -24,7 +24,7 @@ case $part in
   lora|qlora)
     [ "$part" = lora ] || have bitsandbytes || skip "no bitsandbytes on this machine"
     # wall clock: on a GPU the budget is elapsed time; lr 2e-4 is the LoRA default at this size
-    "$PY" -m bench.student --out "$OUT/$part" --sizes small --method "$part" --lr 2e-4 --batch 8 \
+    "$PY" -m bench.student --out "$OUT/$part" --sizes small --method "$part" --lrs 2e-4 --batch 8 \
       --clock wall --budget-min "${BUDGET_MIN:-10}" --eval-every 100 --eval-pages 16 \
       --train-pages 800 --contexts "${CONTEXTS:-none}" --threads 8 \
       > "$OUT/$part/table.md" 2> "$OUT/$part/log.txt" ;;

@@ -1,10 +1,11 @@
 """Learning curves of a tiny student trained from scratch on CPU, for a fixed CPU-time budget.
 
-    .venv/bin/python -m bench.student --budget-min 10 --contexts none,text,layout        # receipts, 3 arms
-    .venv/bin/python -m bench.student --budget-min 30 --contexts none,text,layout \\
-        --real ../shared/datasets/sroie-dev                                               # the issue's run
-    .venv/bin/python -m bench.student --budget-min 4 --sizes micro,tiny --vocabs 1024,2048,4096   # sweep
-    .venv/bin/python -m bench.student --doc-types invoice,receipt,w2,form --budget-min 30  # all four types
+    .venv/bin/python -m bench.student --budget-min 10                     # receipts: none vs text vs layout
+    .venv/bin/python -m bench.student --budget-min 30 --real ../shared/datasets/sroie-dev   # the issue's run
+    .venv/bin/python -m bench.student --budget-min 3 --contexts none --sizes micro,tiny \
+        --doc-types invoice,receipt,w2,form --eval-pages 8                  # sizes, as the quickstart trains
+    .venv/bin/python -m bench.student --budget-min 1.5 --contexts none --eval-pages 0 \
+        --init-ranges 0.02,0.15 --vocabs 1024,2048                         # loss-only sweep
 
 Each arm builds a tiny random-init student (``docfoundry models tiny``, the run's larger init), trains
 it with ``docfoundry train`` on extraction tasks made from synthetic pages, and every ``--eval-every``
@@ -12,7 +13,8 @@ steps saves it and scores it with ``docfoundry eval --model`` on unseen syntheti
 seed): parse rate, schema-valid rate, normalized exact match, fuzzy. Training stops when the arm has
 used ``--budget-min`` minutes of *process CPU time* on training (evaluation excluded), so a busy shared
 machine changes the wall time, not the result; ``--threads`` torch threads. Arms share pages, seed,
-steps plan and budget and differ only in what ``--contexts`` / ``--sizes`` / ``--vocabs`` name.
+steps plan and budget and differ only in what ``--contexts`` / ``--sizes`` / ``--vocabs`` /
+``--init-ranges`` / ``--lrs`` name (``--threads 1``: spinning OpenMP threads would count as CPU time).
 With ``--real`` the last student of each arm is also scored on real receipts (SROIE: the seed
 metric, i.e. eval's fuzzy with ``--schema receipt``). Writes ``OUT/results.json``, ``OUT/curves.png``
 and prints the markdown table for ``bench/RESULTS.md``.
@@ -306,17 +308,19 @@ def main() -> None:
     ap.add_argument("--degrade", default="clean=0.4,light=0.3,medium=0.3", help="as `docfoundry run` makes pages")
     ap.add_argument("--tasks", type=lambda s: s.split(","), default=["extract"])
     ap.add_argument("--per-page", type=int, default=1)
-    ap.add_argument("--contexts", type=lambda s: s.split(","), default=["none"], help="none, text, layout")
+    ap.add_argument("--contexts", type=lambda s: s.split(","), default=["none", "text", "layout"],
+                    help="OCR contexts to compare: none, text, layout")
     ap.add_argument("--ocr-max-tokens", type=int, default=0, help="the OCR context's cap (0: instruct's default)")
     ap.add_argument("--ocr-cache", default="", help="OCR cache shared by instruct and eval (default OUT/ocr-cache)")
     ap.add_argument("--family", default="idefics3")
-    ap.add_argument("--sizes", type=lambda s: s.split(","), default=["tiny"])
+    ap.add_argument("--sizes", type=lambda s: s.split(","), default=["micro"], help="tiny sizes to compare")
     ap.add_argument("--vocabs", type=lambda s: [int(v) for v in s.split(",")], default=[0],
                     help="tokenizer vocabulary caps to compare (0: the size's own)")
-    ap.add_argument("--init-ranges", type=floats, default=[0.02], help="std of the random text weights to compare")
+    ap.add_argument("--init-ranges", type=floats, default=[0.15],
+                    help="std of the random text weights to compare (0.15: as `docfoundry run` builds its student)")
     ap.add_argument("--method", default="full", help="lora, qlora, dora or full (a random-init student: full)")
     ap.add_argument("--rank", type=int, default=16)
-    ap.add_argument("--lrs", type=floats, default=[2e-3], help="peak learning rates to compare")
+    ap.add_argument("--lrs", type=floats, default=[5e-3], help="peak learning rates to compare")
     ap.add_argument("--warmup", type=float, default=0.05)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--max-length", type=int, default=4096)
@@ -325,12 +329,13 @@ def main() -> None:
                     help="cpu: process CPU time (a shared CPU machine); wall: elapsed time (a GPU)")
     ap.add_argument("--max-steps", type=int, default=0, help="fixed steps instead of planning them from the budget")
     ap.add_argument("--calibration-steps", type=int, default=4)
-    ap.add_argument("--eval-every", type=int, default=50, help="steps between evaluations (0: only at the end)")
+    ap.add_argument("--eval-every", type=int, default=100, help="steps between evaluations (0: only at the end)")
     ap.add_argument("--eval-start", action=argparse.BooleanOptionalAction, default=True, help="score step 0 too")
     ap.add_argument("--max-new-tokens", type=int, default=1024)
     ap.add_argument("--real", default="", help="real receipts (SROIE layout) to score each arm's last student on")
     ap.add_argument("--real-limit", type=int, default=30)
-    ap.add_argument("--threads", type=int, default=2, help="torch threads")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (1: spinning OpenMP threads on a busy machine count as CPU time)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--redo", action="store_true", help="run arms again that already finished")
     a = ap.parse_args()
