@@ -234,30 +234,56 @@ def test_instruct_makes_one_conversation_per_document_and_train_encodes_both_pag
     assert two == 2 * one  # every page's image is in the input
 
 
-def test_label_reads_every_page_of_a_document_as_one_item(agreement, tmp_path):
+@pytest.fixture(scope="module")
+def labeled(agreement, tmp_path_factory):
+    """One two-page agreement labeled by the ocr teacher: (its truth folder, the label folder)."""
+    from docfoundry.store import subset
+
+    root, out = agreement
+    tmp = tmp_path_factory.mktemp("label")
+    one = tmp / "one"
+    assert subset(out, one, lambda row: row["id"] == "agreement_000000") == 1
+    with installed_type(root, "agreement", AGREEMENT, AGREEMENT_LAYOUTS):
+        assert main(["label", "--in", str(one), "--schema", "agreement", "--teacher", "ocr",
+                     "--out", str(tmp / "lab"), "--no-progress"]) == 0
+    return one, tmp / "lab"
+
+
+def test_label_reads_every_page_of_a_document_as_one_item(labeled):
     """The ocr teacher reads a two-page document page by page; its row keeps both pages, its words
     their page, and the fields it reads come from either page."""
     from PIL import Image
 
-    root, out = agreement
-    one = tmp_path / "one"
-    from docfoundry.store import subset
-
-    assert subset(out, one, lambda row: row["id"] == "agreement_000000") == 1
-    with installed_type(root, "agreement", AGREEMENT, AGREEMENT_LAYOUTS):
-        assert main(["label", "--in", str(one), "--schema", "agreement", "--teacher", "ocr",
-                     "--out", str(tmp_path / "lab"), "--no-progress"]) == 0
-    run = json.loads((tmp_path / "lab" / "run.json").read_text())
+    one, lab = labeled
+    run = json.loads((lab / "run.json").read_text())
     assert run["counts"]["ocr_calls"] == 2  # one per page
-    (s,) = read_samples(tmp_path / "lab")
+    (s,) = read_samples(lab)
     (truth,) = read_samples(one)
-    assert s.page_count == 2 and [Image.open(tmp_path / "lab" / p).size for p in s.pages] == [
+    assert s.page_count == 2 and [Image.open(lab / p).size for p in s.pages] == [
         Image.open(one / p).size for p in truth.pages]
     words = {w.page: [] for w in s.words}
     for w in s.words:
         words[w.page].append(w.text)
     assert "Governing" in words[1] and "Agreement" in words[0] and "Governing" not in words[0]
     assert s.gt_parse["agreement_number"] == truth.gt_parse["agreement_number"]
+
+
+def test_review_keeps_every_page_of_a_document(labeled, tmp_path):
+    """review export shows page 1 (no box of page 2 drawn on it); review import keeps both pages."""
+    from test_review import annotated_export
+
+    _, lab = labeled
+    tasks_file = tmp_path / "tasks.json"
+    assert main(["review", "export", "--in", str(lab), "--out", str(tasks_file), "--below", "1.0"]) == 0
+    tasks = json.loads(tasks_file.read_text())
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(annotated_export(tasks, {"agreement_number": "AGR-2000-0001"})))
+    out = tmp_path / "reviewed"
+    assert main(["review", "import", "--in", str(lab), "--export", str(export), "--out", str(out)]) == 0
+    (before,), (after,) = read_samples(lab), read_samples(out)
+    assert after.page_count == 2 and after.gt_parse["agreement_number"] == "AGR-2000-0001"
+    assert [(w.text, w.page) for w in after.words] == [(w.text, w.page) for w in before.words]
+    assert all((out / name).read_bytes() == (lab / name).read_bytes() for name in before.pages)
 
 
 def test_eval_model_asks_once_per_document_with_every_page(agreement, medium, tmp_path, tiny_model):

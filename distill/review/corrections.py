@@ -214,10 +214,10 @@ def import_review(folder: str, export: str, out: str, schema: str = "") -> dict[
             annotations[page] = (task, ann, f"{where} annotation {ann.get('id')}")
     images = {}
     for p in pages:  # every image before any is written: a gone one stops the run with nothing half-made
-        path = inside(src, p.file_name, f"{src / 'metadata.jsonl'} page {p.id}: file_name")
-        if not path.is_file():
-            raise UserError(f"{path}: the image of page {p.id} is gone")
-        images[p.id] = path
+        images[p.id] = [inside(src, name, f"{src / 'metadata.jsonl'} page {p.id}: file_name") for name in p.page_files]
+        for path in images[p.id]:  # a document of several pages keeps them all
+            if not path.is_file():
+                raise UserError(f"{path}: the image of page {p.id} is gone")
     parsed = {pid: annotation_values(ann["result"], doc, where) for pid, (_, ann, where) in annotations.items()}
     export_digest = hashlib.sha256(export_path.read_bytes()).hexdigest()[:16]
     writer = DatasetWriter(out, stage="review", fingerprint={"labeled": identity, "export": export_digest,
@@ -244,7 +244,9 @@ def import_review(folder: str, export: str, out: str, schema: str = "") -> dict[
                                 words=page.words, field_boxes=page.field_boxes, gt_typed=page.gt_typed,
                                 meta={**page.meta, "fields": fields, "review": {"status": "unreviewed"}})
             if page.id not in writer.done:
-                writer.add(sample, images[page.id].read_bytes(), images[page.id].suffix.lstrip(".") or "jpg")
+                files = images[page.id]
+                data = [f.read_bytes() for f in files]
+                writer.add(sample, data if len(data) > 1 else data[0], files[0].suffix.lstrip(".") or "jpg")
         rates = change_rates(doc, reviewed_pairs)
         audit = audit_scores(doc, {pid: flatten(unflatten({p: v for p, v in flat.items() if str(v).strip()}))
                                    for pid, (flat, _) in parsed.items()},

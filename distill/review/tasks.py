@@ -95,8 +95,9 @@ def locate(value: Any, words: list[Any]) -> list[int] | None:
 def field_box(page: Sample, path: str, value: Any) -> list[int] | None:
     """A field's box: the teacher's (``meta.fields[path].box``), the row's ``field_boxes``, else located."""
     box = page.meta["fields"].get(path, {}).get("box")
-    box = box or next((f.box for f in page.field_boxes if f.path == path), None)
-    return list(box) if box else locate(value, page.words)
+    # the task shows a document's first page: a box on a later page is not drawn there
+    box = box or next((f.box for f in page.field_boxes if f.path == path and f.page == 0), None)
+    return list(box) if box else locate(value, page.on_page(0)[0])
 
 
 def image_url(folder: Path, page: Sample, mode: str, local_root: Path) -> tuple[str, Path]:
