@@ -232,9 +232,22 @@ def _colon(s: Seg) -> bool:
     return is_colon_key(s.text) or (s.lead and is_colon_key(s.text + ":"))
 
 
-def is_label_like(text: str) -> bool:
-    """Short capitalised text with few digits: how printed keys look (``"Invoice No."``, ``"DATE"``)."""
+_ENUMERATOR = re.compile(r"^(?:\d{1,2}|[a-z])[.)]$")  # "1.", "10)", "a)": an item number before a key ("J." is an initial)
+
+
+def _numbered(text: str) -> bool:
+    """Text after an item number ("3. Prepared by"): a numbered key, as sure as a colon makes one."""
     words = text.split()
+    return len(words) > 1 and bool(_ENUMERATOR.match(words[0]))
+
+
+def is_label_like(text: str) -> bool:
+    """Short capitalised text with few digits: how printed keys look (``"Invoice No."``, ``"DATE"``,
+    also numbered: ``"3. Prepared by"``)."""
+    words = text.split()
+    if len(words) > 1 and _ENUMERATOR.match(words[0]):
+        words = words[1:]
+        text = " ".join(words)
     if not words or len(words) > LABEL_WORDS or _letters(text) < 2:
         return False
     return sum(c.isdigit() for c in text) <= 2 and words[0][0].isalpha() and words[0][0].isupper()
@@ -443,7 +456,7 @@ def _column_votes(page: Layout, reserved: set[int]) -> None:
     for s, r in cands:
         tol = ALIGN * s.h
         same = [k for k, v in cands if abs(k.box[0] - s.box[0]) <= tol and abs(v.box[0] - r.box[0]) <= tol]
-        if len(same) >= VOTES and 2 * sum(k.key for k in same) >= len(same):
+        if len(same) >= VOTES and 2 * sum(k.key or _numbered(k.text) for k in same) >= len(same):
             s.column = True
             if not s.key:
                 s.key = s.voted = True

@@ -182,3 +182,16 @@ def test_a_bracketed_note_under_a_key_is_its_second_line():
     pairs, _ = read_page_pairs(lines)
     assert [(p.question, p.answer) for p in pairs] == [
         ("This Change: (From Current Budget)", "-35,675.00"), ("Copies to", "Dr. F. Jones Dr. H. Smith")]
+
+
+def test_numbered_keys_in_a_column_pair_with_values_that_read_like_labels():
+    """"1. Subject" / "Annual Review Meeting": a numbered key is label-like text after its item
+    number, and a column of them is a key column even when every value reads like a label too."""
+    rows = [("1. Subject", "Natural Light Review"), ("2. Re", "Second Quarter Plan"), ("3. To", "Jose Ramon Carro"),
+            ("4. Prepared by", "Rolando Silva"), ("5. Approved by", "S. S. Mendez")]
+    lines = []
+    for i, (key, value) in enumerate(rows):
+        lines += [line(key, 100, 100 + 45 * i), line(value, 520, 100 + 45 * i)]
+    pairs, _ = read_page_pairs(lines)
+    assert [(p.question, p.answer) for p in pairs] == rows
+    assert is_label_like("3. Prepared by") and not is_label_like("3. 4,806")
