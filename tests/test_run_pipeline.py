@@ -18,7 +18,7 @@ MINI = """
 seed: 3
 synth: {doc_types: [receipt, invoice], n: 12, locales: [en_US, de_DE], degrade: "clean=0.5,light=0.5", workers: 1}
 unlabeled: {n: 4, degrade: light}
-teacher: {spec: ocr, options: {workers: 1}}
+teacher: {spec: ocr, options: {workers: 1, cache: CACHE}}
 instruct: {per_page: 2}
 student:
   model: tiny:idefics3
@@ -42,8 +42,11 @@ def final_state(run_dir: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory) -> Path:
-    p = tmp_path_factory.mktemp("cfg") / "mini.yaml"
-    p.write_text(MINI)
+    """The mini config; every run of this module shares one teacher call cache (label's ``cache``:
+    re-thresholding is free), so a page is OCR'd once per module, not once per run."""
+    folder = tmp_path_factory.mktemp("cfg")
+    p = folder / "mini.yaml"
+    p.write_text(MINI.replace("CACHE", json.dumps(str(folder / "teacher-cache"))))
     return p
 
 
@@ -84,8 +87,36 @@ def test_rerun_skips_finished_stages(config, reference):
     assert time.time() - start < 60
 
 
+def downstream_of(stage: str) -> set[str]:
+    """``stage`` and every stage that reads what it wrote, directly or not."""
+    from docfoundry.orchestration.pipeline import STAGES
+
+    out = {stage}
+    for s in STAGES:  # in run order: a stage's needs come before it
+        if out & set(s.needs):
+            out.add(s.name)
+    return out
+
+
+def copy_without(reference: Path, out: Path, stages: set[str]) -> None:
+    """A copy of the reference run as if ``stages`` had never run (their folders and state gone)."""
+    import shutil
+
+    from docfoundry.orchestration.pipeline import STAGES
+
+    shutil.copytree(reference, out)
+    for s in STAGES:
+        if s.name in stages:
+            for folder in s.writes:
+                shutil.rmtree(out / folder, ignore_errors=True)
+    state = json.loads((out / "run.json").read_text())
+    state["stages"] = {k: v for k, v in state["stages"].items() if k not in stages}
+    (out / "run.json").write_text(json.dumps(state, indent=2))
+
+
 def test_kill_and_resume_gives_the_same_result(config, reference, tmp_path):
     out = tmp_path / "killed"
+    copy_without(reference, out, downstream_of("label"))  # what the killed stage can change runs again
     cmd = [sys.executable, "-m", "docfoundry", "run", str(config), "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
@@ -129,18 +160,19 @@ def test_from_until_runs_a_slice(config, tmp_path):
     assert (out / "audit" / "audit.json").is_file() and not (out / "train").exists()
 
 
-def rerun_changed(reference: Path, out: Path, old: str, new: str) -> Path:
+def rerun_changed(config: Path, reference: Path, out: Path, old: str, new: str) -> Path:
     """A copy of the reference run, run again (as a user does, in its own process) with one config
     line changed; what the user reads must be one line per stage."""
     import shutil
 
-    assert old in MINI
+    text = config.read_text()
+    assert old in text
     shutil.copytree(reference, out)
     log = out / "run.log"
     before = log.stat().st_size if log.is_file() else 0
-    config = out.parent / f"{out.name}.yaml"
-    config.write_text(MINI.replace(old, new))
-    proc = subprocess.run([sys.executable, "-m", "docfoundry", "run", str(config), "--out", str(out)],
+    changed = out.parent / f"{out.name}.yaml"
+    changed.write_text(text.replace(old, new))
+    proc = subprocess.run([sys.executable, "-m", "docfoundry", "run", str(changed), "--out", str(out)],
                           capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stderr
     assert_console_is_one_line_per_stage(proc, log.read_bytes()[before:].decode("utf-8", "replace"))
@@ -159,10 +191,10 @@ def test_every_folder_a_run_writes_is_owned_by_one_stage(reference):
     assert files <= {"run.json", LOG, "report.html", "report.md"}
 
 
-def test_changed_training_rescores_the_student(reference, tmp_path):
+def test_changed_training_rescores_the_student(config, reference, tmp_path):
     from docfoundry.digest import model_digest
 
-    out = rerun_changed(reference, tmp_path / "lr", "train: {max_steps: 3,", "train: {lr: 0.05, max_steps: 3,")
+    out = rerun_changed(config, reference, tmp_path / "lr", "train: {max_steps: 3,", "train: {lr: 0.05, max_steps: 3,")
     old_rows, new_rows = ((run / "eval" / "student" / "predictions.jsonl").read_text() for run in (reference, out))
     assert new_rows != old_rows  # answered again, not reused
     fingerprint = json.loads((out / "eval" / "student" / "predictions.run.json").read_text())
@@ -174,8 +206,8 @@ def test_changed_training_rescores_the_student(reference, tmp_path):
     assert base[0] == base[1]  # the base model did not change: its answers are kept
 
 
-def test_changed_teacher_relabels_the_eval_set(reference, tmp_path):
-    out = rerun_changed(reference, tmp_path / "teacher", "teacher: {spec: ocr,", "teacher: {spec: ocr, min_confidence: 0.1,")
+def test_changed_teacher_relabels_the_eval_set(config, reference, tmp_path):
+    out = rerun_changed(config, reference, tmp_path / "teacher", "teacher: {spec: ocr,", "teacher: {spec: ocr, min_confidence: 0.1,")
     for folder in (out / "teacher_eval").iterdir():
         if (folder / "run.json").is_file():
             assert json.loads((folder / "run.json").read_text())["config"]["min_confidence"] == 0.1
