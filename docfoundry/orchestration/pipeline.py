@@ -325,7 +325,8 @@ def stage_eval_base(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
 
 
 def stage_eval_student(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
-    return _eval(cfg, run_dir, "student", model=student_path(cfg, run_dir), adapter=str(run_dir / "train"))
+    # the train folder as the model: an adapter resolves to its base, a full fine-tune is the model itself
+    return _eval(cfg, run_dir, "student", model=str(run_dir / "train"))
 
 
 def stage_eval_teacher(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
