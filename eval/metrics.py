@@ -16,6 +16,7 @@ from typing import Any
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
+from docfoundry.alignment import aligned
 from docfoundry.normalize import normalized_equal
 from docfoundry.records import flatten
 
@@ -77,8 +78,10 @@ def field_accuracy(truth: dict[str, Any], pred: dict[str, Any] | None) -> tuple[
 
     A key on one side only is an error. A parse failure (``None``) makes every truth key wrong.
     Micro-average over documents: sum the correct counts, divide by the summed compared counts.
+    List items are paired with the truth's by agreement (``docfoundry.alignment``), not by index.
     """
-    t, p = flatten(truth), flatten(pred or {})
+    t = flatten(truth)
+    p = aligned(t, flatten(pred or {}), lambda _key, tv, pv: nova_equal(tv, pv))
     keys = t.keys() | p.keys()
     correct = sum(1 for k in keys if k in t and k in p and nova_equal(t[k], p[k]))
     return correct, len(keys)

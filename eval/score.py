@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from docfoundry.adapters import FieldHint, TruthRecord
+from docfoundry.alignment import aligned
 from docfoundry.doctypes import DocType, available, load_doc_type, path_pattern
 from docfoundry.normalize import normalized_equal
 from docfoundry.predictions import Prediction
@@ -185,8 +186,11 @@ def score_document(truth: TruthRecord, pred: Prediction | None, catalog: FieldCa
     """
     fields = pred.fields if pred is not None else None
     scored_fields = without(fields, unjudged) if unjudged else fields
-    t, p = flatten(truth.fields), flatten(scored_fields or {})
     doc_type = truth.doc_type
+    t = flatten(truth.fields)
+    # list items paired with the truth's by agreement, not by index (one spurious item shifts none)
+    p = aligned(t, flatten(scored_fields or {}),
+                lambda key, tv, pv: normalized_equal(tv, pv, catalog.info(doc_type, key).kind))
     outcomes = OutcomeCounts()
     fuzzy_sum = anls_sum = 0.0
     accurate = exact = missing = hallucinated = 0

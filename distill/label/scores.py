@@ -34,23 +34,31 @@ def audit_scores(doc: Any, truth_rows: dict[str, dict[str, Any]], labeled: dict[
 
     ``truth_rows``: id -> flat truth; ``labeled``: id -> the row's ``meta["fields"]`` report.
     A failed page counts every truth field as wrong. ``fields``: score only these schema patterns
-    (real truth labels some fields only: the teacher's other fields cannot be judged).
+    (real truth labels some fields only: the teacher's other fields cannot be judged). List items are
+    paired with the truth's by agreement (``docfoundry.alignment``), not by index; each predicted
+    field keeps its own confidence.
     """
+    from docfoundry.alignment import aligned
     from docfoundry.doctypes import path_pattern
     from docfoundry.normalize import normalized_equal
+
+    def kind_of(path: str) -> str:
+        leaf = doc.leaf(path)
+        return leaf.kind if leaf else "text"
+
+    def same(path: str, truth_value: Any, pred_value: Any) -> bool:
+        return normalized_equal(truth_value, pred_value, kind_of(path))
 
     per_field: dict[str, list[int]] = {}
     buckets: dict[str, list[int]] = {}
     scored: list[tuple[float, bool]] = []
     for pid, truth in truth_rows.items():
-        report = labeled.get(pid, {})
+        report = aligned(truth, labeled.get(pid, {}), same, value_of=lambda r: r.get("value"))
         for path in sorted(set(truth) | set(report)):
             if fields is not None and path_pattern(path) not in fields:
                 continue
-            leaf = doc.leaf(path)
-            kind = leaf.kind if leaf else "text"
             pred = report.get(path, {}).get("value") if path in report else None
-            ok = pid not in failed and normalized_equal(truth.get(path), pred, kind)
+            ok = pid not in failed and same(path, truth.get(path), pred)
             if path in truth:
                 tally = per_field.setdefault(path_pattern(path), [0, 0])
                 tally[0] += ok
