@@ -110,3 +110,25 @@ def test_eval_score_document_pairs_items_by_agreement(items: list[dict[str, str]
     pred = Prediction(id="i", fields={"total": "7.75", "line_items": items})
     doc = score_document(truth, pred, FieldCatalog(), {}, schema_check=False)
     assert (doc.accurate, doc.exact) == (accurate, accurate)
+
+
+def test_alignment_is_the_same_in_any_process() -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # ties everywhere: two identical spurious items, reversed truth items, a nested list
+    code = ("import json; from docfoundry.alignment import align_paths; from docfoundry.records import flatten\n"
+            "t = {'a': [{'x': '1', 'y': ['p', 'q']}, {'x': '2', 'y': []}, {'x': '1', 'y': ['q']}]}\n"
+            "p = {'a': [{'x': '9'}, {'x': '9'}, {'x': '1', 'y': ['q', 'p']}, {'x': '2'}, {'x': '1'}]}\n"
+            "print(json.dumps(align_paths(flatten(t), flatten(p), lambda k, a, b: a == b), sort_keys=True))")
+    repo = str(Path(__file__).resolve().parents[1])
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120,
+                           env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": repo}).stdout
+            for seed in ("1", "2")}
+    assert len(outs) == 1
+    names = json.loads(outs.pop())
+    assert names["a.2.x"] == "a.0.x" and names["a.3.x"] == "a.1.x" and names["a.4.x"] == "a.2.x"
+    assert names["a.2.y.0"] == "a.0.y.1" and names["a.2.y.1"] == "a.0.y.0"
