@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +26,22 @@ def png_bytes(color: str = "white", size: tuple[int, int] = (120, 160)) -> bytes
 
     image = Image.new("RGB", size, color)
     ImageDraw.Draw(image).rectangle([10, 10, 60, 30], fill="black")
+    return _png(image)
+
+
+def _png(image: Any) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     return buf.getvalue()
 
 
 def dataset_folder(root: Path, docs: dict[str, dict[str, Any]] = RECEIPTS, doc_type: str = "receipt",
-                   split: str = "test") -> Path:
-    """A docfoundry dataset folder (metadata.jsonl + images/) holding ``docs``."""
-    writer = DatasetWriter(root, stage="test", fingerprint={"fixture": 1}, config={})
+                   split: str = "test", page: Callable[[dict[str, Any]], bytes] = lambda fields: png_bytes(),
+                   fixture: int = 1) -> Path:
+    """A docfoundry dataset folder (metadata.jsonl + images/) holding ``docs``; ``page`` draws a doc's image."""
+    writer = DatasetWriter(root, stage="test", fingerprint={"fixture": fixture}, config={})
     for doc_id, fields in docs.items():
-        writer.add(Sample(doc_id, doc_type, split, fields), png_bytes(), ext="png")
+        writer.add(Sample(doc_id, doc_type, split, fields), page(fields), ext="png")
     writer.finish({"pages": len(docs)})
     return root
 
@@ -134,18 +140,14 @@ def text_png(lines: list[str], size: tuple[int, int] = (360, 200)) -> bytes:
     font = ImageFont.load_default(size=22)
     for i, text in enumerate(lines):
         draw.text((16, 12 + i * 44), text, fill="black", font=font)
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
+    return _png(image)
 
 
 def text_folder(root: Path, docs: dict[str, dict[str, Any]] = RECEIPTS, doc_type: str = "receipt",
                 split: str = "test") -> Path:
     """``dataset_folder`` whose pages print their fields (store, items, total), so OCR reads lines."""
-    writer = DatasetWriter(root, stage="test", fingerprint={"fixture": 2}, config={})
-    for doc_id, fields in docs.items():
-        lines = [fields["store_name"], *(f"{i['description']} {i['amount']}" for i in fields["items"]),
-                 f"TOTAL {fields['total']}"]
-        writer.add(Sample(doc_id, doc_type, split, fields), text_png(lines), ext="png")
-    writer.finish({"pages": len(docs)})
-    return root
+    def printed(fields: dict[str, Any]) -> bytes:
+        return text_png([fields["store_name"], *(f"{i['description']} {i['amount']}" for i in fields["items"]),
+                         f"TOTAL {fields['total']}"])
+
+    return dataset_folder(root, docs, doc_type, split, page=printed, fixture=2)
