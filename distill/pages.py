@@ -86,6 +86,7 @@ class Page:
     source: str
     split: str
     read: Callable[[], PageImage]
+    page_count: int = 1  # a document's pages, known from the listing before any image is read
 
 
 def decode_image(data: bytes, where: str) -> PageImage:
@@ -207,15 +208,16 @@ def adapter_pages(folder: Path) -> list[Page] | None:
     truth = load_truth(folder)
     pages = []
     for r in truth.records:
+        count = 1
         if r.image_bytes is not None or r.image_problem:
             read = _read_embedded(r.read_image_bytes, f"{truth.source} {r.id}")  # a refused path fails here
         elif len(r.pages) > 1:  # a document of several pages is labeled as one, every page read
-            read = _read_document(r.pages)
+            read, count = _read_document(r.pages), len(r.pages)
         elif r.image:
             read = _read_file(Path(r.image))
         else:
             read = _unreadable(f"{truth.source} {r.id}: the record names no image")
-        pages.append(Page(r.id, r.image or f"{truth.source}#{r.id}", r.split, read))
+        pages.append(Page(r.id, r.image or f"{truth.source}#{r.id}", r.split, read, count))
     return pages
 
 

