@@ -79,3 +79,17 @@ def test_a_student_folder_trained_again_in_place_changes_the_hashes(tmp_path, mo
     after = stage_hashes(cfg)
     assert before["synth"] == after["synth"] and before["label"] == after["label"]
     assert all(before[s] != after[s] for s in ("student", "train", "eval_base", "eval_student", "compare"))
+
+
+def test_the_base_is_asked_with_the_students_ocr_context(tmp_path):
+    """Regression: the base has no train_config.json, so eval's `auto` asked it without the OCR context the
+    student was trained with, and the before/after compared two prompts."""
+    from docfoundry.orchestration.pipeline import base_ocr_setting
+
+    plain = load_run_config(write(tmp_path, "synth:\n  n: 4\n"))
+    grounded = load_run_config(write(tmp_path, "synth:\n  n: 4\ninstruct:\n  ocr_context: text\n  ocr_max_tokens: 256\n"))
+    assert base_ocr_setting(grounded) == {"ocr_context": "text", "ocr_max_tokens": 256}
+    assert base_ocr_setting(plain) == {"ocr_context": "none", "ocr_max_tokens": plain.instruct.tasks_from_truth.ocr_max_tokens}
+    assert stage_hashes(grounded)["eval_base"] != stage_hashes(plain)["eval_base"]  # a changed context re-asks the base
+    told = load_run_config(write(tmp_path, "instruct:\n  ocr_context: text\neval:\n  ocr_context: none\n"))
+    assert base_ocr_setting(told) == {}  # eval's own setting wins: the flags then go to base and student alike

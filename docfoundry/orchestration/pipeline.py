@@ -320,8 +320,21 @@ def _eval(cfg: RunConfig, run_dir: Path, name: str, **kw: Any) -> dict[str, Any]
                                    label=name, seed=cfg.seed, **kw))
 
 
+def base_ocr_setting(cfg: RunConfig) -> dict[str, Any]:
+    """The OCR context the base is asked with: the student's (its instruct folders'), unless eval names one.
+
+    The base has no ``train_config.json``, so ``auto`` alone would ask it without context while the
+    student gets one: the before/after would then compare two prompts, not two models.
+    """
+    scoring, tasks = cfg.eval.scoring, cfg.instruct.tasks_from_truth
+    if scoring.ocr_context != "auto":
+        return {}
+    cap = tasks.ocr_max_tokens if scoring.ocr_max_tokens is None else scoring.ocr_max_tokens
+    return {"ocr_context": tasks.ocr_context, "ocr_max_tokens": cap}
+
+
 def stage_eval_base(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
-    return _eval(cfg, run_dir, "base", model=student_path(cfg, run_dir))
+    return _eval(cfg, run_dir, "base", model=student_path(cfg, run_dir), **base_ocr_setting(cfg))
 
 
 def stage_eval_student(cfg: RunConfig, run_dir: Path) -> dict[str, Any]:
@@ -395,7 +408,8 @@ STAGES: list[Stage] = [
           stage_student, ("student",)),
     Stage("train", ("instruct", "student"), lambda c: (c.seed, c.student), stage_train, ("train",)),
     Stage("evalset", (), lambda c: (c.seed, c.synth, c.eval.n, c.eval.degrade), stage_evalset, ("evalset",)),
-    Stage("eval_base", ("evalset", "student"), lambda c: (c.seed, c.eval), stage_eval_base, ("eval/base",)),
+    Stage("eval_base", ("evalset", "student"), lambda c: (c.seed, c.eval, base_ocr_setting(c)), stage_eval_base,
+          ("eval/base",)),
     Stage("eval_student", ("evalset", "train"), lambda c: (c.seed, c.eval), stage_eval_student, ("eval/student",)),
     Stage("eval_teacher", ("evalset",), lambda c: (_teacher_key(c), c.eval), stage_eval_teacher,
           ("teacher_eval", "eval/teacher")),
