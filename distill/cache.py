@@ -42,12 +42,10 @@ class CallCache:
     def _load(self) -> None:
         if not self.path.is_file():
             return
-        data = self.path.read_bytes()
-        complete = data[:data.rfind(b"\n") + 1]
-        if len(complete) != len(data):  # a kill mid-write: drop the torn line, redo that call
-            with self.path.open("r+b") as fh:
-                fh.truncate(len(complete))
-        for lineno, line in enumerate(complete.decode("utf-8").splitlines(), 1):
+        from docfoundry.store import repair_tail
+
+        repair_tail(self.path)  # a complete last entry gets its newline; a torn one (a kill mid-write) is cut
+        for lineno, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue
             try:

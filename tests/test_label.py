@@ -287,6 +287,20 @@ def test_cache_survives_a_torn_line(tmp_path):
     c.close()
 
 
+def test_cache_keeps_a_complete_last_entry_without_its_newline(tmp_path):
+    """Regression: a last entry that parses but lacks its newline (a file copied or edited by hand) was
+    cut as torn, so that call was paid again."""
+    from distill.cache import CallCache, call_key
+
+    path = tmp_path / "calls.jsonl"
+    path.write_text(json.dumps({"key": call_key(a=1), "value": {"text": "one"}}), encoding="utf-8")
+    c = CallCache(tmp_path)
+    assert c.get(call_key(a=1)) == {"text": "one"}
+    c.put(call_key(a=2), {"text": "two"})  # appended on a line of its own
+    c.close()
+    assert [line.count('"key"') for line in path.read_text(encoding="utf-8").splitlines()] == [1, 1]
+
+
 def test_answers_that_are_not_json_or_break_the_schema_are_rejected():
     from distill.teachers import Answer
 
