@@ -93,3 +93,17 @@ def test_the_base_is_asked_with_the_students_ocr_context(tmp_path):
     assert stage_hashes(grounded)["eval_base"] != stage_hashes(plain)["eval_base"]  # a changed context re-asks the base
     told = load_run_config(write(tmp_path, "instruct:\n  ocr_context: text\neval:\n  ocr_context: none\n"))
     assert base_ocr_setting(told) == {}  # eval's own setting wins: the flags then go to base and student alike
+
+
+def test_a_stage_that_fails_is_recorded_as_failed_with_its_error(tmp_path, capsys):
+    """Regression: a stage that raised left the run's state at "running", as if it were still going."""
+    import json
+
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    (scans / "a.png").write_bytes(b"not a png")
+    config = write(tmp_path, f"synth:\n  n: 2\n  like: {scans}\n")
+    assert main(["run", config, "--out", str(tmp_path / "r"), "--until", "synth"]) == 2
+    state = json.loads((tmp_path / "r" / "run.json").read_text())["stages"]["synth"]
+    assert state["status"] == "failed" and "a.png" in state["error"] and "\n" not in state["error"]
+    assert "a.png" in capsys.readouterr().err

@@ -604,8 +604,15 @@ def run_pipeline(cfg: RunConfig, from_stage: str = "", until: str = "") -> dict[
             _write_state(run_dir, state)
             print(f"--- {stage.name} ({time.strftime('%Y-%m-%d %H:%M:%S')})", flush=True)  # into the log
             start = time.time()
-            with stage_line(stage.name):
-                summary = stage.run(cfg, run_dir)
+            try:
+                with stage_line(stage.name):
+                    summary = stage.run(cfg, run_dir)
+            except BaseException as e:  # the state says which stage stopped and why, not "running" forever
+                why = "interrupted" if isinstance(e, KeyboardInterrupt) else " ".join(f"{type(e).__name__}: {e}".split())
+                state["stages"][stage.name] = {"status": "failed", "hash": hashes[stage.name], "error": why[:500],
+                                               "seconds": round(time.time() - start, 1)}
+                _write_state(run_dir, state)
+                raise
             state["stages"][stage.name] = {"status": "complete", "hash": hashes[stage.name],
                                            "seconds": round(time.time() - start, 1), "summary": summary}
             _write_state(run_dir, state)
