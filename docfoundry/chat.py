@@ -1,12 +1,11 @@
-"""The chat a model sees for a page: one function for the teachers, ``eval --model`` and training.
+"""The chat a model sees for a page: one function and one layout for the teachers, ``eval --model`` and training.
 
-    page_chat([image], [{"role": "user", "content": prompt}], context=ctx)   # student: eval, training
-    page_chat([image], system=prompt, context=ctx)                          # model teachers
+    page_chat([image], [{"role": "user", "content": prompt}], context=ctx)
 
 Images are a list, one per page of the document, and go first in the first user turn. The OCR
 context (``--ocr-context text|layout``) is the page's OCR lines as text, put before the first user
-turn's own text (or, for the teachers, as that turn's text), so the student is trained on exactly
-the prompt it is asked with at inference: ``ocr_context`` builds it and trims it to
+turn's own text (the instructions), so the student is trained on exactly the prompt it is asked
+with at inference, and a model asked as a teacher sees what it would see in ``eval --model``: ``ocr_context`` builds it and trims it to
 ``--ocr-max-tokens`` of the model's tokenizer by whole lines from the end, the same way everywhere.
 Small VLMs read dense print badly; OCR text next to the image is a known, large gain.
 """
@@ -53,17 +52,15 @@ def _text(text: str) -> dict[str, Any]:
     return {"type": "text", "text": text}
 
 
-def page_chat(images: Sequence[Any], turns: Sequence[dict[str, str]] = (), *, system: str = "",
+def page_chat(images: Sequence[Any], turns: Sequence[dict[str, str]] = (), *,
               context: str = "", image_part: ImagePart = placeholder) -> list[dict[str, Any]]:
     """Chat-template messages for a document's page images and plain-text ``turns``.
 
     The images (one per page) and the OCR ``context`` go first in the first user turn, before its
-    text. ``system``: the instructions as a system turn (the teachers' layout: with them first an
-    engine with prefix caching computes them once per run); then ``turns`` may be empty and the
-    user turn holds only the pages and their context.
+    text (the instructions); with no user turn, one holds only the pages and their context.
     """
     parts = [image_part(image) for image in images]
-    messages: list[dict[str, Any]] = [{"role": "system", "content": [_text(system)]}] if system else []
+    messages: list[dict[str, Any]] = []
     placed = False
     for m in turns:
         content = [_text(m["content"])]

@@ -331,7 +331,7 @@ def test_model_teachers_see_every_page(agreement, tmp_path, tiny_model):
     image = page.read()
     req = Request(page.id, image.image, image.data, image.ext, "Read the agreement.", {}, 0, more=image.more)
     chat = teacher_chat(req, req.images, placeholder, approximate_counter, TeacherOptions())
-    assert [part["type"] for part in chat[1]["content"]] == ["image", "image"]
+    assert [part["type"] for part in chat[0]["content"]] == ["image", "image", "text"]  # the pages, then the prompt
     body = load_teacher("openai:http://127.0.0.1:9/v1#m", TeacherOptions()).payload(req, _sampling())
     assert sum(part["type"] == "image_url" for m in body["messages"] for part in m["content"]) == 2
     with pytest.raises(UserError, match="a document of 2 pages; the vllm engine was started for 1 image"):

@@ -141,15 +141,16 @@ def test_model_teachers_send_the_same_context(made):
     req = Request("r1", open_image(data, "r1"), data, "png", "Extract the fields.", {"type": "object"}, 0, ocr=lines)
     options = TeacherOptions(ocr_context="text", ocr_max_tokens=0)
     api = load_teacher("openai:http://127.0.0.1:9/v1#m", options)
-    system, user = api.payload(req, Sampling())["messages"]
-    assert system["content"][0]["text"] == "Extract the fields." and user["content"][0]["type"] == "image_url"
-    assert user["content"][1]["text"].splitlines()[1:] == ["CORNER MARKET", "TEA 4.00", "TOTAL 12.50"]
+    (user,) = api.payload(req, Sampling())["messages"]  # one user turn: page, context, then the instructions
+    assert user["content"][0]["type"] == "image_url" and user["content"][1]["text"].endswith("\n\nExtract the fields.")
+    assert user["content"][1]["text"].splitlines()[1:4] == ["CORNER MARKET", "TEA 4.00", "TOTAL 12.50"]
     assert api.needs_ocr and api.identity() != load_teacher("openai:http://127.0.0.1:9/v1#m").identity()
-    assert len(load_teacher("openai:http://127.0.0.1:9/v1#m").payload(req, Sampling())["messages"][1]["content"]) == 1
+    (bare,) = load_teacher("openai:http://127.0.0.1:9/v1#m").payload(req, Sampling())["messages"]
+    assert bare["content"][1]["text"] == "Extract the fields."  # no context without --ocr-context
     hf = load_teacher(f"hf:{made['student']}", options)
     chat = teacher_chat(req, req.image, lambda im: {"type": "image"},
                         tokenizer_counter(tokenizer_of(made["student"])), options)
-    assert chat[1]["content"][1]["text"] == user["content"][1]["text"] and hf.needs_ocr
+    assert chat[0]["content"][1]["text"] == user["content"][1]["text"] and hf.needs_ocr
     with pytest.raises(UserError, match="needs the page's OCR lines"):
         teacher_chat(Request("r1", req.image, data, "png", "p", {}, 0), req.image, lambda im: {}, len, options)
 

@@ -30,6 +30,10 @@ from docfoundry.chat import (
 from docfoundry.config import opt
 from docfoundry.errors import UserError
 
+# The model teachers' chat layout, part of their identity: answers asked in another layout are other
+# answers, so a call cached under an older layout (1: the instructions as a system turn) is not reused.
+CHAT_LAYOUT = 2
+
 
 class TeacherUnavailable(UserError):
     """The teacher cannot be reached or started (server down after retries, engine failed to load)."""
@@ -188,12 +192,10 @@ class Teacher:
 
 def teacher_chat(req: Request, image: Any | list[Any], image_part: ImagePart, count: TokenCounter,
                  options: TeacherOptions) -> list[dict[str, Any]]:
-    """The conversation every model teacher sends (``docfoundry.chat.page_chat``): the instructions
-    as a system turn, then the page with its OCR context (``options.ocr_context``).
-
-    The instructions are the same for every page, so with them first an engine with prefix
-    caching (vLLM) computes them once for the whole run; only the page is new per request.
-    ``image`` is what ``image_part`` turns into the backend's image content (PIL, data URL), or a
+    """The conversation every model teacher sends (``docfoundry.chat.page_chat``): one user turn of
+    the page(s), their OCR context (``options.ocr_context``), then the instructions, the layout the
+    student is trained and evaluated in (``CHAT_LAYOUT``), so a distilled student asked as a teacher
+    sees the prompt it learned. ``image`` is what ``image_part`` turns into the backend's image content (PIL, data URL), or a
     list of them, one per page of a document; ``count`` counts tokens for the context's cap. A
     document's OCR lines are its pages' stacked reading (``distill.pages.stacked``), sized so.
     """
@@ -205,8 +207,8 @@ def teacher_chat(req: Request, image: Any | list[Any], image_part: ImagePart, co
             raise UserError(f"{req.page_id}: --ocr-context {options.ocr_context} needs the page's OCR lines")
         size = (req.image.size[0], sum(im.size[1] for im in req.images))  # the stacked pages' reading
         context, _ = ocr_context([(req.ocr, size)], options.ocr_context, options.ocr_max_tokens, count)
-    return page_chat(image if isinstance(image, list) else [image], system=req.prompt, context=context,
-                     image_part=image_part)
+    return page_chat(image if isinstance(image, list) else [image], [{"role": "user", "content": req.prompt}],
+                     context=context, image_part=image_part)
 
 
 def decoding_schema(schema: dict[str, Any], max_field_chars: int = 0) -> dict[str, Any]:
@@ -234,7 +236,7 @@ class LocalModelTeacher(Teacher):
     def identity(self) -> dict[str, Any]:
         return {"spec": self.spec, **model_fingerprint(self.target),
                 "max_image_tokens": self.options.max_image_tokens, "dtype": self.options.dtype,
-                **self.options.ocr_identity()}
+                "chat_layout": CHAT_LAYOUT, **self.options.ocr_identity()}
 
 
 def teacher_names() -> list[str]:

@@ -46,11 +46,15 @@ class HfTeacher(LocalModelTeacher):
             cache[text] = xgr.GrammarCompiler(info).compile_json_schema(text, any_whitespace=False)
         return cache[text]
 
+    def chat(self, req: Request) -> list[dict[str, Any]]:
+        """The chat one request is asked with: the teacher chat, its OCR context cut by this model's tokenizer."""
+        return teacher_chat(req, req.images, placeholder, self.engine.count_tokens, self.options)
+
     def generate(self, req: Request, sampling: Sampling, min_new_tokens: int = 0) -> Answer:
         """One page: the teacher chat with its OCR context, ``generate``; token log-probs when asked."""
         engine = self.engine
         started = time.perf_counter()
-        chat = teacher_chat(req, req.images, placeholder, engine.count_tokens, self.options)
+        chat = self.chat(req)
         processors = []
         grammar = self._grammar(req.schema, sampling) if sampling.structured else None
         if grammar is not None:

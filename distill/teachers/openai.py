@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from distill.teachers import (
+    CHAT_LAYOUT,
     Answer,
     Request,
     Sampling,
@@ -81,7 +82,7 @@ class OpenAITeacher(Teacher):
         self.url, self.model = url.rstrip("/"), model
 
     def identity(self) -> dict[str, Any]:
-        return {"spec": self.spec, **self.options.ocr_identity()}  # never the API key
+        return {"spec": self.spec, "chat_layout": CHAT_LAYOUT, **self.options.ocr_identity()}  # never the API key
 
     def payload(self, req: Request, sampling: Sampling) -> dict[str, Any]:
         """The chat-completions request body for one page."""

@@ -34,8 +34,8 @@ from docfoundry.errors import UserError
 
 def chat_messages(req: Request, options: TeacherOptions | None = None,
                   count: TokenCounter = approximate_counter, images_per_prompt: int = 1) -> list[dict[str, Any]]:
-    """The instructions, then every page as a PIL image (OpenAI chat format) with its OCR context
-    when ``options`` ask for one (``count``: the engine's tokenizer; ``images_per_prompt``: what the
+    """Every page as a PIL image (OpenAI chat format) with its OCR context when ``options`` ask for
+    one, then the instructions (``count``: the engine's tokenizer; ``images_per_prompt``: what the
     engine was started for, a larger document is refused)."""
     if len(req.images) > images_per_prompt:
         raise UserError(f"{req.page_id}: a document of {len(req.images)} pages; the vllm engine was started for "
