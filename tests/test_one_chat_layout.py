@@ -77,3 +77,15 @@ def test_model_teachers_carry_the_layout_in_their_cache_identity(tiny_model):
     assert load_teacher("vllm:models/none").identity()["chat_layout"] == CHAT_LAYOUT
     assert load_teacher("openai:http://127.0.0.1:9/v1#m").identity()["chat_layout"] == CHAT_LAYOUT
     assert "chat_layout" not in load_teacher("ocr").identity()  # its answers read no chat
+
+
+def test_vllm_teacher_sends_what_evals_vllm_engine_sends(page):
+    from distill.teachers import TeacherOptions
+    from distill.teachers.vllm import chat_messages
+    from docfoundry.chat import approximate_counter, ocr_context, pil_part
+    from eval.predict import student_chat
+
+    req = request(page)
+    context, _ = ocr_context([(req.ocr, req.image.size)], "layout", 0, approximate_counter)
+    sent = chat_messages(req, TeacherOptions(ocr_context="layout", ocr_max_tokens=0))
+    assert sent == student_chat(req.image, PROMPT, context, pil_part)  # eval's VLLMEngine builds its chats so
