@@ -46,7 +46,8 @@ def mutated_tree(draw: Any, originals: list[Any], keys: list[str], key_values: l
     """A copy of one of ``originals`` with 1-3 edits: a value replaced, a key or item removed, a
     key from ``keys`` added, or a subtree duplicated elsewhere (values from ``key_values`` or random)."""
     tree = copy.deepcopy(draw(st.sampled_from(originals)))
-    new_value = st.one_of(st.sampled_from(key_values), values) if key_values else values
+    # a copy each time: an edit later in the example may write into the value it inserted
+    new_value = (st.one_of(st.sampled_from(key_values), values) if key_values else values).map(copy.deepcopy)
     for _ in range(draw(st.integers(1, 3))):
         path = draw(st.sampled_from(list(tree_paths(tree))))
         op = draw(st.sampled_from(["replace", "delete", "add", "copy"]))
