@@ -133,9 +133,10 @@ class LabelStudio:
             raise RuntimeError(f"labelstudio_sdk.py {args[0]} failed: {proc.stderr[-3000:]}")
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
-    def screenshot(self, project: int, task: int, png: Path, expect: str) -> dict | None:
-        """Log in, open the task in Label Studio's editor and wait for ``expect`` and the image; save the
-        screenshot and return what the page showed (None without Playwright and a Chromium)."""
+    def screenshot(self, project: int, task: int, png: Path, expect: str | list[str]) -> dict | None:
+        """Log in, open the task in Label Studio's editor and wait until the page shows every text of
+        ``expect`` and the image; save the screenshot and return what the page showed (None without
+        Playwright and a Chromium)."""
         try:
             from browser import CHROMIUM_ARGS, chromium
             from playwright.sync_api import sync_playwright
@@ -152,10 +153,13 @@ class LabelStudio:
             page.click("button[type=submit]")
             page.wait_for_load_state("networkidle")
             page.goto(f"{self.url}/projects/{project}/data?task={task}")
-            page.wait_for_function("t => document.body.innerText.includes(t) && "
-                                   "!document.body.innerText.includes('Downloading image')", arg=expect,
-                                   timeout=180_000)
+            shows_all = ("ts => ts.every(t => document.body.innerText.includes(t)) && "
+                         "!document.body.innerText.includes('Downloading image')")
+            expected = [expect] if isinstance(expect, str) else expect
+            page.wait_for_function(shows_all, arg=expected, timeout=180_000)
             page.wait_for_timeout(3000)  # the editor draws the regions after the image loads
+            # it may redraw its panels meanwhile (slowly on a loaded machine): read the page once all is back
+            page.wait_for_function(shows_all, arg=expected, timeout=180_000)
             page.screenshot(path=str(png))
             shown = {"text": page.inner_text("body"), "images": page.evaluate(
                 "[...document.images].map(i => [i.complete, i.naturalWidth])")}

@@ -42,7 +42,8 @@ def test_the_review_loop_through_a_real_label_studio(tmp_path_factory, tmp_path)
         assert project["tasks"] == len(tasks)
         done = ls.sdk("annotate", str(project["project"]), first, str(tmp_path / "edits.json"))
         assert ls.sdk("export", str(project["project"]), str(export)) == {"tasks": len(tasks)}
-        shown = ls.screenshot(project["project"], done["task"], tmp_path / "task.png", "store_name")
+        shown = ls.screenshot(project["project"], done["task"], tmp_path / "task.png",
+                              ["store_name", "total", edits["total"]])
     if shown is not None:  # the generated config renders: the page image, its field headers, the values
         from PIL import Image
 
