@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from docfoundry.chat import ocr_key
 from docfoundry.errors import UserError
 
 ROWS = "conversations.jsonl"
@@ -156,7 +157,7 @@ def write(cfg: Any, source: Source) -> dict[str, Any]:
     ocr = None
     with_ocr = getattr(cfg, "ocr_context", "none") != "none"
     # the OCR context defines the rows when used; without it the fingerprint is the one folders had before
-    context = {"ocr_context": cfg.ocr_context, "ocr_max_tokens": cfg.ocr_max_tokens} if with_ocr else {}
+    context = ocr_key(cfg.ocr_context, cfg.ocr_max_tokens) if with_ocr else {}
     try:
         writer = DatasetWriter(cfg.out, stage="instruct", fingerprint={**fingerprint(cfg, source.name), **context},
                                config=to_dict(cfg), rows_file=ROWS)

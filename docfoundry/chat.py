@@ -85,6 +85,12 @@ def check_ocr_setting(mode: str, max_tokens: int, flag: str = "--ocr-context") -
         raise UserError(f"--ocr-max-tokens: must be a whole number >= 0 (0: no cap; got {max_tokens!r})")
 
 
+def ocr_key(mode: str, max_tokens: int) -> dict[str, Any]:
+    """The OCR setting's part of a cache key or fingerprint: empty without context, so the keys of
+    everything made before the option existed still hold."""
+    return {} if mode == "none" else {"ocr_context": mode, "ocr_max_tokens": max_tokens}
+
+
 def _line(line: Any) -> tuple[str, list[float]]:
     """(text, pixel box) of an OCR line: a ``distill.ocr.OcrLine`` or its JSON form."""
     if isinstance(line, dict):

@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from docfoundry.adapters import TruthRecord
-from docfoundry.chat import ocr_context, page_chat, pil_part, placeholder, tokenizer_counter
+from docfoundry.chat import (
+    ocr_context,
+    ocr_key,
+    page_chat,
+    pil_part,
+    placeholder,
+    tokenizer_counter,
+)
 from docfoundry.errors import BadItem, UserError
 from docfoundry.predictions import Prediction, prediction_from_row, read_predictions
 
@@ -48,8 +55,7 @@ def _fingerprint(cfg: Any) -> dict[str, Any]:
 
     settings = fingerprint(cfg, "predictions")  # the fields not marked output=False or output="report"
     mode, cap = ocr_setting(cfg)
-    context = {"ocr_context": mode, "ocr_max_tokens": cap} if mode != "none" else {}  # none: old keys hold
-    return {**settings, **context, "model_content": model_digest(base), "adapter_content": model_digest(adapter)}
+    return {**settings, **ocr_key(mode, cap), "model_content": model_digest(base), "adapter_content": model_digest(adapter)}
 
 
 def ocr_setting(cfg: Any) -> tuple[str, int]:

@@ -26,6 +26,7 @@ from docfoundry.chat import (
     ImagePart,
     TokenCounter,
     check_ocr_setting,
+    ocr_key,
 )
 from docfoundry.config import opt
 from docfoundry.errors import UserError
@@ -138,9 +139,7 @@ class TeacherOptions:
 
     def ocr_identity(self) -> dict[str, Any]:
         """The OCR context's part of a teacher's identity (empty without context: old cache keys hold)."""
-        if self.ocr_context == "none":
-            return {}
-        return {"ocr_context": self.ocr_context, "ocr_max_tokens": self.ocr_max_tokens}
+        return ocr_key(self.ocr_context, self.ocr_max_tokens)
 
 
 def model_fingerprint(name_or_path: str) -> dict[str, Any]:
