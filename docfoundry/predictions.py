@@ -37,11 +37,19 @@ def parse_prediction(text: str) -> dict[str, Any] | None:
 
 
 def _first_object(text: str) -> dict[str, Any] | None:
+    """The first ``{`` that decodes to an object; an object that starts as JSON (``{"key``) and then
+    breaks (cut off, looping) ends the search: the objects inside it are its parts (a list item),
+    not the answer."""
     start = text.find("{")
     while start != -1:
         try:
             obj, _ = _DECODER.raw_decode(text, start)
-        except (ValueError, RecursionError):  # not JSON, a number past int's digit limit, nesting too deep
+        except json.JSONDecodeError as e:
+            if text[start + 1:e.pos].strip():  # it got past its first key's opening quote: a broken answer
+                return None
+            start = text.find("{", start + 1)  # prose such as "{name}": look further
+            continue
+        except (ValueError, RecursionError):  # a number past int's digit limit, nesting too deep
             start = text.find("{", start + 1)
             continue
         if isinstance(obj, dict):

@@ -46,6 +46,11 @@ from eval.tree_edit import (
     ('{broken {"a": 1}', {"a": 1}),                                      # the first *valid* object
     ('no json here', None),
     ('{"a": 1', None),                                                   # truncated
+    # an answer cut off (or looping) inside its list is not parsed as its first item (it was: a parse
+    # with the item's keys, so the parse rate counted answers every field of which scored 0)
+    ('{"store": "AB", "items": [{"name": "X", "qty": "1"}, {"name": "Y", "qty', None),
+    ('{"store": "A", "store": "addr": "B", {"name": "X", "qty": "1"}', None),   # broken, then an object
+    ('{ broken {"a": 1}', {"a": 1}),                                     # prose braces before the answer
     ("", None),
 ])
 def test_parse_prediction(text, expected):
