@@ -3,6 +3,10 @@
     - {type: sheet, list: fields, style: line|cells|tab, answers: typed|hand|mixed, per_row: 1|2|3}
     - {type: checks, list: choices, mark: box|blank|paren, answers: typed|hand}
     - {type: letterhead}, {type: fax_header}, {type: stamp}, {type: signature}, {type: page_marks}
+    - {type: footer}: the document number, a code and a copy list at the foot of the page (last in
+      the list: a page whose blocks reach into it is drawn again smaller)
+    - {type: fill, with: [notes, figures, rules], reserve: LINES}: running notes, a table of figures
+      and empty ruled lines, down to the footer, leaving ``reserve`` lines for the blocks after it
 
 Keys are printed in the form's font; answers are typed in Courier a little off the line, or
 written by hand (``synth.handwriting``) in a pen colour. Unanswered keys, section headings, the
@@ -14,10 +18,12 @@ they are words on the page but no field. A block gets the layout's ``DrawCtx`` a
 from __future__ import annotations
 
 import math
+import random
 from typing import TYPE_CHECKING
 
 from synth.handwriting import HandStyle, hand_style, hand_text
 from synth.marks import punch_holes, scrawl, stamp, turned_text
+from synth.render import BOLD as BOLD_FONTS
 from synth.render import Run
 
 if TYPE_CHECKING:
@@ -122,6 +128,7 @@ def sheet(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
     style = ctx.pick(b.get("style"), "line")
     answers = ctx.pick(b.get("answers"), "typed")
     per_row = ctx.pick(b.get("per_row"), 1)
+    spread = ctx.rng.uniform(*b["spread"]) if "spread" in b else 0.55  # row gap in lines: typed forms double-space
     gap = ctx.size * 1.6
     items = _items(ctx, lst)
     tab = None
@@ -138,7 +145,7 @@ def sheet(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
             if style == "cells":  # one height for the row's boxes
                 for cx, span in row:
                     ctx.page.rect(cx, y, span, row_h)
-            y += row_h + ctx.size * (0.0 if style == "cells" else 0.55)
+            y += row_h + ctx.size * (0.0 if style == "cells" else spread)
         row, row_h = [], 0.0
 
     for kind, item in items:
@@ -287,7 +294,8 @@ def page_marks(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> flo
     height = page.height or page.bottom
     number = ctx.extras.get("file_number")
     right = page.width - (x + width)  # the right margin
-    if number and ctx.rng.random() < ctx.pick(b.get("file_number"), 0.6) and right > ctx.size * 2:
+    printed = (ctx.cache.get("footer") or {}).get("number")  # the footer (planned by fill) prints it
+    if number and not printed and ctx.rng.random() < ctx.pick(b.get("file_number"), 0.6) and right > ctx.size * 2:
         size = min(ctx.size * 1.1, right * 0.45)
         cy = height * ctx.rng.uniform(0.55, 0.8)
         turned_text(page, x + width + right * 0.5, cy, number, ctx.rng.choice(("Helvetica", "Times-Roman")), size,
@@ -295,3 +303,174 @@ def page_marks(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> flo
     if ctx.rng.random() < ctx.pick(b.get("holes"), 0.25) and x > 24:
         punch_holes(page, x * 0.4, height, ctx.rng)
     return 0.0
+
+
+# --- the rest of the page: footer, notes, figures, ruled lines -------------------------------
+
+def _footer_plan(ctx: DrawCtx, x: float, width: float) -> dict:
+    """Where the foot of the page goes, drawn once per page (``fill`` asks first to know where to
+    stop, ``footer`` draws it): the document number large and bold at the right, a small code at the
+    left, sometimes the copy list over them, each only sometimes; ``floor`` is where the text above
+    must end."""
+    if "footer" in ctx.cache:
+        return ctx.cache["footer"]
+    page, size = ctx.page, ctx.size
+    rng = random.Random(ctx.rng.getrandbits(32))  # its own draws: who asks first does not change them
+    info = ctx.extras.get("footer") or {}
+    low = (page.height or 0.0) - x * rng.uniform(0.55, 0.85)  # the lowest text's bottom; layouts allow 0.5
+    plan: dict = {"number": None, "code": None, "cc": None}
+    floor = low
+    if ctx.extras.get("file_number") and rng.random() < 0.7:
+        big = size * rng.uniform(1.2, 1.7)
+        font = rng.choice((BOLD_FONTS[ctx.font], "Times-Bold", "Helvetica-Bold"))
+        h = sum(abs(v) for v in page.line_height(font, big))
+        plan["number"] = (font, big, low - h)
+        floor = low - h
+    if info.get("code") and rng.random() < 0.5:
+        small = size * rng.uniform(0.75, 0.95)
+        h = sum(abs(v) for v in page.line_height(ctx.font, small))
+        plan["code"] = (small, low - h - rng.uniform(0, size * 1.5))
+        floor = min(floor, low - h - size * 1.5)
+    if info.get("cc") and rng.random() < 0.3:
+        floor -= size * 2.6
+        plan["cc"] = floor
+    plan["floor"] = floor - size * 0.8
+    ctx.cache["footer"] = plan
+    return plan
+
+
+def footer(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    """The foot of the page (``_footer_plan``), drawn at the bottom margin by the last block of a
+    layout; uses no height. When the blocks above reached into it, nothing is drawn and the page is
+    marked full, so the layout shrinks its type and draws the page again, as for any overflow."""
+    page = ctx.page
+    if page.height is None:
+        return 0.0
+    plan = _footer_plan(ctx, x, width)
+    if page.bottom > plan["floor"] + ctx.size * 0.8:
+        page.bottom = max(page.bottom, page.height)
+        return 0.0
+    info = ctx.extras.get("footer") or {}
+    if plan["number"]:
+        font, big, y = plan["number"]
+        page.text(x, y, [Run(ctx.extras["file_number"])], font, big, align="right", max_width=width)
+    if plan["code"]:
+        small, y = plan["code"]
+        page.text(x, y, [Run(info["code"])], ctx.font, small, max_width=width * 0.4)
+    if plan["cc"] is not None:
+        _label(ctx, x, plan["cc"], info["cc"], None, width * 0.6)
+    return 0.0
+
+
+def _floor(ctx: DrawCtx, x: float, width: float) -> float:
+    """Where the blocks that flow down the page must end: over the footer."""
+    return _footer_plan(ctx, x, width)["floor"]
+
+
+def _wrap(ctx: DrawCtx, text: str, font: str, size: float, width: float) -> list[str]:
+    """``text`` broken into lines of at most ``width`` points, at spaces."""
+    lines, line = [], ""
+    for word in text.split():
+        trial = f"{line} {word}" if line else word
+        if line and ctx.page.width_of(trial, font, size) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return lines + ([line] if line else [])
+
+
+def notes(ctx: DrawCtx, x: float, top: float, width: float, limit: float) -> float:
+    """Running text: a heading and typed sentences wrapped to the column, as many as fit above ``limit``."""
+    size, y = ctx.size, top
+    font = TYPEWRITER if ctx.rng.random() < 0.6 else ctx.font
+    step = size * ctx.rng.choice((1.2, 1.25, 1.5, 2.0))  # single to double spacing
+    indent = width * ctx.rng.choice((0.0, 0.0, 0.2, 0.25))
+    for head, sentences in ctx.extras.get("notes", []):
+        if y + size * 3 > limit:
+            break
+        style = ctx.rng.random()
+        if style < 0.5:  # the heading on its own line
+            _label(ctx, x, y, head.upper() if style < 0.25 else head + ":", None, width, font=ctx.bold)
+            y += size * 1.6
+            left = x + indent
+        else:  # the heading as a key, the text at a tab stop after it
+            _label(ctx, x, y, head + ":", None, width * 0.3)
+            left = x + max(indent, ctx.page.width_of(head + ": ", ctx.font, size) + size)
+        for line in _wrap(ctx, " ".join(sentences), font, size, x + width - left):
+            if y + size * 1.2 > limit:
+                break
+            ctx.page.text(left, y, [Run(line)], font, size, max_width=x + width - left)
+            y += step
+        y += size * 0.8
+    return y - top
+
+
+def figures(ctx: DrawCtx, x: float, top: float, width: float, limit: float) -> float:
+    """A table of figures: underlined column headings, the first column left, the others right-aligned;
+    rows while they fit above ``limit``."""
+    table = ctx.extras.get("figures") or []
+    if len(table) < 2 or top + ctx.size * 4 > limit:
+        return 0.0
+    size, rng = ctx.size, ctx.rng
+    font = TYPEWRITER if rng.random() < 0.5 else ctx.font
+    cols = len(table[0])
+    span = width * rng.uniform(0.6, 1.0)
+    first = span * 0.34
+    cw = (span - first) / max(1, cols - 1)
+    step = size * rng.choice((1.25, 1.5, 1.8))
+    y = top + size * 0.3
+    ruled = rng.random() < 0.5
+    for r, row in enumerate(table):
+        if y + size * 1.3 > limit:
+            break
+        for c, cell in enumerate(row):
+            cx, w = (x, first) if c == 0 else (x + first + (c - 1) * cw, cw - size * 0.5)
+            hf = ctx.bold if r == 0 and rng.random() < 0.5 else font
+            tw, h = ctx.page.text(cx, y, [Run(cell)], hf, size, align="left" if c == 0 else "right", max_width=w)
+            if r == 0 and not ruled:  # headings underlined one by one, as typed
+                x0 = cx if c == 0 else cx + w - tw
+                ctx.page.hline(x0, x0 + tw, y + h + 0.8, line_width=0.5)
+        y += step
+        if ruled and r == 0:
+            ctx.page.hline(x, x + span, y - step * 0.2, line_width=0.6)
+    return y - top + size * 0.5
+
+
+def rules(ctx: DrawCtx, x: float, top: float, width: float, limit: float) -> float:
+    """Empty ruled lines left for comments, under a key, down to ``limit`` (at most a dozen)."""
+    size = ctx.size
+    if top + size * 4 > limit:
+        return 0.0
+    blanks = ctx.extras.get("blanks") or ["Comments:"]
+    _label(ctx, x, top, ctx.rng.choice(blanks), None, width * 0.5)
+    y, step = top + size * 2.2, size * ctx.rng.uniform(1.8, 2.4)
+    for _ in range(ctx.rng.randint(2, 12)):
+        if y + size > limit:
+            break
+        ctx.page.hline(x, x + width * 0.95, y, line_width=0.5)
+        y += step
+    return y - top
+
+
+FILLERS = {"notes": notes, "figures": figures, "rules": rules}
+
+
+def fill(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
+    """The page below the keys, down to the footer: the ``with`` fillers in turn (in a drawn order
+    when ``shuffle``), each stopping at the line that would cross the floor; ``reserve`` lines are
+    left for the blocks after this one."""
+    kinds = list(ctx.pick(b.get("with"), ["notes", "figures", "rules"]))
+    if b.get("shuffle", True):
+        ctx.rng.shuffle(kinds)
+    limit = _floor(ctx, x, width) - ctx.size * b.get("reserve", 4.0)
+    y = top + ctx.size * ctx.rng.uniform(0.5, 2.0)
+    for kind in kinds:
+        if y + ctx.size * 3 > limit:
+            break
+        y += FILLERS[kind](ctx, x, y, width, limit) + ctx.size * ctx.rng.uniform(0.5, 1.5)
+    return min(y, max(top, limit)) - top
+
+
+BLOCKS = {"sheet": sheet, "checks": checks, "letterhead": letterhead, "fax_header": fax_header,
+          "stamp": stamp_block, "signature": signature, "page_marks": page_marks, "footer": footer, "fill": fill}

@@ -533,9 +533,7 @@ BLOCKS: dict[str, Callable[[DrawCtx, dict, float, float, float], float]] = {
     "spacer": block_spacer, "grid": block_grid, "qa": block_qa, "choices": block_choices,
     "extra": block_extra, "line": block_line, "charrule": block_charrule, "item_lines": block_item_lines,
     "barcode": block_barcode,
-    "copies": block_copies, "sheet": form_blocks.sheet, "checks": form_blocks.checks,
-    "letterhead": form_blocks.letterhead, "fax_header": form_blocks.fax_header,
-    "stamp": form_blocks.stamp_block, "signature": form_blocks.signature, "page_marks": form_blocks.page_marks,
+    "copies": block_copies, **form_blocks.BLOCKS,
 }
 
 from synth import flow  # noqa: E402 (running-text blocks; flow needs nothing of this module to load)

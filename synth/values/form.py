@@ -83,6 +83,16 @@ SECTIONS = ("General information", "Details", "For office use only", "Approvals"
             "Summary", "Specifics", "Comments", "Results", "Distribution", "Budget", "Schedule")
 STAMP_WORDS = ("RECEIVED", "APPROVED", "FILED", "CONFIDENTIAL", "COPY", "PAID", "ENTERED", "REVIEWED")
 DATE_FORMATS = ("%m/%d/%y", "%m/%d/%Y", "%B %d, %Y", "%d-%b-%y", "%b. %d, %Y", "%m-%d-%y", "%d %B %Y")
+# Running text under a form's keys: instructions, a description, remarks (words on the page, no field).
+NOTE_HEADS = ("Note", "Instructions", "Description", "Comments", "Purpose", "Background", "Remarks",
+              "Objective", "Summary", "Explanation", "Action required", "Results")
+# A small table of figures: row heading column, then columns of one kind each.
+ROW_HEADS = ("Item", "Description", "Category", "Brand", "Market", "Region", "Product", "Account", "Test",
+             "Element", "Group")
+COLUMNS = {"Qty": "count", "Units": "count", "Base": "count", "Cost": "money", "Total": "money",
+           "Budget": "money", "Actual": "money", "Share": "percent", "Rate": "percent", "Date": "date",
+           "Code": "code", "Year": "year", "Score": "score", "Index": "score", "Change": "percent"}
+FOOTER_EXTS = ("wp", "doc", "txt", "frm", "wk1", "ltr")
 
 
 def _country(f) -> str:
@@ -177,6 +187,41 @@ def _extras(ctx: ValueContext, style: Callable[[str, int | None], str], used: se
     ctx.extras["stamp"] = [rng.choice(STAMP_WORDS), when.strftime("%b %d %Y").upper(),
                            *([fake.city().upper()[:20]] if rng.random() < 0.5 else [])]
     ctx.extras["file_number"] = str(rng.randint(10**7, 10**10 - 1))
+    _fillers(ctx)
+
+
+def _cell(f, r, kind: str) -> str:
+    """One table cell of a column's kind."""
+    if kind == "year":
+        return str(r.randint(1965, 2026))
+    if kind == "score":
+        return f"{r.randint(0, 99)}.{r.randint(0, 9)}"
+    if kind == "percent":
+        return f"{r.randint(0, 99)}.{r.randint(0, 9)}{r.choice(('', '%'))}"
+    if kind == "money":
+        return f"{r.randint(1, 99999):,}"
+    return ANSWERS[kind](f, r) if kind != "date" else _date(f, r, "%m/%d/%y")
+
+
+def _fillers(ctx: ValueContext) -> None:
+    """Text a form prints below and around its keys (FUNSD pages are full to the bottom): running
+    notes, a table of figures, the footer's document code and copy list. Drawn after every other
+    value, so a page's truth is what it was without them."""
+    fake, rng = ctx.loc.fake, ctx.rng
+    ctx.extras["notes"] = [(rng.choice(NOTE_HEADS), [fake.sentence(nb_words=rng.randint(7, 16))
+                                                     for _ in range(rng.randint(2, 6))])
+                           for _ in range(rng.randint(1, 3))]
+    kinds = rng.sample(sorted(COLUMNS), rng.randint(2, 4))
+    rows = [[rng.choice((fake.word().capitalize(), rng.choice(SUBJECTS), fake.city()))]
+            + [_cell(fake, rng, COLUMNS[k]) for k in kinds] for _ in range(rng.randint(3, 9))]
+    ctx.extras["figures"] = [[rng.choice(ROW_HEADS), *kinds], *rows]
+    code = rng.choice((f"{fake.word()[:6]}.{rng.choice(FOOTER_EXTS)}",
+                       f"Rev. {rng.randint(1, 12)}/{rng.randint(60, 99)}",
+                       f"FORM {rng.randint(100, 9999)} ({rng.randint(1, 12)}/{rng.randint(60, 99)})",
+                       fake.bothify("??-####").upper(), fake.bothify("####?").lower()))
+    ctx.extras["footer"] = {"code": code,
+                            "cc": "cc: " + ", ".join(f"{fake.first_name()[0]}. {fake.last_name()}"
+                                                     for _ in range(rng.randint(1, 4)))}
 
 
 def make(ctx: ValueContext) -> dict:
