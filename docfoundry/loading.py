@@ -15,6 +15,7 @@ from typing import Any
 
 from docfoundry.errors import UserError
 from docfoundry.families import FAMILIES, Family, family_of
+from docfoundry.threads import fit_cpu_threads
 
 
 def is_local(name_or_path: str) -> bool:
@@ -224,6 +225,7 @@ def load_model(name_or_path: str, *, dtype: Any = "auto", quantization: str | No
 
         model = PeftModel.from_pretrained(model, adapter)
     model.eval()
+    fit_cpu_threads(model)
     return model, processor
 
 
