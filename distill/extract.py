@@ -1377,6 +1377,12 @@ def _printed_amounts(page: Page) -> list[tuple[Any, str, Seg]]:
     return out
 
 
+def _present_terms(terms: list[str], check: dict[str, Any], value: Callable[[str], Any]) -> list[str]:
+    """A check's terms without the ``optional`` ones the page does not print (no rounding line)."""
+    optional = set(check.get("optional", ()))
+    return [t for t in terms if t not in optional or value(t)]
+
+
 def _read_from_checks(page: Page, doc: DocType) -> None:
     """An amount printed without a label the schema knows, found by its x-checks: with
     ``change = tendered - total`` the total is tendered minus change, with ``total = subtotal + tax``
@@ -1393,6 +1399,7 @@ def _read_from_checks(page: Page, doc: DocType) -> None:
         target = check.get("equals")
         if not terms or not isinstance(target, str) or "[]" in target or any("[]" in t for t in terms):
             continue
+        terms = _present_terms(terms, check, value)
         known = {t: value(t) for t in [*terms, target]}
         missing = [t for t, v in known.items() if v is None]
         if len(missing) != 1 and not ("add" in check and target in missing):
@@ -1434,6 +1441,7 @@ def _checked_confidence(page: Page, doc: DocType) -> None:
         target = check.get("equals")
         if not terms or not isinstance(target, str) or "[]" in target or any("[]" in t for t in terms):
             continue
+        terms = _present_terms(terms, check, lambda t: page.found[t].value if t in page.found else None)
         found = [page.found.get(t) for t in [*terms, target]]
         if any(f is None or not f.value for f in found):
             continue

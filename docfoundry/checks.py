@@ -6,9 +6,12 @@
     {"name": "tax", "percent": ["subtotal", "tax_rate"], "equals": "tax_amount"}
     {"name": "ss tax", "rate": ["social_security_wages", "0.062"], "equals": "social_security_tax"}
     {"name": "change", "subtract": ["tendered", "total"], "equals": "change"}
+    {"name": "total", "add": ["subtotal", "tax", "rounding"], "optional": ["rounding"], "equals": "total"}
 
-They are evaluated on typed values (Decimal, cents rounded half-up) for instruction tasks
-("does the subtotal plus tax equal the total?") and for checking labels.
+A term listed in ``optional`` may be left empty (a receipt without a rounding line): the relation
+is then evaluated without it; any other empty operand skips the check. They are evaluated on typed
+values (Decimal, cents rounded half-up) for instruction tasks ("does the subtotal plus tax equal the
+total?") and for checking labels.
 """
 
 from __future__ import annotations
@@ -78,6 +81,8 @@ def evaluate_checks(doc: DocType, typed: dict[str, Any]) -> list[CheckResult]:
             else:
                 paths = [f"{prefix}{p}" for p in check[op]]
             operands = [(p, _num(flat.get(p, p if _num(p) is not None else None))) for p in paths]
+            optional = {f"{prefix}{p}" for p in check.get("optional", ())}
+            operands = [(p, v) for p, v in operands if not (v is None and p in optional and not flat.get(p))]
             target = f"{prefix}{check['equals']}"
             stated = _num(flat.get(target))
             if stated is None or any(v is None for _, v in operands) or not operands:

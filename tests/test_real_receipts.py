@@ -127,6 +127,7 @@ def test_the_total_is_the_rounded_one_as_a_printed_number(receipt):
     fields, scores = receipt
     assert fields["total"] == "6.50"  # not "RM 6.51" before rounding, nor the quantity below
     assert fields["tendered"] == "10.00" and fields["change"] == "3.50"
+    assert fields["rounding"] == "-0.01"  # the adjustment is a field of its own now (the schema's optional term)
     assert scores["total"] > 0.9  # tendered - change = total: the schema's x-check agrees
 
 

@@ -5,15 +5,17 @@ for the layouts (never truth): a brand line over the legal name, company and tax
 lines, copy marks, a document title, e-mail and cashier / terminal / table lines, item codes,
 item counts, a tax summary and "total incl. tax" / rounding lines, footer notes and a barcode.
 The tax is the territory's regime in force on the receipt's date (``synth.locales.tax_regime``);
-where cash is rounded (``CASH_ROUNDING``) the total is a multiple of the step, so the printed
-rounding adjustment is zero and the schema's arithmetic still holds exactly.
+where cash is rounded (``CASH_ROUNDING``) most receipts print a rounding line, the ``rounding`` field:
+the till rounds subtotal + tax to the step and prints the adjustment ("-0.02"), so the total paid is
+subtotal + tax + rounding as on real rolls (some tills price to the step and print 0.00); the
+schema's arithmetic holds exactly either way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from synth.locales import CASH_ROUNDING, Locale, money_round, tax_regime
@@ -118,6 +120,11 @@ def _round_to_step(loc: Locale, items: list[dict[str, V]], rate: Decimal, step: 
     return False
 
 
+def _to_step(value: Decimal, step: Decimal) -> Decimal:
+    """``value`` rounded to the nearest multiple of ``step``, halves up (Malaysia: 0.01-0.02 down, 0.03-0.04 up)."""
+    return (value / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
+
+
 def _case(text: str, upper: bool) -> str:
     return text.upper() if upper else text
 
@@ -163,11 +170,9 @@ def _extras(loc: Locale, rng: random.Random, regime_name: str, rate: Decimal, to
     if rng.random() < 0.4:
         extras["tax_summary"] = [[f"{regime_name} Summary", "Amount", "Tax"],
                                  [tax_label, totals["subtotal"], totals["tax"]]]
-    if rng.random() < 0.35:
+    # a "total incl. tax" line after the total repeats it; not on a rolled-up total (it would state another amount)
+    if rng.random() < 0.35 and not totals.get("adjusted"):
         extras["total_lines"].append([f"Total Incl. {regime_name}", totals["total"]])
-    if totals.get("rounding") is not None:
-        extras["total_lines"].append([rng.choice(("Rounding Adj", "Rounding", "Rounding Adjustment")),
-                                      totals["rounding"]])
     return extras
 
 
@@ -187,8 +192,15 @@ def make(ctx: ValueContext) -> dict:
     regime = tax_regime(loc.territory, when.date())
     rate = Decimal(rng.choice(regime.rates))
     step = CASH_ROUNDING.get(loc.territory)
-    rounded = bool(step) and rng.random() < 0.8 and _round_to_step(loc, items, rate, Decimal(step))
+    draw = rng.random() if step else 1.0
+    # a till that prices to the step prints a 0.00 adjustment; most round subtotal + tax and print it
+    if draw < 0.25:
+        _round_to_step(loc, items, rate, Decimal(step))
     subtotal, tax, total = _totals(loc, items, rate)
+    rounding = None
+    if step and draw < 0.85:
+        rounding = _to_step(total, Decimal(step)) - total
+        total += rounding
     method = rng.choice(PAYMENTS)
     tendered = _tendered(total, rng) if method == "Cash" else total
     name = _case(loc.company((trade if upper else trade.title()) if rng.random() < 0.6 else ""), upper)
@@ -197,7 +209,7 @@ def make(ctx: ValueContext) -> dict:
     address = _case(_lines(fake.address(), rng.randint(22, 40), rng.randint(2, 4), rng), upper and rng.random() < 0.8)
     time_format = rng.choice(TIME_FORMATS)
     printed = {"subtotal": loc.money(subtotal), "tax": loc.money(tax), "total": loc.money(total),
-               "rounding": loc.money(Decimal(0)) if rounded else None}
+               "adjusted": bool(rounding)}
     ctx.extras.update(_extras(loc, rng, regime.name, rate, printed, n,
                               int(sum(Decimal(str(i["quantity"].typed)) for i in items)), trade))
     if kind != "restaurant" and rng.random() < 0.4:  # shelf goods: an article or EAN code per item line
@@ -214,6 +226,7 @@ def make(ctx: ValueContext) -> dict:
         "items": items,
         "subtotal": V.of(printed["subtotal"], subtotal),
         "tax": V.of(printed["tax"], tax),
+        "rounding": V.of("") if rounding is None else V.of(loc.money(rounding), rounding),
         "total": V.of(loc.money(total, symbol=rng.random() < 0.5), total),
         "payment_method": V.of(_case(method, upper and rng.random() < 0.5)),
         "tendered": V.of(loc.money(tendered), tendered),
