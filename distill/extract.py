@@ -1220,6 +1220,8 @@ def _lines_after(page: Page, s: Seg, other: list[Leaf], not_lines: frozenset[str
             continue
         labelled = _label_leaf(line, other)
         classes = line_classes(line.text) | _row_prices(page, unit)
+        if legal_form(line.text) and not _has_address_cue(line.text):
+            classes |= not_lines  # a company's name line ("Operated by Acme Sdn Bhd"), never an address's
         # another category's label ends the search, but an id line under the name is the business's
         # registration whatever its label says ("GST: 001662431232" is no tax amount)
         if labelled is not None and category and labelled.category != category and (out or "id" not in classes):
@@ -1431,6 +1433,87 @@ def _read_from_checks(page: Page, doc: DocType) -> None:
             page.found[want] = Found(token, s.score * SCORE_FROM_CHECK, [s])
 
 
+def _amount_checks(page: Page, doc: DocType) -> list[tuple[str, list[str], str]]:
+    """The page's add / subtract relations between single amounts: (op, terms, target), an
+    optional term the page does not print left out."""
+    out = []
+    for check in doc.checks:
+        op = "add" if "add" in check else "subtract" if "subtract" in check else ""
+        target = check.get("equals")
+        if not op or not isinstance(target, str) or "[]" in target or any("[]" in t for t in check[op]):
+            continue
+        terms = _present_terms(check[op], check, lambda t: page.found[t].value if t in page.found else None)
+        out.append((op, terms, target))
+    return out
+
+
+def _repair_from_checks(page: Page, doc: DocType) -> None:
+    """An amount OCR or the label reading got wrong, put right by the schema's arithmetic: when
+    relations between the amounts read break, the one change of one amount to another amount printed
+    on the page that makes the most of them hold (none newly broken) is made ("Total 112.46" where
+    subtotal + tax + rounding and cash - change both give the 112.45 printed as the cash)."""
+    from docfoundry.normalize import as_decimal
+
+    checks = _amount_checks(page, doc)
+    if not checks:
+        return
+
+    def values(override: dict[str, Any]) -> dict[str, Any]:
+        out = {}
+        for _, terms, target in checks:
+            for t in [*terms, target]:
+                f = page.found.get(t)
+                out[t] = override.get(t, as_decimal(f.value) if f is not None and f.value else None)
+        return out
+
+    def holding(vals: dict[str, Any]) -> tuple[int, set[int]]:
+        held, broken = 0, set()
+        for i, (op, terms, target) in enumerate(checks):
+            operands = [vals.get(t) for t in terms]
+            if vals.get(target) is None or any(v is None for v in operands):
+                continue
+            result = sum(operands) if op == "add" else operands[0] - sum(operands[1:])
+            if result == vals[target]:
+                held += 1
+            else:
+                broken.add(i)
+        return held, broken
+
+    base = values({})
+    held, broken = holding(base)
+    if not broken:
+        return
+    printed = _printed_amounts(page)
+    options: dict[tuple[str, Any], int] = {}
+    for i in broken:
+        op, terms, target = checks[i]
+        for want in [*terms, target]:
+            rest = {t: base[t] for t in [*terms, target] if t != want}
+            if any(v is None for v in rest.values()):
+                continue
+            if want == target:
+                v = sum(rest[t] for t in terms) if op == "add" else rest[terms[0]] - sum(rest[t] for t in terms[1:])
+            elif op == "add":
+                v = rest[target] - sum(rest[t] for t in terms if t != want)
+            else:
+                v = rest[target] + sum(rest[t] for t in terms[1:] if t != want) if want == terms[0] \
+                    else rest[terms[0]] - rest[target] - sum(rest[t] for t in terms[1:] if t not in (want,))
+            if v is None or v <= 0 or v == base[want] or not any(d == v for d, _, _ in printed):
+                continue
+            now_held, now_broken = holding(values({want: v}))
+            if now_held > held and now_broken <= broken:
+                options[(want, v)] = now_held
+    if not options:
+        return
+    best = max(options.values())
+    winners = [k for k, n in options.items() if n == best]
+    if len(winners) != 1:
+        return  # two repairs explain the page as well: keep what was read
+    want, v = winners[0]
+    token, seg = [(tok, s) for d, tok, s in printed if d == v][-1]
+    page.found[want] = Found(token, seg.score * SCORE_FROM_CHECK, [seg])
+
+
 def _checked_confidence(page: Page, doc: DocType) -> None:
     """The schema's arithmetic as evidence: amounts that satisfy an x-check together (total =
     subtotal + tax, change = tendered - total) are surer, amounts that break one less sure."""
@@ -1582,6 +1665,7 @@ def extract(doc: DocType, lines: list[Any]) -> tuple[dict[str, Any], dict[str, f
             page.tables[head] = [{p: Found(v, sc) for p, (v, sc) in item.items()} for item in items]
     _read_unlabelled_kinds(page, labelled)
     _read_from_checks(page, doc)
+    _repair_from_checks(page, doc)
     _checked_confidence(page, doc)
     _read_positional(page, doc, top, labelled, unprinted)
     scores: dict[str, float] = {}

@@ -226,6 +226,7 @@ def fix_glyphs(text: str) -> str:
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]{2,}\.(?:com|net|org|biz|info|co|gov|edu)(?:\.[a-z]{2})?\b(?!\.)", re.I)
 _PHONE_LABEL = re.compile(r"^\W*(?:tel|telephone|phone|ph|fax|hp|mobile|mob|t|f|call)\b\.?\s*(?:no\.?)?\s*[:.]?", re.I)
+_GLUED_PHONE_LABEL = re.compile(r"^\W*(?:tel|fax|hp|ph)(?=\d)", re.I)  # "TEL03-7832 6929": OCR lost the space
 _PHONE = re.compile(r"\+?\(?\d{2,4}\)?(?:[\s-]?\d{2,5}){1,4}")
 # a registration or tax id: 4+ digits, maybe with a few letters and a check letter ("123456-X")
 _ID_TOKEN = re.compile(r"^[(\[<]?[A-Za-z]{0,4}\d[\dA-Za-z/-]*[)\]>]?[.,;)]*$")  # "(123456-X)", "<123456-X>"
@@ -267,9 +268,11 @@ def is_id_line(text: str) -> bool:
 def is_phone_line(text: str) -> bool:
     """A line of phone/fax numbers, labelled ("Tel: 03-1234 5678") or bare ("016-5498845")."""
     t = " ".join(text.split())
-    m = _PHONE_LABEL.match(t)
+    m = _PHONE_LABEL.match(t) or _GLUED_PHONE_LABEL.match(t)
     if m and sum(c.isdigit() for c in t[m.end():]) >= 6:
         return True
+    if m and m.end() == len(t) and sum(c.isalpha() for c in t) >= 2:
+        return True  # "FAX:" alone: its number printed apart (or lost by OCR), still no address line
     label, colon, rest = t.partition(":")
     if colon and re.fullmatch(r"[\d\s()+-]{7,}", rest.strip()) and sum(c.isdigit() for c in rest) >= 7:
         return True  # "Careline: 1800 88 1231"
