@@ -79,18 +79,35 @@ def _date_format(loc: Locale, rng: random.Random) -> str:
     return choice.format(d=d, m=m) if day_first else choice.format(d=m, m=d)
 
 
+# how a till separates the parts of an address: mostly ", ", often a bare "," ("7/4,JALAN"), now and then " ,"
+ADDRESS_SEPARATORS = ((", ", 6), (",", 3), (" , ", 1))
+
+
 def _lines(text: str, width: int, max_lines: int, rng: random.Random) -> str:
-    """An address as printed: Faker's lines, or its comma-separated parts packed into lines of
-    about ``width`` characters (at most ``max_lines``, the rest joined onto the last)."""
+    """An address as printed: its comma-separated parts (Faker's lines too) packed into lines of
+    about ``width`` characters (at most ``max_lines``, the rest joined onto the last), or, as many
+    real rolls print it, wrapped at the width inside a part; the parts separated as the till does
+    (``ADDRESS_SEPARATORS``), a line ending in its comma or not, maybe a final period."""
+    import textwrap
+
     parts = [p.strip() for p in text.replace("\n", ", ").split(",") if p.strip()]
+    sep = rng.choices([s for s, _ in ADDRESS_SEPARATORS], weights=[w for _, w in ADDRESS_SEPARATORS])[0]
+    keep_comma = rng.random() < 0.5  # "12, MAIN ROAD," over "45000 TOWN": the break keeps the comma
     out: list[str] = []
-    for part in parts:
-        if out and len(out[-1]) + len(part) + 2 <= width:
-            out[-1] += ", " + part
-        else:
-            out.append(part)
-    if len(out) > max_lines:
-        out = out[:max_lines - 1] + [", ".join(out[max_lines - 1:])]
+    if rng.random() < 0.35:  # wrapped at the print width, a part broken over two lines
+        out = textwrap.wrap(sep.join(parts), width, break_long_words=False)
+        if len(out) > max_lines + 1:
+            out = out[:max_lines] + [" ".join(out[max_lines:])]
+    else:
+        for part in parts:
+            if out and len(out[-1]) + len(part) + len(sep) <= width:
+                out[-1] += sep + part
+            else:
+                out.append(part)
+        if len(out) > max_lines:
+            out = out[:max_lines - 1] + [sep.join(out[max_lines - 1:])]
+        if keep_comma:
+            out = [line + sep.rstrip() for line in out[:-1]] + out[-1:]
     trail = rng.choice(("", "", "."))
     return "\n".join(out) + trail
 
@@ -214,7 +231,7 @@ def make(ctx: ValueContext) -> dict:
                               int(sum(Decimal(str(i["quantity"].typed)) for i in items)), trade))
     if kind != "restaurant" and rng.random() < 0.4:  # shelf goods: an article or EAN code per item line
         ctx.extras["item_codes"] = [fake.ean13() if rng.random() < 0.5 else fake.numerify("#######") for _ in items]
-    return {
+    values = {
         "store_name": V.of(name),
         "store_address": V.of(address),
         "phone": V.of(loc.phone()),
@@ -226,9 +243,12 @@ def make(ctx: ValueContext) -> dict:
         "items": items,
         "subtotal": V.of(printed["subtotal"], subtotal),
         "tax": V.of(printed["tax"], tax),
-        "rounding": V.of("") if rounding is None else V.of(loc.money(rounding), rounding),
+        "rounding": V.of(loc.money(rounding), rounding) if rounding is not None else None,
         "total": V.of(loc.money(total, symbol=rng.random() < 0.5), total),
         "payment_method": V.of(_case(method, upper and rng.random() < 0.5)),
         "tendered": V.of(loc.money(tendered), tendered),
         "change": V.of(loc.money(tendered - total), tendered - total),
     }
+    if values["rounding"] is None:
+        del values["rounding"]  # no rounding line: the optional field is left out, so no label is printed for it
+    return values
