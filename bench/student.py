@@ -26,6 +26,7 @@ import argparse
 import dataclasses
 import itertools
 import json
+import re
 import shutil
 import sys
 import time
@@ -51,10 +52,12 @@ class Arm:
     vocab: int         # 0: the size's own
     init_range: float  # std of the random text weights
     lr: float
+    tasks: str = "extract"  # instruct's task families, comma-separated
 
     @property
     def name(self) -> str:
-        return f"{self.size}-v{self.vocab or 'default'}-init{self.init_range:g}-lr{self.lr:g}-ctx_{self.context}"
+        mix = "" if self.tasks == "extract" else "-tasks_" + self.tasks.replace(",", "+")
+        return f"{self.size}-v{self.vocab or 'default'}-init{self.init_range:g}-lr{self.lr:g}-ctx_{self.context}{mix}"
 
 
 # --- data -----------------------------------------------------------------------------------------
@@ -81,13 +84,15 @@ def context_options(a: argparse.Namespace, context: str) -> dict[str, Any]:
             **({"ocr_max_tokens": a.ocr_max_tokens} if a.ocr_max_tokens else {})}
 
 
-def make_tasks(a: argparse.Namespace, pages: Path, work: Path, context: str) -> Path:
-    """The arm's instruction folder (extraction tasks by default; --tasks for others)."""
+def make_tasks(a: argparse.Namespace, pages: Path, work: Path, context: str, tasks: str = "extract",
+               per_page: int = 0, name: str = "tasks") -> Path:
+    """The arm's instruction folder: ``tasks`` (instruct's families) made from ``pages``."""
     from distill.instruct import InstructConfig
     from distill.instruct import run as instruct
 
-    out = work / f"tasks-{context}"
-    instruct(InstructConfig(input=str(pages), out=str(out), tasks=a.tasks, per_page=a.per_page,
+    mix = "" if tasks == "extract" else "-" + tasks.replace(",", "+")
+    out = work / f"{name}-{context}{mix}"
+    instruct(InstructConfig(input=str(pages), out=str(out), tasks=tasks.split(","), per_page=per_page or a.per_page,
                             caption_position="none", seed=a.seed, **context_options(a, context)))
     return out
 
@@ -122,6 +127,61 @@ def evaluate(a: argparse.Namespace, model_dir: Path, truth: Path, out: Path, **k
     return {k: overall[k]["value"] for k in METRICS}
 
 
+_VALUE = re.compile(r'":\s*"((?:[^"\\]|\\.)*)"')  # a JSON string value after its key
+
+
+def value_mask(tokenizer: Any, answer: str) -> list[bool]:
+    """Per token of ``answer`` (tokenized as training does): whether it lies inside a string value."""
+    inside = [False] * len(answer)
+    for m in _VALUE.finditer(answer):
+        inside[m.start(1):m.end(1)] = [True] * (m.end(1) - m.start(1))
+    enc = tokenizer(answer, add_special_tokens=False, return_offsets_mapping=True)
+    return [a < b and all(inside[a:b]) for a, b in enc["offset_mapping"]]
+
+
+def copy_probe(a: argparse.Namespace, model: Any, processor: Any, evaltasks: Path, context: str) -> dict[str, Any]:
+    """Does the student read its OCR context? Teacher-forced accuracy on the answers' value tokens of
+    unseen pages, given each page's own OCR context and given another page's (rotated by one): the
+    difference (``copy_gain``) is what the context buys, i.e. copying; 0 for a student that ignores it."""
+    import torch
+
+    from docfoundry.chat import DEFAULT_OCR_MAX_TOKENS
+    from docfoundry.families import get_family
+    from finetune.collate import IGNORE, ChatEncoder, Collator, image_size
+    from finetune.data import read_folder
+
+    if context == "none":
+        return {}
+    convs, _ = read_folder(evaltasks, needs_ocr=True)
+    encoder = ChatEncoder(processor, get_family(a.family), context, a.ocr_max_tokens or DEFAULT_OCR_MAX_TOKENS)
+    collate = Collator(encoder)
+    out: dict[str, Any] = {}
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for name, shift in (("own", 0), ("other", 1)):
+            right = values = 0
+            for k, conv in enumerate(convs):
+                other = convs[(k + shift) % len(convs)]
+                ex = encoder.encode(dataclasses.replace(conv, ocr=other.ocr), image_size(conv.image))
+                batch = collate([ex])
+                logits = model(**{key: v for key, v in batch.items() if key != "labels"}).logits[0, :-1]
+                labels = batch["labels"][0, 1:]
+                answer_ids, _ = ex.rest[0]
+                text = processor.tokenizer.decode(answer_ids)
+                mask = value_mask(processor.tokenizer, text)
+                if len(mask) != len(answer_ids):  # decode/encode not round-tripping: score every answer token
+                    mask = [True] * len(answer_ids)
+                positions = (labels != IGNORE).nonzero().flatten()[:len(answer_ids)]
+                chosen = positions[torch.tensor(mask[:len(positions)], dtype=torch.bool)]
+                right += int((logits[chosen].argmax(-1) == labels[chosen]).sum())
+                values += len(chosen)
+            out[f"value_acc_{name}"] = round(100 * right / max(1, values), 2)
+    model.train(was_training)
+    out["copy_gain"] = round(out["value_acc_own"] - out["value_acc_other"], 2)
+    return out
+
+
 def snapshot(model: Any, processor: Any, cfg: Any, folder: Path) -> Path:
     """The student as it is now, saved the way `docfoundry train` saves it (so eval loads it the same way)."""
     from docfoundry.chat import SAVED_SETTING
@@ -138,7 +198,7 @@ def snapshot(model: Any, processor: Any, cfg: Any, folder: Path) -> Path:
 
 
 def budget_callback(a: argparse.Namespace, cfg: Any, processor: Any, evalpages: Path, arm_dir: Path,
-                    points: list[dict[str, Any]], losses: list[dict[str, Any]]) -> Any:
+                    points: list[dict[str, Any]], losses: list[dict[str, Any]], probe: Any = None) -> Any:
     """Evaluate every ``--eval-every`` steps (and at the start), stop when training used the CPU budget."""
     from transformers import TrainerCallback
 
@@ -154,13 +214,16 @@ def budget_callback(a: argparse.Namespace, cfg: Any, processor: Any, evalpages: 
                 return time.process_time() - self.cpu0 - self.eval_cpu
             return time.perf_counter() - self.wall0 - self.eval_wall
 
-        def measure(self, model: Any, step: int) -> None:
+        def measure(self, model: Any, step: int, last: bool = False) -> None:
             c, w = time.process_time(), time.perf_counter()
             folder = snapshot(model, processor, cfg, arm_dir / "snapshot")
-            metrics = (evaluate(a, folder, evalpages, arm_dir / "evals" / f"step-{step:05d}") if a.eval_pages
-                       else dict.fromkeys(METRICS))  # --eval-pages 0: loss curves only
+            generate = a.eval_pages and (last or a.generate == "all")  # --eval-pages 0: loss curves only
+            metrics = (evaluate(a, folder, evalpages, arm_dir / "evals" / f"step-{step:05d}") if generate
+                       else dict.fromkeys(METRICS))
+            copying = probe(model) if probe else {}
             point = {"step": step, "train_cpu_s": round(c - self.cpu0 - self.eval_cpu, 1),
-                     "train_wall_s": round(w - self.wall0 - self.eval_wall, 1), "loss": self.loss, **metrics}
+                     "train_wall_s": round(w - self.wall0 - self.eval_wall, 1), "loss": self.loss, **metrics,
+                     **copying}
             points.append(point)
             print(f"[{arm_dir.name}] " + json.dumps(point), file=sys.stderr, flush=True)
             self.eval_cpu += time.process_time() - c
@@ -183,8 +246,9 @@ def budget_callback(a: argparse.Namespace, cfg: Any, processor: Any, evalpages: 
         def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, **kw: Any) -> None:
             over = self.spent() >= budget
             due = a.eval_every and state.global_step % a.eval_every == 0
-            if over or due or state.global_step >= state.max_steps:
-                self.measure(model, state.global_step)
+            last = over or state.global_step >= state.max_steps
+            if last or due:
+                self.measure(model, state.global_step, last)
             if over:
                 control.should_training_stop = True
 
@@ -229,7 +293,7 @@ def run_arm(a: argparse.Namespace, arm: Arm, pages: Path, evalpages: Path, work:
     if done.is_file() and not a.redo:
         return json.loads(done.read_text())
     shutil.rmtree(arm_dir, ignore_errors=True)
-    data = make_tasks(a, pages, work, arm.context)
+    data = make_tasks(a, pages, work, arm.context, arm.tasks)
     student = make_student(a, work, arm)
     steps, per_step = (a.max_steps, None) if a.max_steps else plan_steps(a, arm, data, student, arm_dir)
     cfg = train_config(a, arm, data, student, arm_dir / "train", steps)
@@ -239,7 +303,12 @@ def run_arm(a: argparse.Namespace, arm: Arm, pages: Path, evalpages: Path, work:
     from docfoundry.loading import load_processor
 
     processor = load_processor(str(student), get_family(a.family))
-    _, summary = train(cfg, callbacks=(budget_callback(a, cfg, processor, evalpages, arm_dir, points, losses),))
+    probe = None
+    if a.probe and a.eval_pages and arm.context != "none":
+        evaltasks = make_tasks(a, evalpages, work, arm.context, per_page=1, name="evaltasks")
+        probe = lambda model: copy_probe(a, model, processor, evaltasks, arm.context)  # noqa: E731
+    _, summary = train(cfg, callbacks=(budget_callback(a, cfg, processor, evalpages, arm_dir, points, losses,
+                                                       probe),))
     result = {"arm": dataclasses.asdict(arm), "name": arm.name, "planned_steps": steps,
               "calibrated_s_per_step": per_step, "steps": summary["steps"],
               "train_samples": summary["train_samples"], "samples_per_s": summary["samples_per_s"],
@@ -262,17 +331,20 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 1 + len(METRICS), figsize=(3.6 * (1 + len(METRICS)), 3.4), sharex=True)
+    panels = (*METRICS, "copy_gain")
+    fig, axes = plt.subplots(1, 1 + len(panels), figsize=(3.6 * (1 + len(panels)), 3.4), sharex=True)
     for r in results:
         axes[0].plot([p["train_cpu_s"] / 60 for p in r["losses"]], [p["loss"] for p in r["losses"]], label=r["name"])
         xs = [p["train_cpu_s"] / 60 for p in r["points"]]
-        for ax, metric in zip(axes[1:], METRICS):
-            ax.plot(xs, [p[metric] if p[metric] is not None else float("nan") for p in r["points"]], marker="o")
+        for ax, metric in zip(axes[1:], panels):
+            ys = [p[metric] if p.get(metric) is not None else float("nan") for p in r["points"]]
+            ax.plot(xs, ys, marker="o")
     axes[0].set_title("training loss (answer tokens)")
     axes[0].set_yscale("log")
-    for ax, metric in zip(axes[1:], METRICS):
-        ax.set_title(metric.replace("_", " "))
-        ax.set_ylim(-2, 102)
+    for ax, metric in zip(axes[1:], panels):
+        ax.set_title("copy gain (value acc, own - other OCR)" if metric == "copy_gain" else metric.replace("_", " "),
+                     fontsize=8 if metric == "copy_gain" else None)
+        ax.set_ylim(*((-5, 60) if metric == "copy_gain" else (-2, 102)))
     for ax in axes:
         ax.set_xlabel("training CPU minutes")
     axes[0].legend(fontsize=6)
@@ -283,8 +355,9 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
 
 def table(results: list[dict[str, Any]]) -> str:
     """The markdown rows of bench/RESULTS.md: each arm at the end of its budget."""
-    head = "| arm | steps | CPU-min | samples/s | loss | parse | schema-valid | exact | fuzzy | real fuzzy |"
-    rows = [head, "|" + "---|" * 10]
+    head = ("| arm | steps | CPU-min | samples/s | loss | parse | schema-valid | exact | fuzzy "
+            "| value-token acc, own / other OCR | real fuzzy |")
+    rows = [head, "|" + "---|" * 11]
 
     def fmt(v: float | None) -> str:
         return "-" if v is None else f"{v:.1f}"
@@ -292,9 +365,10 @@ def table(results: list[dict[str, Any]]) -> str:
     for r in results:
         last, real = r["points"][-1], r.get("real", {}).get("fuzzy")
         loss = r["losses"][-1]["loss"] if r["losses"] else None
+        copying = (f"{last['value_acc_own']:.1f} / {last['value_acc_other']:.1f}" if "value_acc_own" in last else "-")
         rows.append(f"| {r['name']} | {last['step']} | {last['train_cpu_s'] / 60:.1f} | {r['samples_per_s']} | "
-                    f"{'-' if loss is None else f'{loss:.2f}'} | " + " | ".join(fmt(last[m]) for m in METRICS)
-                    + f" | {fmt(real)} |")
+                    f"{'-' if loss is None else f'{loss:.2f}'} | " + " | ".join(fmt(last.get(m)) for m in METRICS)
+                    + f" | {copying} | {fmt(real)} |")
     return "\n".join(rows)
 
 
@@ -306,7 +380,8 @@ def main() -> None:
     ap.add_argument("--eval-pages", type=int, default=16,
                     help="unseen synthetic pages scored at each evaluation (0: no evaluation, loss curves only)")
     ap.add_argument("--degrade", default="clean=0.4,light=0.3,medium=0.3", help="as `docfoundry run` makes pages")
-    ap.add_argument("--tasks", type=lambda s: s.split(","), default=["extract"])
+    ap.add_argument("--task-mixes", type=lambda s: s.split(";"), default=["extract"],
+                    help="instruct task families to compare, ';' between arms: 'extract;extract,qa,subset'")
     ap.add_argument("--per-page", type=int, default=1)
     ap.add_argument("--contexts", type=lambda s: s.split(","), default=["none", "text", "layout"],
                     help="OCR contexts to compare: none, text, layout")
@@ -330,6 +405,10 @@ def main() -> None:
     ap.add_argument("--max-steps", type=int, default=0, help="fixed steps instead of planning them from the budget")
     ap.add_argument("--calibration-steps", type=int, default=4)
     ap.add_argument("--eval-every", type=int, default=100, help="steps between evaluations (0: only at the end)")
+    ap.add_argument("--generate", choices=["all", "last"], default="all",
+                    help="answer the eval pages at every evaluation, or only at the last (the copy probe is cheap)")
+    ap.add_argument("--probe", action=argparse.BooleanOptionalAction, default=True,
+                    help="copy probe at each evaluation: value-token accuracy with the page's own OCR vs another's")
     ap.add_argument("--eval-start", action=argparse.BooleanOptionalAction, default=True, help="score step 0 too")
     ap.add_argument("--max-new-tokens", type=int, default=1024)
     ap.add_argument("--real", default="", help="real receipts (SROIE layout) to score each arm's last student on")
@@ -347,8 +426,9 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     a.ocr_cache = a.ocr_cache or str(work / "ocr-cache")
     pages, evalpages = make_pages(a, work)
-    results = [run_arm(a, Arm(c, s, v, i, lr), pages, evalpages, work)
-               for s, v, i, lr, c in itertools.product(a.sizes, a.vocabs, a.init_ranges, a.lrs, a.contexts)]
+    results = [run_arm(a, Arm(c, s, v, i, lr, t), pages, evalpages, work)
+               for s, v, i, lr, t, c in itertools.product(a.sizes, a.vocabs, a.init_ranges, a.lrs, a.task_mixes,
+                                                          a.contexts)]
     (work / "results.json").write_text(json.dumps({"args": vars(a), "arms": results}, indent=2) + "\n")
     plot(results, work / "curves.png")
     print(table(results))
