@@ -1089,7 +1089,7 @@ def _unit(page: Page, s: Seg) -> list[Seg]:
     out = [s]
     for o in row[i + 1:]:
         if o.claimed or not _same_line(o, s) or o.box[0] - out[-1].box[2] > 1.5 * max(o.height, out[-1].height) \
-                or o.box[0] < out[-1].box[2] - 0.5 * o.height:
+                or o.box[0] < out[-1].box[2] - 1.0 * o.height:
             break
         out.append(o)
     for o in reversed(row[:i]):
@@ -1222,6 +1222,11 @@ def _lines_after(page: Page, s: Seg, other: list[Leaf], not_lines: frozenset[str
         classes = line_classes(line.text) | _row_prices(page, unit)
         if legal_form(line.text) and not _has_address_cue(line.text):
             classes |= not_lines  # a company's name line ("Operated by Acme Sdn Bhd"), never an address's
+        if out and labelled is None and _BARE_POSTCODE.fullmatch(line.text.strip()) \
+                and _aligned(_row_span(page, out[-1]), line):
+            out += unit  # "04211" alone under "..., PONTEVEDRA,": the postcode, not a registration number
+            cur = _next_line(page, line)
+            continue
         # another category's label ends the search, but an id line under the name is the business's
         # registration whatever its label says ("GST: 001662431232" is no tax amount)
         if labelled is not None and category and labelled.category != category and (out or "id" not in classes):
@@ -1243,6 +1248,9 @@ def _lines_after(page: Page, s: Seg, other: list[Leaf], not_lines: frozenset[str
             pending += unit
         cur = _next_line(page, line)
     return out or pending, None
+
+
+_BARE_POSTCODE = re.compile(r"\d{4,6}[.,]?")
 
 
 def _row_span(page: Page, s: Seg) -> Seg:

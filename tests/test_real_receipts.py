@@ -382,6 +382,23 @@ def test_a_company_name_line_is_not_the_address():
     assert fields["store_address"] == "LOT 12, GROUND FLOOR 45000 PORT WELLING"
 
 
+def test_a_postcode_printed_alone_under_the_address_is_the_address_s():
+    """Regression: a bare "04211" line (the postcode, set on its own line) read as an id ended the address."""
+    fields, _ = extract(load_doc_type("receipt"), page(
+        ("NORTHWIND TRADING LTD", 80, 10, 320), ("C. MAYOR 69, PONTEVEDRA,", 80, 32, 320), ("04211", 170, 54, 230),
+        ("Tel: 04-555 0192", 110, 76, 290)))
+    assert fields["store_address"] == "C. MAYOR 69, PONTEVEDRA, 04211"
+
+
+def test_a_line_read_as_two_overlapping_segments_is_read_whole():
+    """Regression: OCR read "45000 PORT WELLING," with a ghost glyph reaching 0.7 line heights into the
+    next segment "STATE"; the overlap ended the line there and the address lost its last word."""
+    fields, _ = extract(load_doc_type("receipt"), page(
+        ("NORTHWIND TRADING LTD", 40, 10, 300), ("12, MAIN ROAD,", 40, 32, 220), ("45000 PORT WELLING,9", 40, 54, 250),
+        ("STATE", 236, 54, 320), ("Tel: 04-555 0192", 40, 76, 220)))
+    assert fields["store_address"].endswith("STATE")
+
+
 # real receipts the arithmetic and the name-line rule put right (truth asserted exactly, as the audit scores)
 REPAIRED = {"X51006393377": ("total", "72.75"), "X51005719873": ("total", "8.60"), "X51006387932": ("total", "12.00")}
 
