@@ -386,6 +386,7 @@ def notes(ctx: DrawCtx, x: float, top: float, width: float, limit: float) -> flo
     font = TYPEWRITER if ctx.rng.random() < 0.6 else ctx.font
     step = size * ctx.rng.choice((1.2, 1.25, 1.5, 2.0))  # single to double spacing
     indent = width * ctx.rng.choice((0.0, 0.0, 0.2, 0.25))
+    width *= ctx.rng.uniform(0.7, 1.0)  # typed text seldom runs to the right margin
     for head, sentences in ctx.extras.get("notes", []):
         if y + size * 3 > limit:
             break

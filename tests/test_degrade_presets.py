@@ -11,7 +11,7 @@ from synth.degrade import PRESET_DIR, PRESET_NAMES, load_preset, preset_names
 
 
 def test_builtin_presets_are_the_yaml_files_and_all_load():
-    assert set(PRESET_NAMES) == {"clean", "light", "medium", "heavy", "fax", "photo", "thermal", "crumpled", "phone"}
+    assert set(PRESET_NAMES) == {"clean", "light", "medium", "heavy", "fax", "archive", "photo", "thermal", "crumpled", "phone"}
     assert preset_names() == sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
     for name in PRESET_NAMES:
         preset = load_preset(name)

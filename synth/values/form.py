@@ -81,6 +81,9 @@ MEMO_KEYS = {"To": "person", "From": "person", "Date": "date", "Subject": "phras
              "Submitted by": "person", "Requested by": "person", "Title": "job", "Copies to": "people"}
 SECTIONS = ("General information", "Details", "For office use only", "Approvals", "Instructions",
             "Summary", "Specifics", "Comments", "Results", "Distribution", "Budget", "Schedule")
+# Form numbers: most print as a bare code (FUNSD's forms seldom spell out "form" or "ref")
+FORM_NUMBERS = ("Form ##-?", "F-####", "REF ###/##", "FORM ###", "#####-##", "##-####", "???-###", "####?",
+                "No. ####", "#### (#/##)")
 STAMP_WORDS = ("RECEIVED", "APPROVED", "FILED", "CONFIDENTIAL", "COPY", "PAID", "ENTERED", "REVIEWED")
 DATE_FORMATS = ("%m/%d/%y", "%m/%d/%Y", "%B %d, %Y", "%d-%b-%y", "%b. %d, %Y", "%m-%d-%y", "%d %B %Y")
 # Running text under a form's keys: instructions, a description, remarks (words on the page, no field).
@@ -238,7 +241,7 @@ def make(ctx: ValueContext) -> dict:
         fields.append({"question": V.of(style(key, i)), "answer": V.of(answer.upper() if upper_answers else answer)})
     out = {
         "title": V.of(rng.choice(TITLES)),
-        "form_number": V.of(fake.bothify(rng.choice(("Form ##-?", "F-####", "REF ###/##", "FORM ###", "#####-##"))).upper()),
+        "form_number": V.of(fake.bothify(rng.choice(FORM_NUMBERS)).upper()),
         "fields": fields,
         "choices": [{"question": V.of(style(g, len(keys) + i)), "answer": V.of(rng.choice(CHOICES[g]))}
                     for i, g in enumerate(groups)],
