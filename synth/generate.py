@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +63,13 @@ class SynthConfig:
     ray: str | None = opt(None, "run shards on Ray: 'local' starts a local instance, or give a cluster address",
                           output=False)
     jpeg_quality: int = opt(90, "JPEG quality", min=1, max=100)
-    like: str = opt("", "a folder of real scans (unlabeled) to look like: fits --dpi (text scale) and the "
-                        "degradation (base preset and strengths), written to OUT/like.yaml and kept in run.json",
+    like: str = opt("", "a folder of real scans (unlabeled) to look like: fits --dpi (text scale), the page sizes "
+                        "and the degradation (base preset and strengths), written to OUT/like.yaml and "
+                        "OUT/like-pages.yaml and kept in run.json",
                     output=False)  # its fit, not the path, joins the fingerprint (run)
+    page_sizes: str = opt("", "page sizes drawn per page: a YAML list of {dpi, width, height} rows (points; "
+                              "what --like writes to OUT/like-pages.yaml); rolls print that long, sheets that size",
+                          output=False)  # its rows, not the path, join the fingerprint (run)
 
     def validate(self) -> None:
         """Cross-field and template checks (``docfoundry.config.validate`` runs them after the ranges)."""
@@ -108,6 +113,45 @@ def assign_splits(n: int, shares: dict[str, float], seed: int) -> list[str]:
     return out
 
 
+MAX_LENGTH_TRIES = 3  # lay-outs per page to reach a requested roll length (one more list length each)
+
+
+@cache
+def load_page_sizes(path: str) -> tuple[tuple[int, float, float, tuple[float, ...] | None], ...]:
+    """``--page-sizes`` rows as ``(dpi, width, height, print box or None)``; a bad file is one line naming it."""
+    from docfoundry.config import load_yaml
+
+    data = load_yaml(Path(path))
+    rows = data.get("pages") if isinstance(data, dict) else data
+    out = []
+    for i, row in enumerate(rows if isinstance(rows, list) else [None]):
+        try:
+            dpi, width, height = int(row["dpi"]), float(row["width"]), float(row["height"])
+            box = tuple(float(v) for v in row["print"]) if row.get("print") is not None else None
+        except (TypeError, KeyError, ValueError, AttributeError):
+            raise UserError(f"--page-sizes {path}: row {i + 1} is not {{dpi, width, height[, print: [x0, y0, x1, y1]]}} "
+                            f"(got {row!r})") from None
+        if not (1 <= dpi <= 1200 and width > 0 and height > 0) or (
+                box is not None and not (len(box) == 4 and 0 <= box[0] < box[2] <= width and 0 <= box[1] < box[3] <= height)):
+            raise UserError(f"--page-sizes {path}: row {i + 1} needs 1 <= dpi <= 1200, positive sizes and a print box "
+                            f"inside the page (got {row!r})")
+        out.append((dpi, width, height, box))
+    if not out:
+        raise UserError(f"--page-sizes {path}: no rows")
+    return tuple(out)
+
+
+def page_size_for(cfg: SynthConfig, index: int) -> tuple[int, Any] | None:
+    """Page ``index``'s ``(dpi, synth.layout.PageRequest)`` drawn from ``--page-sizes`` by (seed, index)."""
+    if not cfg.page_sizes:
+        return None
+    from synth.layout import PageRequest
+
+    rows = load_page_sizes(cfg.page_sizes)
+    dpi, width, height, box = random.Random(sample_seed(cfg.seed, index, "page-size")).choice(rows)
+    return dpi, PageRequest(width, height, box)
+
+
 @dataclass
 class Rendered:
     """One generated document (one page or several) before it is written."""
@@ -128,14 +172,27 @@ class Rendered:
                 for path in verify_fields(self.pdf, self.page_height, drawn, page=k)]
 
 
-def render_sample(cfg: SynthConfig, index: int, split: str = "train", layout_name: str | None = None) -> Rendered:
-    """Generate sample ``index`` of a run: values, layout, PDF and the clean page image with boxes
-    (``layout_name`` forces one of the type's layouts, as ``types check`` does)."""
+@dataclass
+class _Drawn:
+    """One draw of a sample's values and their layout (before the PDF)."""
+
+    loc: Any
+    fallbacks: list[str]
+    gt_parse: Any
+    gt_typed: Any
+    values: dict[str, str]
+    layout: Any
+    pages: list[Any]
+    height: float
+
+
+def _draw(cfg: SynthConfig, index: int, layout_name: str | None, request: Any, want: dict[str, int]) -> _Drawn:
+    """Values then layout of sample ``index``; with a page ``request`` the layout is one that honours it
+    and the layout's own draws (paper, type, margins) come from their own stream, so a second draw
+    with another list length (``want``) keeps them."""
     from docfoundry.doctypes import load_doc_type
     from synth.layout import load_layouts, render_pages
     from synth.locales import Locale
-    from synth.raster import rasterize, squash
-    from synth.render import pages_pdf
     from synth.values import ValueContext, split_truth, values_for
 
     doc_type = cfg.doc_types[index % len(cfg.doc_types)]
@@ -149,7 +206,7 @@ def render_sample(cfg: SynthConfig, index: int, split: str = "train", layout_nam
         candidates = [allowed[0]]
         fallbacks.append(f"locale: {doc_type} is printed in {', '.join(allowed)} only; used {allowed[0]}")
     loc = Locale(rng.choice(candidates), seed)
-    ctx = ValueContext(loc, rng)
+    ctx = ValueContext(loc, rng, want=want)
     gt_parse, gt_typed = split_truth(values_for(doc, ctx))
     try:
         doc.validate(gt_parse, where=f"sample {sample_id(doc_type, index)}: ")
@@ -163,8 +220,77 @@ def render_sample(cfg: SynthConfig, index: int, split: str = "train", layout_nam
     layout = rng.choice(layouts)  # drawn even when forced, so the page's other draws stay the same
     if layout_name is not None:
         layout = next(lay for lay in layouts if lay.name == layout_name)
+    elif request is not None and not layout.honours(request):
+        fits = [lay for lay in layouts if lay.honours(request)]
+        if fits:
+            layout = random.Random(sample_seed(cfg.seed, index, "page-layout")).choice(fits)
     values = {k: v for k, v in flatten(gt_parse).items() if isinstance(v, str)}
-    pages, height = render_pages(layout, doc, values, rng, ctx.extras)
+    draws = rng if request is None else random.Random(sample_seed(cfg.seed, index, "page-draws"))
+    pages, height = render_pages(layout, doc, values, draws, ctx.extras, request)
+    return _Drawn(loc, fallbacks, gt_parse, gt_typed, values, layout, pages, height)
+
+
+def _list_of(layout: Any) -> str | None:
+    """The list field a layout prints as rows (items), the one a roll length is reached with."""
+    for b in layout.blocks:
+        if "list" in b:
+            return b["list"]
+    return None
+
+
+def _to_length(cfg: SynthConfig, index: int, drawn: _Drawn, request: Any) -> _Drawn:
+    """Draw the sample again with as many list rows as make its roll print about ``request.height``
+    long (a linear step from the draws so far, ``MAX_LENGTH_TRIES`` lay-outs at most); the draw whose
+    print ends closest to the requested length is kept."""
+    from docfoundry.records import list_length
+    from synth.layout import ROLL_WIDTHS
+
+    lst = _list_of(drawn.layout)
+    if lst is None or not drawn.layout.is_roll or (request.box is None and request.width > ROLL_WIDTHS[1]):
+        return drawn  # a sheet is drawn at its size; a roll on a sheet of unknown print prints its own length
+    target = request.height if request.box is None else request.box[3]  # down to where the scan's ink ends
+
+    def end(d: _Drawn) -> float:
+        return d.pages[0].bottom
+
+    from docfoundry.doctypes import load_doc_type
+
+    spec = load_doc_type(cfg.doc_types[index % len(cfg.doc_types)]).schema.get("properties", {}).get(lst, {})
+    least, most = spec.get("minItems", 1), spec.get("maxItems", 60)
+    best, n, h = drawn, list_length(drawn.values, lst), end(drawn)
+    per = h / (n + 12)  # first guess: the rows and about a dozen header and footer lines
+    for _ in range(MAX_LENGTH_TRIES - 1):
+        if abs(target - h) <= per:
+            break
+        ask = max(least, min(most, round(n + (target - h) / per)))
+        if ask == n:
+            break  # the schema's range allows no closer length
+        again = _draw(cfg, index, drawn.layout.name, request, {lst: ask})
+        got, h2 = list_length(again.values, lst), end(again)
+        if got == n:
+            break  # the value maker does not take a length (or is at its limit)
+        if abs(target - h2) < abs(target - end(best)):
+            best = again
+        if h2 != h:
+            per = max(per * 0.25, (h2 - h) / (got - n))
+        n, h = got, h2
+    return best
+
+
+def render_sample(cfg: SynthConfig, index: int, split: str = "train", layout_name: str | None = None) -> Rendered:
+    """Generate sample ``index`` of a run: values, layout, PDF and the clean page image with boxes
+    (``layout_name`` forces one of the type's layouts, as ``types check`` does). With ``--page-sizes``
+    the page's size and resolution are drawn per page and its roll printed about that long."""
+    from synth.raster import rasterize, squash
+    from synth.render import pages_pdf
+
+    size = page_size_for(cfg, index)
+    dpi, request = size if size else (cfg.dpi, None)
+    d = _draw(cfg, index, layout_name, request, {})
+    if request is not None:
+        d = _to_length(cfg, index, d, request)
+    doc_type = cfg.doc_types[index % len(cfg.doc_types)]
+    loc, layout, values, pages, height = d.loc, d.layout, d.values, d.pages, d.height
     page_fields = [p.field_boxes() for p in pages]
     drawn = {path: box for fields in page_fields for path, box in fields.items()}
     expected = {k for k, v in values.items() if v.strip()}
@@ -174,17 +300,18 @@ def render_sample(cfg: SynthConfig, index: int, split: str = "train", layout_nam
     if wrong:
         raise RuntimeError(f"{layout.file}: fields not printed exactly once as their value: {', '.join(wrong[:5])}")
     pdf = pages_pdf(pages, height)
-    images = [rasterize(pdf, cfg.dpi, page=k) for k in range(len(pages))]
-    s = cfg.dpi / 72
+    images = [rasterize(pdf, dpi, page=k) for k in range(len(pages))]
+    s = dpi / 72
     page_of = {path: k for k, fields in enumerate(page_fields) for path in fields}
+    seed = sample_seed(cfg.seed, index)
     sample = Sample(
-        id=sample_id(doc_type, index), doc_type=doc_type, split=split, gt_parse=gt_parse, gt_typed=gt_typed,
+        id=sample_id(doc_type, index), doc_type=doc_type, split=split, gt_parse=d.gt_parse, gt_typed=d.gt_typed,
         words=[WordBox(t, pixel_box(x0 * s, y0 * s, x1 * s, y1 * s), k)
                for k, p in enumerate(pages) for t, x0, y0, x1, y1 in p.words],
         field_boxes=[FieldBox(path, values[path], pixel_box(*(c * s for c in drawn[path][1])), page_of[path])
                      for path in values if path in drawn],
         meta={"index": index, "seed": seed, "locale": loc.code, "layout": layout.name, "page": pages[0].paper,
-              "dpi": cfg.dpi, "fallbacks": fallbacks + loc.fallbacks, "degradation": {"preset": "clean"}},
+              "dpi": dpi, "fallbacks": d.fallbacks + loc.fallbacks, "degradation": {"preset": "clean"}},
     )
     return Rendered(sample, images[0], pdf, height, drawn, images, page_fields)
 
@@ -281,6 +408,8 @@ def check_inputs(cfg: SynthConfig) -> None:
         if cfg.degrade != "clean":
             raise UserError("--like fits the degradation to the scans; drop --degrade (or --like)")
         scan_files(cfg.like)
+    elif cfg.page_sizes:
+        load_page_sizes(cfg.page_sizes)
 
 
 def fingerprint(cfg: SynthConfig) -> dict[str, Any]:
@@ -299,10 +428,11 @@ def apply_like(cfg: SynthConfig) -> tuple[SynthConfig, dict[str, Any], bytes]:
 
     from synth.like import fit_like
 
-    clean = dataclasses.replace(cfg, like="", degrade="clean", only=[])
+    clean = dataclasses.replace(cfg, like="", degrade="clean", only=[], page_sizes="")
     fit = fit_like(cfg.like, lambda dpi, i: render_sample(dataclasses.replace(clean, dpi=dpi), i),
                    cfg.dpi, seed=cfg.seed)
-    fitted = dataclasses.replace(cfg, dpi=fit.dpi, degrade=str(Path(cfg.out) / "like.yaml"))
+    fitted = dataclasses.replace(cfg, dpi=fit.dpi, degrade=str(Path(cfg.out) / "like.yaml"),
+                                 page_sizes=str(Path(cfg.out) / "like-pages.yaml"))
     return fitted, fit.to_json(), yaml.safe_dump(fit.preset, sort_keys=False, width=120).encode("utf-8")
 
 
@@ -323,15 +453,23 @@ def run(cfg: SynthConfig) -> dict[str, Any]:
                             f"(ids look like {plan[0][1]})")
         plan = [(i, sid) for i, sid in plan if sid in cfg.only]
     config, marks = to_dict(cfg), fingerprint(cfg)
+    if cfg.page_sizes and not cfg.like:
+        marks["page_sizes"] = [[*row[:3], list(row[3]) if row[3] else None] for row in load_page_sizes(cfg.page_sizes)]
     like = None
     if cfg.like:  # fitted again on a resume: the same scans and seed give the same preset
         cfg, like, preset_yaml = apply_like(cfg)
         config = {**to_dict(cfg), "like": like}
-        marks = {**fingerprint(cfg), "like": {"source": like["source"], "preset": like["preset"]}}
+        marks = {**fingerprint(cfg), "like": {"source": like["source"], "preset": like["preset"],
+                                              "page_sizes": like["page_sizes"]}}
     writer = DatasetWriter(cfg.out, stage="synth", fingerprint=marks, config=config,
                            packages=("faker", "reportlab", "pypdfium2", "babel", "augraphy"))
     if like is not None:
+        import yaml
+
         writer.write_file("like.yaml", preset_yaml)
+        sizes = {"description": f"page sizes of {like['pages']} scans of {like['source']} (synth --like)",
+                 "pages": like["page_sizes"]}
+        writer.write_file("like-pages.yaml", yaml.safe_dump(sizes, sort_keys=False, width=120).encode("utf-8"))
     todo = [(cfg, i, splits[i]) for i, sid in plan if cfg.only or sid not in writer.done]
     checked = failed = 0
     failures: list[str] = []

@@ -28,6 +28,26 @@ ACCENTS = ((0.12, 0.29, 0.53), (0.55, 0.1, 0.1), (0.1, 0.4, 0.25), (0.3, 0.3, 0.
            (0.0, 0.0, 0.0), (0.75, 0.4, 0.05))
 LEADING = 1.22
 OVERFLOW = ("shrink", "pages")  # what a layout does with content longer than its page
+# Roll widths (points) a till layout prints on when a page size is asked of it (``synth --like``): a
+# narrower or wider request is the paper itself (58 to 110 mm rolls); past the top it is a sheet the
+# roll was scanned or photographed on, and the layout's own roll sits centred on it.
+ROLL_WIDTHS = (130.0, 312.0)
+ROLL_EDGE = 10.0  # points of paper between a roll's text and its edge (the layouts' margins are 8 to 16)
+SHEET_SHARE = 0.75  # a sheet layout takes a requested width down to this share of its paper's
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """A page size asked of a layout (``synth --like``: drawn per page from the scans'), in points."""
+
+    width: float
+    height: float
+    box: tuple[float, float, float, float] | None = None  # where the print lies on it (the scan's ink), if known
+
+    @property
+    def print_width(self) -> float:
+        """How wide the print is asked to be: its box's, else the page's."""
+        return self.width if self.box is None else self.box[2] - self.box[0]
 
 
 @dataclass
@@ -44,6 +64,20 @@ class Layout:
     overflow: str = "shrink"  # shrink: the type shrinks until one page holds it; pages: text flows onto more pages
     max_pages: int = 4  # with overflow: pages, the type shrinks only when more pages than this would be needed
     footer: Any = None  # with overflow: pages, a line on every page such as "Page {n} of {count}"
+    drop_labels: tuple[float, float] = (0.0, 0.0)  # share of ``label: optional`` labels left out, drawn per page
+
+    @property
+    def is_roll(self) -> bool:
+        """A till roll: every paper it draws has no fixed height (the roll ends where the print does)."""
+        return all(PAGE_SIZES[p][1] is None for p in self.pages)
+
+    def honours(self, request: PageRequest) -> bool:
+        """Whether a page of ``request``'s size can be drawn with this layout without squeezing it:
+        a roll a print no wider than a roll's (``ROLL_WIDTHS``), on any page; a sheet layout a page
+        from ``SHEET_SHARE`` of its narrowest paper's width up."""
+        if self.is_roll:
+            return request.print_width <= ROLL_WIDTHS[1] * 1.1
+        return request.width >= SHEET_SHARE * min(PAGE_SIZES[p][0] for p in self.pages)
 
 
 @dataclass
@@ -60,6 +94,8 @@ class DrawCtx:
     extras: dict[str, Any] = field(default_factory=dict)
     _labels: dict[str, str] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict)  # state blocks share on one page (the writer's hand)
+    drop_labels: float = 0.0  # chance that this page leaves out a ``label: optional`` label
+    _shown: dict[str, bool] = field(default_factory=dict)
 
     @property
     def bold(self) -> str:
@@ -86,6 +122,17 @@ class DrawCtx:
                     break
             self._labels[pattern] = self.rng.choice(options)
         return self._labels[pattern]
+
+    def shows_label(self, part: dict[str, Any]) -> bool:
+        """Whether a field entry's label is printed: ``label: true`` always, ``label: optional`` unless
+        this page leaves that field's label out (drawn once per field, like its wording)."""
+        wanted = part.get("label")
+        if wanted != "optional":
+            return bool(wanted)
+        pattern = path_pattern(part["field"])
+        if pattern not in self._shown:
+            self._shown[pattern] = self.rng.random() >= self.drop_labels
+        return self._shown[pattern]
 
     def pick(self, value: Any, default: Any = None) -> Any:
         if isinstance(value, dict) and "one_of" in value:
@@ -168,7 +215,7 @@ def block_party(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> fl
     for i, f in enumerate(_field_list(b)):
         if f["field"] not in ctx.values:
             continue  # an optional field this document left out: no label either
-        prefix = ctx.label(f["field"]) + ": " if f.get("label") else ""
+        prefix = ctx.label(f["field"]) + ": " if ctx.shows_label(f) else ""
         font = ctx.bold if (i == 0 and b.get("bold_first")) else ctx.font
         y += draw_value(ctx, x, y, f["field"], width, prefix=prefix, font=font, align=align)
     return y - top + ctx.size * 0.5
@@ -184,16 +231,19 @@ def block_kv(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float
         if f["field"] not in ctx.values:
             continue  # an optional field this document left out: no label either
         path, label = f["field"], f.get("text") or ctx.label(f["field"])
+        if f.get("label") == "optional" and not ctx.shows_label(f):
+            label = ""  # this page prints the value alone (``CASH 50.00`` under the total, no "Payment")
         font = ctx.bold if f.get("bold") else ctx.font
         if style == "inline":
-            y += draw_value(ctx, x, y, path, width, prefix=f"{label}: ", font=font)
+            y += draw_value(ctx, x, y, path, width, prefix=f"{label}: " if label else "", font=font)
         elif style == "stacked":
-            y += draw_value(ctx, x, y, None, width, text=label, size=ctx.size * 0.75, color=(0.35, 0.35, 0.35))
+            if label:
+                y += draw_value(ctx, x, y, None, width, text=label, size=ctx.size * 0.75, color=(0.35, 0.35, 0.35))
             y += draw_value(ctx, x, y, path, width, font=font) + pad
         else:  # lines / grid: label column and value column
             mark = len(ctx.page.ops)
             label_h = draw_value(ctx, x + pad, y + pad / 2, None, split - 2 * pad, text=label,
-                                 font=ctx.bold if style == "grid" else ctx.font)
+                                 font=ctx.bold if style == "grid" else ctx.font) if label else 0.0
             value_h = draw_value(ctx, x + split + pad, y + pad / 2, path, width - split - 2 * pad,
                                  font=font, align=value_align)
             h = max(label_h, value_h) + pad
@@ -213,7 +263,7 @@ def block_table(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> fl
     pad, row_h = ctx.size * 0.35, ctx.size * 1.25 + ctx.size * 0.7
     y = top
     aligns = ["right" if ctx.is_numeric(f"{lst}.0.{c['field']}") else "left" for c in cols]
-    if b.get("header", True):
+    if ctx.pick(b.get("header"), True):
         fill = ctx.accent if style in ("grid", "striped") else None
         if fill:
             ctx.page.rect(x, y, width, row_h, stroke=False, fill=fill)
@@ -396,7 +446,7 @@ def _line_runs(ctx: DrawCtx, parts: list[dict], gap: str) -> list[Run]:
             value = ctx.value(part["field"])
             if not value:
                 continue
-            label = ctx.label(part["field"]) + part.get("sep", ": ") if part.get("label") else ""
+            label = ctx.label(part["field"]) + part.get("sep", ": ") if ctx.shows_label(part) else ""
             runs += ([Run(label)] if label else []) + [Run(value, part["field"]), Run(gap)]
         elif ctx.extras.get(part.get("extra", "")):
             value = ctx.extras[part["extra"]]
@@ -577,6 +627,16 @@ def _check_block(b: Any, doc: DocType, where: str) -> None:
         _check_block(sub, doc, where)
 
 
+def _drop_labels(data: dict[str, Any], file: Path) -> tuple[float, float]:
+    """A layout's ``drop_labels: [lo, hi]`` (shares in [0, 1]; a single number is both)."""
+    value = data.get("drop_labels", 0.0)
+    pair = value if isinstance(value, list) else [value, value]
+    if (len(pair) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair)
+            or not 0 <= pair[0] <= pair[1] <= 1):
+        raise UserError(f"{file}: drop_labels must be a share in [0, 1] or a [lo, hi] range of them (got {value!r})")
+    return float(pair[0]), float(pair[1])
+
+
 @cache
 def load_layouts(doc: DocType) -> list[Layout]:
     """All layouts of a document type, validated against its schema (errors name the file)."""
@@ -615,45 +675,71 @@ def load_layouts(doc: DocType) -> list[Layout]:
         layouts.append(Layout(name=file.stem, file=file, pages=pages, fonts=fonts,
                               size=list(data.get("size", [9, 10.5])), margin=list(data.get("margin", [40, 60])),
                               blocks=data["blocks"], overflow=overflow, max_pages=max_pages,
-                              footer=data.get("footer")))
+                              footer=data.get("footer"), drop_labels=_drop_labels(data, file)))
     if not layouts:
         raise UserError(f"{doc.folder}/layouts: no layout files (*.yaml)")
     return layouts
 
 
 def render_page(layout: Layout, doc: DocType, values: dict[str, str], rng: random.Random,
-                extras: dict[str, Any]) -> tuple[Page, float]:
+                extras: dict[str, Any], request: PageRequest | None = None) -> tuple[Page, float]:
     """Lay out one sample on one page (``render_pages``' first page; a one-page layout has no other)."""
-    pages, height = render_pages(layout, doc, values, rng, extras)
+    pages, height = render_pages(layout, doc, values, rng, extras, request)
     return pages[0], height
 
 
+def _placement(width: float, height: float | None, request: PageRequest | None
+               ) -> tuple[float, float | None, float, float, float]:
+    """``(page width, page height, print width, x offset, y offset)`` of a paper ``width`` x ``height``
+    (``None``: a roll) asked to be ``request``'s size: a sheet becomes the requested size; a roll
+    prints as wide as the request's print box (or page) when that is a roll's width
+    (``ROLL_WIDTHS``), else on its own paper, and sits where the box is (or centred) on the page."""
+    if request is None:
+        return width, height, width, 0.0, 0.0
+    if height is not None:
+        return request.width, request.height, request.width, 0.0, 0.0
+    lo, hi = ROLL_WIDTHS
+    if request.box is None and request.width <= hi:
+        roll = max(lo, request.width)
+        return roll, None, roll, 0.0, 0.0
+    if request.box is None:
+        side = (request.width - width) / 2  # the sheet's paper around the roll, above it a little too
+        return request.width, None, width, side, side * 0.25
+    x0, y0, x1, _ = request.box
+    roll = max(lo, min(hi, x1 - x0 + 2 * ROLL_EDGE))  # the paper's edges around its text
+    left = min(max(0.0, (x0 + x1) / 2 - roll / 2), max(0.0, request.width - roll))
+    return max(request.width, roll), None, roll, left, max(0.0, y0 - ROLL_EDGE)
+
+
 def render_pages(layout: Layout, doc: DocType, values: dict[str, str], rng: random.Random,
-                 extras: dict[str, Any]) -> tuple[list[Page], float]:
+                 extras: dict[str, Any], request: PageRequest | None = None) -> tuple[list[Page], float]:
     """Lay out one sample; returns its pages and their height in points (till rolls end where the
-    content ends).
+    content ends, or at ``request``'s height when the print is shorter).
 
     A one-page layout shrinks the type size until the content fits its page. A layout with
     ``overflow: pages`` lets the content flow onto further pages (``synth.paginate``) and shrinks
     the type only when a part that must stay whole is taller than a page or more than
-    ``max_pages`` pages would be needed.
+    ``max_pages`` pages would be needed. ``request`` (a page size, ``synth --like``) sets the paper:
+    see ``_placement``; the type keeps its size, so a wider roll prints longer lines.
     """
     paper = rng.choice(layout.pages)
-    width, fixed_height = PAGE_SIZES[paper]
+    page_width, fixed_height, width, x0, y0 = _placement(*PAGE_SIZES[paper], request)
     font = rng.choice(layout.fonts)
     size = rng.uniform(*layout.size)
     margin = rng.uniform(*layout.margin)
     accent = rng.choice(ACCENTS)
     draw_seed = rng.getrandbits(32)
+    # drawn only where a layout leaves labels out, so every other layout's pages stay as they were
+    drop = rng.uniform(*layout.drop_labels) if any(layout.drop_labels) else 0.0
     flowing = layout.overflow == "pages"
     for _ in range(6):
-        page = Page(width, None if flowing else fixed_height, paper=paper)
+        page = Page(page_width, None if flowing else fixed_height, paper=paper)
         # the same per-sample choices on every try; only the size changes
-        ctx = DrawCtx(page, doc, values, random.Random(draw_seed), font, size, accent, extras)
-        y, spans = margin, []
+        ctx = DrawCtx(page, doc, values, random.Random(draw_seed), font, size, accent, extras, drop_labels=drop)
+        y, spans = y0 + margin, []
         for b in layout.blocks:
             mark = len(page.ops)
-            h = draw_block(ctx, b, margin, y, width - 2 * margin)
+            h = draw_block(ctx, b, x0 + margin, y, width - 2 * margin)
             spans.append(paginate.Span(b["type"], y, y + h, mark))
             y += h
         if flowing:
@@ -664,7 +750,9 @@ def render_pages(layout: Layout, doc: DocType, values: dict[str, str], rng: rand
             break
         size *= 0.88
     if not flowing:
-        return [page], fixed_height if fixed_height is not None else page.bottom + margin
+        if fixed_height is not None:
+            return [page], fixed_height
+        return [page], max(page.bottom + margin, request.height if request else 0.0)
     if layout.footer is not None and len(pages) > 1:
         paginate.number_pages(pages, ctx.pick(layout.footer), font, size * 0.8, margin, fixed_height)
     return pages, fixed_height

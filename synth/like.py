@@ -11,7 +11,10 @@ until they measure like the scans. A readability guard then OCRs the fields of t
 pages degraded with the fitted preset: where the fit would make the truth unreadable (field CER over
 ``READABLE_CER``; e.g. blur before a bitonal scanner's threshold), its damaging strengths are backed
 off, then the next-closest base is tried, and what was done is said in the preset and ``run.json``.
-The result is a preset YAML (``OUT/like.yaml``) and a DPI, both kept in ``run.json``.
+The result is a preset YAML (``OUT/like.yaml``) and a DPI, both kept in ``run.json``, and the scans'
+page sizes (``OUT/like-pages.yaml``): per measured scan its size in points at the resolution that
+makes its own glyphs as tall as the synthetic ones, drawn per synthetic page (``synth --page-sizes``),
+so the pages come in the scans' spread of aspects, pixel sizes and text scales, not one of each.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from synth.generate import Rendered
 
 MAX_PAGES = 40         # scans measured (evenly spaced over the folder)
+EXTENT_SIDE = 1000     # longest side the ink's extent is measured at (a share of the page: coarse is enough)
 CALIBRATION_PAGES = 3  # synthetic pages degraded per calibration round
 ROUNDS = 4             # calibration rounds of the strengths
 DPI_RANGE = (50, 600)
@@ -68,11 +72,13 @@ class LikeFit:
     synthetic: dict[str, float]
     base_distances: dict[str, float] = field(default_factory=dict)
     readability: dict[str, Any] = field(default_factory=dict)
+    page_sizes: list[dict[str, float]] = field(default_factory=list)  # ``page_sizes_of`` the scans
 
     def to_json(self) -> dict[str, Any]:
         return {"source": self.source, "pages": self.pages, "dpi": self.dpi, "base_preset": self.base_preset,
                 "strengths": self.strengths, "real": self.real, "synthetic": self.synthetic,
-                "base_distances": self.base_distances, "readability": self.readability, "preset": self.preset}
+                "base_distances": self.base_distances, "readability": self.readability, "preset": self.preset,
+                "page_sizes": self.page_sizes}
 
 
 def scan_files(folder: str) -> list[Path]:
@@ -95,19 +101,65 @@ def measure(image: Any) -> dict[str, float]:
     return s
 
 
+def ink_extent(image: Any) -> dict[str, float]:
+    """Where the page's text lies, as shares of its width and height (``ink_x0`` .. ``ink_y1``: the 2nd
+    and 98th percentiles of the edges of its glyph-shaped ink pieces, as ``pagestats.glyph_height``
+    picks them, so a photo's paper edges and background do not count): a receipt photographed or
+    scanned with paper or background around its print has its text in the middle of the image."""
+    import cv2
+    import numpy as np
+
+    from docfoundry.pagestats import gray_array, ink_mask
+
+    mask = ink_mask(gray_array(image, EXTENT_SIDE)[0])
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    x, y, w, h, area = (stats[1:, k] for k in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH,
+                                                cv2.CC_STAT_HEIGHT, cv2.CC_STAT_AREA))
+    glyph = (h >= 3) & (h <= mask.shape[0] / 8) & (w <= 3 * h) & (area >= 4)
+    if glyph.sum() < 20:
+        return {"ink_x0": 0.0, "ink_y0": 0.0, "ink_x1": 1.0, "ink_y1": 1.0}
+    rows, cols = mask.shape
+    x, y, w, h = x[glyph], y[glyph], w[glyph], h[glyph]
+    return {"ink_x0": float(np.percentile(x, 2) / cols), "ink_x1": float(np.percentile(x + w, 98) / cols),
+            "ink_y0": float(np.percentile(y, 2) / rows), "ink_y1": float(np.percentile(y + h, 98) / rows)}
+
+
 def measure_scans(folder: str, max_pages: int = MAX_PAGES) -> list[dict[str, float]]:
-    """Measures of up to ``max_pages`` scans, evenly spaced; an unreadable one stops naming its file."""
+    """Measures of up to ``max_pages`` scans (with their ``ink_extent``), evenly spaced; an unreadable
+    one stops naming its file."""
     from docfoundry.images import open_image
 
     files = scan_files(folder)
     if len(files) > max_pages:
         files = [files[i * len(files) // max_pages] for i in range(max_pages)]
-    return [measure(open_image(f, str(f), "scan")) for f in files]
+    rows = []
+    for f in files:
+        image = open_image(f, str(f), "scan")
+        rows.append({**measure(image), **ink_extent(image)})
+    return rows
 
 
 def medians(rows: list[dict[str, float]]) -> dict[str, float]:
     """The median of every measure over pages."""
     return {k: float(statistics.median(r[k] for r in rows)) for k in rows[0]}
+
+
+def page_sizes_of(rows: list[dict[str, float]], dpi: int, glyph_height: float) -> list[dict[str, float]]:
+    """Per scan, the page that looks like it at synthetic scale: ``dpi`` makes the synthetic glyphs
+    ``glyph_height`` px tall, so a scan whose glyphs are k times that gets k times the DPI (its text
+    scale), and its pixel size divided by that DPI is its size in points (its aspect is kept); where
+    its ink lies (``ink_extent``) is the box the print is asked to fill (``print``, points)."""
+    out = []
+    for r in rows:
+        scale = r["glyph_height"] / glyph_height if r["glyph_height"] > 0 and glyph_height > 0 else 1.0
+        page_dpi = int(round(min(DPI_RANGE[1], max(DPI_RANGE[0], dpi * scale))))
+        width, height = r["width"] * 72 / page_dpi, r["height"] * 72 / page_dpi
+        row = {"dpi": page_dpi, "width": round(width, 1), "height": round(height, 1)}
+        if "ink_x0" in r:
+            row["print"] = [round(r["ink_x0"] * width, 1), round(r["ink_y0"] * height, 1),
+                            round(r["ink_x1"] * width, 1), round(r["ink_y1"] * height, 1)]
+        out.append(row)
+    return out
 
 
 def distance(a: dict[str, float], b: dict[str, float]) -> float:
@@ -344,4 +396,4 @@ def fit_like(folder: str, render: Callable[[int, int], Rendered], dpi: int, *, m
     keep = ("glyph_height", "width", "height", "aspect", *MATCH_SCALES)
     return LikeFit(str(folder), len(rows), fitted_dpi, base, preset, strengths,
                    {k: round(want[k], 4) for k in keep}, {k: round(got[k], 4) for k in keep if k in got}, distances,
-                   readability)
+                   readability, page_sizes_of(rows, fitted_dpi, want["glyph_height"]))

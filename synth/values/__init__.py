@@ -39,6 +39,8 @@ class ValueContext:
     loc: Locale
     rng: random.Random
     extras: dict[str, Any] = field(default_factory=dict)
+    # lengths the page asks for, by list field (``{"items": 14}``: a requested roll length); makers may ignore it
+    want: dict[str, int] = field(default_factory=dict)
 
 
 def make_values(module_name: str, ctx: ValueContext) -> dict[str, Any]:

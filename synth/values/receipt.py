@@ -201,6 +201,7 @@ def make(ctx: ValueContext) -> dict:
     trade = rng.choice(trades)
     upper = rng.random() < 0.6  # till rolls print in capitals more often than not
     n = rng.randint(8, 15) if rng.random() < 0.25 else rng.randint(1, 7)  # some long rolls
+    n = ctx.want.get("items", n)  # a roll length the page asks for (synth --like; within the schema's range)
     items = []
     for _ in range(n):
         qty = Decimal(rng.choice((1, 1, 1, 1, 2, 2, 3, 4, 6)))
