@@ -159,7 +159,7 @@ def _run(args: list[str], cwd: Path, hash_seed: str) -> None:
 
 
 def test_new_layouts_and_presets_give_the_same_bytes_for_any_workers_and_hash_seed(tmp_path):
-    args = ["synth", "--doc-types", "receipt", "--locales", "en_MS,en_IN,en_GB", "--n", "20", "--seed", "0",
+    args = ["synth", "--doc-types", "receipt", "--locales", "en_MS,en_IN,en_GB", "--n", "24", "--seed", "0",
             "--degrade", "thermal=1,crumpled=1,phone=1", "--verify", "--out", "out"]
     outs = []
     for hash_seed, workers in (("1", "1"), ("2", "2")):
@@ -175,7 +175,7 @@ def test_new_layouts_and_presets_give_the_same_bytes_for_any_workers_and_hash_se
     assert {m["degradation"]["preset"] for m in metas} == set(NEW_PRESETS)
     a, b = (folder_bytes(f, skip=lambda name: name.startswith(".docfoundry"),
                          run_drop=("seconds", "config", "command")) for f in outs[:2])
-    assert len(a) == 20 + 2
+    assert len(a) == 24 + 2
     assert sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k)) == []
 
 
