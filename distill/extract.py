@@ -1387,10 +1387,23 @@ def _printed_amounts(page: Page) -> list[tuple[Any, str, Seg]]:
     return out
 
 
-def _present_terms(terms: list[str], check: dict[str, Any], value: Callable[[str], Any]) -> list[str]:
-    """A check's terms without the ``optional`` ones the page does not print (no rounding line)."""
-    optional = set(check.get("optional", ()))
-    return [t for t in terms if t not in optional or value(t)]
+def _amount_checks(doc: DocType, value: Callable[[str], Any]) -> list[tuple[str, list[str], str]]:
+    """The schema's add / subtract relations between single amounts as ``(op, terms, target)``, an
+    ``optional`` term left out where ``value`` says the page does not print it (no rounding line)."""
+    out = []
+    for check in doc.checks:
+        op = "add" if check.get("add") else "subtract" if check.get("subtract") else ""
+        target = check.get("equals")
+        if not op or not isinstance(target, str) or "[]" in target or any("[]" in t for t in check[op]):
+            continue
+        optional = set(check.get("optional", ()))
+        out.append((op, [t for t in check[op] if t not in optional or value(t)], target))
+    return out
+
+
+def _found_text(page: Page) -> Callable[[str], Any]:
+    """A pattern's value as read on the page (``None`` when it was not found)."""
+    return lambda t: page.found[t].value if t in page.found else None
 
 
 def _read_from_checks(page: Page, doc: DocType) -> None:
@@ -1404,17 +1417,12 @@ def _read_from_checks(page: Page, doc: DocType) -> None:
         return as_decimal(f.value) if f is not None and f.value else None
 
     printed = None
-    for check in doc.checks:
-        terms = check.get("add") or check.get("subtract")
-        target = check.get("equals")
-        if not terms or not isinstance(target, str) or "[]" in target or any("[]" in t for t in terms):
-            continue
-        terms = _present_terms(terms, check, value)
+    for op, terms, target in _amount_checks(doc, value):
         known = {t: value(t) for t in [*terms, target]}
         missing = [t for t, v in known.items() if v is None]
-        if len(missing) != 1 and not ("add" in check and target in missing):
+        if len(missing) != 1 and not (op == "add" and target in missing):
             continue
-        if "add" in check:
+        if op == "add":
             want = missing[0] if len(missing) == 1 else target
             if want == target:
                 found_terms = [known[t] for t in terms if known[t] is not None]
@@ -1441,20 +1449,6 @@ def _read_from_checks(page: Page, doc: DocType) -> None:
             page.found[want] = Found(token, s.score * SCORE_FROM_CHECK, [s])
 
 
-def _amount_checks(page: Page, doc: DocType) -> list[tuple[str, list[str], str]]:
-    """The page's add / subtract relations between single amounts: (op, terms, target), an
-    optional term the page does not print left out."""
-    out = []
-    for check in doc.checks:
-        op = "add" if "add" in check else "subtract" if "subtract" in check else ""
-        target = check.get("equals")
-        if not op or not isinstance(target, str) or "[]" in target or any("[]" in t for t in check[op]):
-            continue
-        terms = _present_terms(check[op], check, lambda t: page.found[t].value if t in page.found else None)
-        out.append((op, terms, target))
-    return out
-
-
 def _repair_from_checks(page: Page, doc: DocType) -> None:
     """An amount OCR or the label reading got wrong, put right by the schema's arithmetic: when
     relations between the amounts read break, the one change of one amount to another amount printed
@@ -1462,7 +1456,7 @@ def _repair_from_checks(page: Page, doc: DocType) -> None:
     subtotal + tax + rounding and cash - change both give the 112.45 printed as the cash)."""
     from docfoundry.normalize import as_decimal
 
-    checks = _amount_checks(page, doc)
+    checks = _amount_checks(doc, _found_text(page))
     if not checks:
         return
 
@@ -1527,12 +1521,7 @@ def _checked_confidence(page: Page, doc: DocType) -> None:
     subtotal + tax, change = tendered - total) are surer, amounts that break one less sure."""
     from docfoundry.normalize import as_decimal
 
-    for check in doc.checks:
-        terms = check.get("add") or check.get("subtract")
-        target = check.get("equals")
-        if not terms or not isinstance(target, str) or "[]" in target or any("[]" in t for t in terms):
-            continue
-        terms = _present_terms(terms, check, lambda t: page.found[t].value if t in page.found else None)
+    for op, terms, target in _amount_checks(doc, _found_text(page)):
         found = [page.found.get(t) for t in [*terms, target]]
         if any(f is None or not f.value for f in found):
             continue
@@ -1540,7 +1529,7 @@ def _checked_confidence(page: Page, doc: DocType) -> None:
         if any(v is None for v in values):
             continue
         *operands, result = values
-        expected = sum(operands) if "add" in check else operands[0] - sum(operands[1:])
+        expected = sum(operands) if op == "add" else operands[0] - sum(operands[1:])
         holds = expected == result
         for f in found:
             f.score = f.score + (1 - f.score) * 0.5 if holds else f.score * 0.85  # type: ignore[union-attr]
