@@ -8,15 +8,15 @@ import json
 from pathlib import Path
 
 import pytest
+from printed import printed_leaves
 from rapidfuzz import fuzz
 from real_data import SROIE
 
 from distill.label import AUDIT_THRESHOLDS, AuditConfig, run_audit
 from docfoundry.cli import main
-from docfoundry.doctypes import load_doc_type, path_pattern
+from docfoundry.doctypes import load_doc_type
 from docfoundry.errors import UserError
 from docfoundry.normalize import normalized_equal
-from docfoundry.records import flatten
 from docfoundry.store import read_samples
 from eval.fieldmap import resolve_field_map, truth_patterns
 
@@ -38,12 +38,6 @@ def own_labels(folder: Path, n: int, fields) -> Path:
         lines.append(json.dumps({"id": r["id"], "image": r["image"], "fields": fields(r)}) + "\n")
     (folder / "labels.jsonl").write_text("".join(lines))
     return folder
-
-
-def printed_leaves(pages: Path, doc) -> set[str]:
-    """The schema leaves the synthetic pages' truth carries (an optional field a page leaves out is not printed)."""
-    printed = {path_pattern(k) for s in read_samples(pages) for k in flatten(s.gt_parse)}
-    return {leaf.pattern for leaf in doc.leaves} & printed
 
 
 @pytest.fixture(scope="module")

@@ -12,20 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
+from printed import printed_leaves
 
 from distill.label import AuditConfig, LabelConfig, check_answer, remove_paths, run, run_audit
 from docfoundry.cli import main
-from docfoundry.doctypes import load_doc_type, path_pattern
+from docfoundry.doctypes import load_doc_type
 from docfoundry.records import flatten
 from docfoundry.store import read_samples
 
 N = 4
-
-
-def printed_leaves(pages: Path, doc) -> set[str]:
-    """The schema leaves the synthetic pages' truth carries (an optional field a page leaves out is not printed)."""
-    printed = {path_pattern(k) for s in read_samples(pages) for k in flatten(s.gt_parse)}
-    return {leaf.pattern for leaf in doc.leaves} & printed
 
 
 @pytest.fixture(scope="module")
