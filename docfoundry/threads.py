@@ -2,8 +2,8 @@
 
 A micro or tiny student's matmuls take microseconds; split over two OpenMP threads, each op waits at a
 barrier for the other thread, and on a shared machine that thread is often descheduled: measured in
-``bench/threads.py`` (eval of the quickstart's micro student at load ~12 on 2 cores: 2 threads took
-10x the wall time and 4x the CPU time of 1). ``OMP_NUM_THREADS``, when set, is the user's choice and wins.
+``bench/threads.py`` (greedy answers of a micro student at load 8-12 on 2 cores: 2 threads took 4.8x
+the wall time and 5.6x the CPU time of 1). ``OMP_NUM_THREADS``, when set, is the user's choice and wins.
 """
 
 from __future__ import annotations
