@@ -49,6 +49,7 @@ from distill.spans import (
     group_rows,
     legal_form,
     line_classes,
+    street_word,
     value_span,
 )
 from docfoundry.case import apply_case
@@ -1046,11 +1047,17 @@ def _name_like(s: Seg, not_lines: frozenset[str] = NOT_NAME) -> bool:
             and not (line_classes(text) & not_lines))
 
 
+_TRAILING_GROUP = re.compile(r"\(([^()]*)\)?\s*$")  # a parenthesised remark ending the line
+
+
 def _strip_trailing_id(text: str) -> str:
     """A name without the registration number printed after it ("Acme Sdn Bhd (123456-X)",
     "Acme S/B 123456-X (AB)")."""
     from distill.spans import _id_token
 
+    m = _TRAILING_GROUP.search(text)
+    if m and sum(c.isdigit() for c in m.group(1)) >= 4 and sum(c.isalpha() for c in text[:m.start()]) >= 4:
+        return " ".join(text[:m.start()].split()).rstrip(" -:")  # "(Co. No: 20154-T)", label and all
     tokens = text.replace("(", " (").split()
     for i, token in enumerate(tokens):
         if i > 0 and _id_token(token) and len(tokens) - i <= 3 and sum(c.isalpha() for c in " ".join(tokens[:i])) >= 4:
@@ -1190,24 +1197,26 @@ def _legal_lead(text: str) -> bool:
 
 
 def _has_address_cue(text: str) -> bool:
-    """A comma or a number of its own ("12", "No.128G", "Str.37/67", "A-09-10"): how an address
-    line reads; a remark in parentheses is not one."""
+    """A comma, a number of its own ("12", "No.128G", "Str.37/67", "A-09-10") or a street word
+    ("Jalan Loke Yew", "Paradigm Mall"): how an address line reads; a remark in parentheses is not one."""
     t = text.strip()
     if t.startswith("(") and t.endswith(")"):
         return False
     parts = [p for p in re.split(r"[\W_]+", t) if p]
-    return "," in t or any(sum(c.isdigit() for c in p) >= 0.5 * len(p) for p in parts)
+    return "," in t or any(sum(c.isdigit() for c in p) >= 0.5 * len(p) for p in parts) or street_word(t)
 
 
 def _lines_after(page: Page, s: Seg, other: list[Leaf], not_lines: frozenset[str],
-                 banners: list[str], category: str = "") -> tuple[list[Seg], Seg | None]:
+                 banners: list[str], category: str = "", start: list[Seg] | None = None) -> tuple[list[Seg], Seg | None]:
     """The lines of a multi-line value under ``s`` (each line with the segments that continue it
     on its row). Before the value, lines of the ``not_lines`` classes and labelled lines are passed
     over (labels of fields of the same ``category`` only: a "Date:" line ends the search), and so
-    are lines without a number or a comma when such a line follows ("Bistro & Cafe" under the
-    name, above "12, Main Road"); after it they end it, like a banner or a gap.
+    are lines without a number, a comma or a street word when such a line follows ("Bistro & Cafe"
+    under the name, above "12, Main Road"); after it they end it, like a banner, a gap or a wider
+    line spacing.
+    ``start``: the value's first line, already found (``s`` is then its merged line).
     Returns the lines and the line that ended them (``None`` at a gap)."""
-    out: list[Seg] = []
+    out: list[Seg] = list(start or [])
     pending: list[Seg] = []
     cur = _next_line(page, s)
     while cur is not None and not cur.claimed:
@@ -1238,6 +1247,8 @@ def _lines_after(page: Page, s: Seg, other: list[Leaf], not_lines: frozenset[str
             return out or pending, line
         elif out and not _aligned(_row_span(page, out[-1]), line):
             return out, None  # the value's block ends where the lines stop sharing its alignment
+        elif out and _spacing_breaks(out, line):
+            return out, None  # ... or where the line spacing opens up (a slogan under the address)
         elif out or _has_address_cue(line.text):
             if not out and len({x.row for x in pending}) > 1:
                 out = pending  # several lines before the first number: they are the value's too
@@ -1248,6 +1259,60 @@ def _lines_after(page: Page, s: Seg, other: list[Leaf], not_lines: frozenset[str
             pending += unit
         cur = _next_line(page, line)
     return out or pending, None
+
+
+SCORE_ELSEWHERE = 0.8   # times the trust of lines under the name: an address block found apart from it
+
+
+def _may_open_address(page: Page, unit: list[Seg], other: list[Leaf], not_lines: frozenset[str],
+                      banners: list[str]) -> bool:
+    """Can the line of ``unit`` be an address's first line: a number in it, and nothing that makes
+    it another line (a banner, a label, a ``not_lines`` class, a price beside it, a company name)?"""
+    line = _merged(unit)
+    t = line.text
+    return (_has_digit(t) and _texty(line) and not _is_title(line, banners) and _label_leaf(line, other) is None
+            and not (line_classes(t) & not_lines) and not _row_prices(page, unit) and not legal_form(t))
+
+
+def _strong_address_line(text: str) -> bool:
+    """A line that reads as an address on its own: a number and a street word or a comma."""
+    return _has_digit(text) and (street_word(text) or "," in text)
+
+
+def _address_block(page: Page, other: list[Leaf], not_lines: frozenset[str], banners: list[str],
+                   name: list[Seg]) -> list[Seg]:
+    """The first block of address lines on the page, top to bottom, away from the business name
+    ``name``: a line that may open one (``_may_open_address``) and the lines under it that go on
+    with it (``_lines_after``), where its first or second printed row reads as an address on its
+    own (``_strong_address_line``; a single row needs both a street word and a comma); ``[]`` when
+    there is none."""
+    seen: set[int] = set()
+    for row in page.rows:
+        for s in row:
+            if s.claimed or id(s) in seen or s in name:
+                continue
+            unit = _unit(page, s)
+            seen.update(id(u) for u in unit)
+            if not _may_open_address(page, unit, other, not_lines, banners):
+                continue
+            block, _ = _lines_after(page, _merged(unit), other, not_lines, banners, start=unit)
+            rows = [_merged([x for x in block if x.row == r]).text for r in sorted({x.row for x in block})]
+            first = rows[0]
+            if (len(rows) == 1 and street_word(first) and "," in first) or (
+                    len(rows) >= 2 and (_strong_address_line(first) or _strong_address_line(rows[1]))):
+                return block
+    return []
+
+
+def _spacing_breaks(block: list[Seg], line: Seg) -> bool:
+    """Is ``line`` set apart from the lines of ``block`` (two printed rows at least) by a gap wider
+    than half a line and twice the widest gap between them?"""
+    rows = [[s for s in block if s.row == r] for r in sorted({s.row for s in block})]
+    if len(rows) < 2:
+        return False
+    gaps = [min(s.box[1] for s in b) - max(s.box[3] for s in a) for a, b in zip(rows, rows[1:])]
+    gap = line.box[1] - max(s.box[3] for s in rows[-1])
+    return gap > 0.5 * line.height and gap > 2 * max(max(gaps), 0)
 
 
 _BARE_POSTCODE = re.compile(r"\d{4,6}[.,]?")
@@ -1304,8 +1369,14 @@ def _read_header(page: Page, doc: DocType, top_leaves: list[Leaf], other: list[L
             run.append(nxt)
         if run:
             last_line = _merged([x for x in name if x.row == name[-1].row])
-            below, stop = _lines_after(page, last_line, other, hints(doc, run[-1]).not_lines, titles(doc),
-                                       run[-1].category)
+            not_lines = hints(doc, run[-1]).not_lines
+            below, stop = _lines_after(page, last_line, other, not_lines, titles(doc), run[-1].category)
+            if not any(_has_address_cue(x.text) for x in below):
+                # nothing under the name reads like an address: the store's block printed elsewhere
+                # (a till roll's foot), else the lines under the name as they are
+                elsewhere = _address_block(page, other, not_lines, titles(doc), name)
+                if elsewhere:
+                    below, stop, trust = elsewhere, None, trust * SCORE_ELSEWHERE
             _assign_run(page, run, below, trust * SCORE_UNDER_HEADER)
             after = top_leaves[k + 1 + len(run)] if k + 1 + len(run) < len(top_leaves) else None
             if below and stop is not None and after is not None and after.kind != "text" \

@@ -6,7 +6,9 @@
     an e-mail address, a web address, a date, a time, an amount): a schema names the classes a
     field's lines are never (``x-not-lines``), e.g. an address is never an id or a phone line;
   - ``legal_form(text)``: does a line end in a company's legal form ("Ltd", "GmbH", "Sdn Bhd")?
-    A business name is recognised by it, by position and by size (``distill.extract``).
+    A business name is recognised by it, by position and by size (``distill.extract``);
+  - ``street_word(text)``: does a line name a thoroughfare or a premises ("Road", "Jalan", "Rue",
+    "Floor", "Mall"), an address line without a number or a comma of its own.
 """
 
 from __future__ import annotations
@@ -348,6 +350,26 @@ def legal_form(text: str) -> bool:
         if sum(c.isalpha() for c in before) >= 2 and (not tail or (tail.isalnum() and sum(c.isdigit() for c in tail) >= 4)):
             return True
     return False
+
+
+# Words that name a thoroughfare, an estate or a building in a postal address (general knowledge,
+# the languages of the month names above; abbreviations as printed). Words a footer note or an item
+# line also uses ("St", "Park", "Unit", "Level", "Kg") are left out.
+STREET_WORDS = frozenset("""
+    street road rd avenue ave lane drive boulevard blvd highway crescent floor suite building tower mall plaza
+    jalan jln lorong lrg persiaran lebuh lebuhraya taman tmn kampung bangunan wisma menara kompleks kawasan seksyen
+    strasse straße weg platz allee gasse
+    rue chemin allée impasse quai
+    calle avenida avda paseo carrera camino ronda travesía
+    via viale piazza corso largo vicolo
+    straat laan plein gracht kade
+    rua travessa praça estrada
+""".split())
+
+
+def street_word(text: str) -> bool:
+    """Does ``text`` hold a word naming a thoroughfare, an estate or a premises (``STREET_WORDS``)?"""
+    return any(w in STREET_WORDS for w in re.findall(r"\b[^\W\d_]+\b", text.casefold()))  # not "1st"
 
 
 def group_rows(segs: list[Any]) -> list[list[Any]]:
