@@ -217,10 +217,24 @@ _GLYPH_FIXES = (
 def fix_glyphs(text: str) -> str:
     """A text value with the digit/letter slips OCR makes inside words undone: a one between
     lower-case letters is an "l", an "l", "I" or "O" between digits is a digit, a zero inside an
-    upper-case word an "O"."""
+    upper-case word an "O", an "i" that makes a street word of five letters or more an "l" ("Jaian")."""
     for pattern, glyph in _GLYPH_FIXES:
         text = pattern.sub(glyph, text)
-    return text
+    return _LONG_WORD.sub(lambda m: _street_respelt(m.group(0)), text)
+
+
+_LONG_WORD = re.compile(r"\b[^\W\d_]{5,}\b")
+
+
+def _street_respelt(word: str) -> str:
+    """``word`` with the "i" (or "I") OCR read for the "l" of a street word put right; else as it is."""
+    f = word.casefold()
+    if f in STREET_WORDS or len(f) < 5:
+        return word
+    for i, ch in enumerate(f):
+        if ch == "i" and f[:i] + "l" + f[i + 1:] in STREET_WORDS:
+            return word[:i] + ("L" if word[i].isupper() else "l") + word[i + 1:]
+    return word
 
 
 # --- line classes -------------------------------------------------------------------------------
@@ -369,7 +383,8 @@ STREET_WORDS = frozenset("""
 
 def street_word(text: str) -> bool:
     """Does ``text`` hold a word naming a thoroughfare, an estate or a premises (``STREET_WORDS``)?"""
-    return any(w in STREET_WORDS for w in re.findall(r"\b[^\W\d_]+\b", text.casefold()))  # not "1st"
+    return any(_street_respelt(w).casefold() in STREET_WORDS  # not "1st"; "Jaian" is Jalan read with an "i"
+               for w in re.findall(r"\b[^\W\d_]+\b", text))
 
 
 def group_rows(segs: list[Any]) -> list[list[Any]]:

@@ -293,6 +293,8 @@ def test_an_id_in_angle_brackets_is_an_id_line_not_the_address():
 @pytest.mark.parametrize("text,fixed", [
     ("23, J1n Burung", "23, Jln Burung"), ("Jalan 7/1l8B", "Jalan 7/118B"), ("NO 1O5", "NO 105"),
     ("J0HOR BAHRU", "JOHOR BAHRU"), ("4380O DENGKIL", "43800 DENGKIL"), ("NO.2O", "NO.2O"), ("U13/BG", "U13/BG"), ("ABC 100 DEF", "ABC 100 DEF"), ("Level 1", "Level 1"),
+    ("12, Jaian Tampoi", "12, Jalan Tampoi"), ("JAIAN BESAR", "JALAN BESAR"), ("Via Marina", "Via Marina"),
+    ("Jin Tai", "Jin Tai"),  # a street word read with an "i" for its "l", five letters or more
 ])
 def test_digit_letter_slips_inside_words_are_undone(text, fixed):
     from distill.spans import fix_glyphs
@@ -421,8 +423,8 @@ def test_real_receipts_whose_total_the_arithmetic_reads(pid):
 
 # real receipts whose address the block rules read (issue 14, fifth round): printed at the foot under
 # the phone line, under a name with "(Co. No: ...)" after it, and opening with a street or a mall
-# line without a number
-ADDRESS_PAGES = ["X51007231370", "X51008123447", "X51006441473", "X51007231338"]
+# line without a number (one read "Jaian")
+ADDRESS_PAGES = ["X51007231370", "X51008123447", "X51006441473", "X51007231338", "X51005741944"]
 
 
 @pytest.mark.parametrize("pid", ADDRESS_PAGES)
