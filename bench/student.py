@@ -53,11 +53,16 @@ class Arm:
     init_range: float  # std of the random text weights
     lr: float
     tasks: str = "extract"  # instruct's task families, comma-separated
+    pieces: str = "bytelevel"  # the tokenizer's pre-tokenizer (docfoundry.tiny.PIECES)
 
     @property
     def name(self) -> str:
         mix = "" if self.tasks == "extract" else "-tasks_" + self.tasks.replace(",", "+")
-        return f"{self.size}-v{self.vocab or 'default'}-init{self.init_range:g}-lr{self.lr:g}-ctx_{self.context}{mix}"
+        return f"{self.size}-{self.tokenizer}-init{self.init_range:g}-lr{self.lr:g}-ctx_{self.context}{mix}"
+
+    @property
+    def tokenizer(self) -> str:
+        return f"v{self.vocab or 'default'}" + ("" if self.pieces == "bytelevel" else f"-{self.pieces}")
 
 
 # --- data -----------------------------------------------------------------------------------------
@@ -101,13 +106,13 @@ def make_student(a: argparse.Namespace, work: Path, arm: Arm) -> Path:
     """The arm's random-init student (same seed for every arm of a size and vocabulary)."""
     from docfoundry.tiny import MARKER, SIZES, build_tiny, save_tiny
 
-    out = work / "students" / f"{a.family}-{arm.size}-v{arm.vocab or 'default'}-init{arm.init_range:g}"
+    out = work / "students" / f"{a.family}-{arm.size}-{arm.tokenizer}-init{arm.init_range:g}"
     if (out / MARKER).is_file():
         return out
-    size = SIZES[arm.size] if not arm.vocab else dataclasses.replace(SIZES[arm.size], vocab=arm.vocab)
+    size = dataclasses.replace(SIZES[arm.size], vocab=arm.vocab or SIZES[arm.size].vocab, pieces=arm.pieces)
     model, processor = build_tiny(a.family, size, seed=a.seed, init_range=arm.init_range)
-    save_tiny(model, processor, out, family=a.family, size=arm.size, vocab=arm.vocab, seed=a.seed,
-              init_range=arm.init_range)
+    save_tiny(model, processor, out, family=a.family, size=arm.size, vocab=arm.vocab, pieces=arm.pieces,
+              seed=a.seed, init_range=arm.init_range)
     return out
 
 
@@ -391,6 +396,8 @@ def main() -> None:
     ap.add_argument("--sizes", type=lambda s: s.split(","), default=["micro"], help="tiny sizes to compare")
     ap.add_argument("--vocabs", type=lambda s: [int(v) for v in s.split(",")], default=[0],
                     help="tokenizer vocabulary caps to compare (0: the size's own)")
+    ap.add_argument("--pieces", type=lambda s: s.split(","), default=["bytelevel"],
+                    help="tokenizer pre-tokenizers to compare: bytelevel (GPT-2's), copy (docfoundry.tiny._cutter)")
     ap.add_argument("--init-ranges", type=floats, default=[0.15],
                     help="std of the random text weights to compare (0.15: as `docfoundry run` builds its student)")
     ap.add_argument("--method", default="full", help="lora, qlora, dora or full (a random-init student: full)")
@@ -426,9 +433,9 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     a.ocr_cache = a.ocr_cache or str(work / "ocr-cache")
     pages, evalpages = make_pages(a, work)
-    results = [run_arm(a, Arm(c, s, v, i, lr, t), pages, evalpages, work)
-               for s, v, i, lr, t, c in itertools.product(a.sizes, a.vocabs, a.init_ranges, a.lrs, a.task_mixes,
-                                                          a.contexts)]
+    results = [run_arm(a, Arm(c, s, v, i, lr, t, pc), pages, evalpages, work)
+               for s, v, pc, i, lr, t, c in itertools.product(a.sizes, a.vocabs, a.pieces, a.init_ranges, a.lrs,
+                                                              a.task_mixes, a.contexts)]
     (work / "results.json").write_text(json.dumps({"args": vars(a), "arms": results}, indent=2) + "\n")
     plot(results, work / "curves.png")
     print(table(results))

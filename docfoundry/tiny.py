@@ -9,6 +9,8 @@ weights are random. The family-specific parts come from the registry (``Family.t
 
 Sizes (every attention head is 64 wide, which vLLM's CPU attention needs):
     micro  0.3-0.6M parameters, hidden 64, 2 text layers, 1 vision layer: unit tests
+    mini   ~0.8M parameters, micro's vision and vocabulary with micro's 2 text layers at tiny's width
+           (2 heads a layer): a student that learns on a CPU budget (bench/student.py)
     tiny   2-3M parameters, hidden 128, 4 text layers, 2 vision layers: demos, quick end-to-end runs
     small  190-205M parameters, hidden 768, 26 text layers (kv heads 4), 12 vision layers of 384,
            the family's real tile / patch geometry: training and teacher benchmarks
@@ -49,16 +51,26 @@ class TinySize:
     page_tokens: int        # image-token budget the saved processor is set to
     max_positions: int = 8192
     init_range: float = 0.02
+    pieces: str = "bytelevel"  # how text is cut before BPE: "bytelevel" (GPT-2's regex) or "copy" (see _cutter)
+    vision_of: str = ""  # the size whose family image geometry (tile, patch) this one uses; "": its own
 
     @property
     def head_dim(self) -> int:
         return self.hidden // self.heads
+
+    @property
+    def geometry(self) -> str:
+        """The size name a family's per-size image geometry is looked up by."""
+        return self.vision_of or self.name
 
 
 SIZES = {
     "micro": TinySize("micro", hidden=64, heads=1, kv_heads=1, layers=2, intermediate=128, vision_hidden=64,
                       vision_heads=1, vision_layers=1, vision_intermediate=128, vision_positions=64,
                       vocab=1024, page_tokens=64),
+    "mini": TinySize("mini", hidden=128, heads=2, kv_heads=1, layers=2, intermediate=256, vision_hidden=64,
+                     vision_heads=1, vision_layers=1, vision_intermediate=128, vision_positions=64,
+                     vocab=1024, page_tokens=64, vision_of="micro"),
     "tiny": TinySize("tiny", hidden=128, heads=2, kv_heads=1, layers=4, intermediate=384, vision_hidden=128,
                      vision_heads=2, vision_layers=2, vision_intermediate=256, vision_positions=256,
                      vocab=2048, page_tokens=256),
@@ -103,6 +115,28 @@ def corpus() -> list[str]:
     return lines
 
 
+PIECES = ("bytelevel", "copy")
+
+
+def _cutter(pieces: str) -> Any:
+    """The pre-tokenizer. "bytelevel" glues a space to the word after it (" 12" and "12" are different
+    tokens), so a value read inside an OCR line and written after a JSON quote starts with different
+    tokens; "copy" keeps every whitespace character, punctuation mark and digit a piece of its own, so
+    a value is the same tokens wherever it stands and a student can learn to copy it token for token."""
+    from tokenizers import Regex, pre_tokenizers
+
+    if pieces == "bytelevel":
+        return pre_tokenizers.ByteLevel(add_prefix_space=False)
+    if pieces != "copy":
+        raise ValueError(f"unknown tokenizer pieces '{pieces}' (known: {', '.join(PIECES)})")
+    return pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(r"\s"), behavior="isolated"),
+        pre_tokenizers.Punctuation(behavior="isolated"),
+        pre_tokenizers.Digits(individual_digits=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+
+
 def train_tokenizer(family: Family, size: TinySize) -> Any:
     """A byte-level BPE tokenizer with the family's special tokens and chat template."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -111,7 +145,7 @@ def train_tokenizer(family: Family, size: TinySize) -> Any:
     recipe = family.tiny
     specials = list(dict.fromkeys([*recipe.extra_tokens, *family.media_tokens]))
     bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.pre_tokenizer = _cutter(size.pieces)
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=size.vocab, special_tokens=specials, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())

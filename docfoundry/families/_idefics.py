@@ -38,7 +38,7 @@ def idefics_recipe(model_type: str, bos: str, pad: str, tiles: dict[str, tuple[i
     eos = "<end_of_utterance>"
 
     def config(s: Any, ids: dict[str, int]) -> dict[str, Any]:
-        image_size, patch, scale = tiles[s.name]
+        image_size, patch, scale = tiles[s.geometry]
         return {"model_type": model_type, "image_token_id": ids["<image>"], "scale_factor": scale,
                 "pad_token_id": ids[pad], "tie_word_embeddings": False,
                 "text_config": _llama_text(s, ids, bos, eos, pad),
@@ -47,10 +47,10 @@ def idefics_recipe(model_type: str, bos: str, pad: str, tiles: dict[str, tuple[i
                                   "image_size": image_size, "patch_size": patch}}
 
     def image_kwargs(s: Any) -> dict[str, Any]:
-        return {"max_image_size": {"longest_edge": tiles[s.name][0]}, "do_image_splitting": True}
+        return {"max_image_size": {"longest_edge": tiles[s.geometry][0]}, "do_image_splitting": True}
 
     def processor_kwargs(s: Any) -> dict[str, Any]:
-        image_size, patch, scale = tiles[s.name]
+        image_size, patch, scale = tiles[s.geometry]
         return {"image_seq_len": (image_size // patch) ** 2 // scale ** 2}
 
     return TinyRecipe(bos=bos, eos=eos, pad=pad, extra_tokens=(bos, pad, eos),
