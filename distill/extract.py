@@ -1196,11 +1196,15 @@ def _legal_lead(text: str) -> bool:
     return m is not None
 
 
+# "Terminal: 04", "Item(s): 3 Qty(s): 13": short labels, each with one short value, a till's key-value line
+_KEY_VALUE = re.compile(r"(?:[^\W\d_][^:#\d,]{0,15}[:#]\s?[\w./-]{1,8}\s*)+")
+
+
 def _has_address_cue(text: str) -> bool:
     """A comma, a number of its own ("12", "No.128G", "Str.37/67", "A-09-10") or a street word
     ("Jalan Loke Yew", "Paradigm Mall"): how an address line reads; a remark in parentheses is not one."""
     t = text.strip()
-    if t.startswith("(") and t.endswith(")"):
+    if (t.startswith("(") and t.endswith(")")) or _KEY_VALUE.fullmatch(t):
         return False
     parts = [p for p in re.split(r"[\W_]+", t) if p]
     return "," in t or any(sum(c.isdigit() for c in p) >= 0.5 * len(p) for p in parts) or street_word(t)
@@ -1266,11 +1270,12 @@ SCORE_ELSEWHERE = 0.8   # times the trust of lines under the name: an address bl
 
 def _may_open_address(page: Page, unit: list[Seg], other: list[Leaf], not_lines: frozenset[str],
                       banners: list[str]) -> bool:
-    """Can the line of ``unit`` be an address's first line: a number in it, and nothing that makes
-    it another line (a banner, a label, a ``not_lines`` class, a price beside it, a company name)?"""
+    """Can the line of ``unit`` be an address's first line: a number or a street word in it, and
+    nothing that makes it another line (a banner, a label, a ``not_lines`` class, a price beside
+    it, a company name)?"""
     line = _merged(unit)
     t = line.text
-    return (_has_digit(t) and _texty(line) and not _is_title(line, banners) and _label_leaf(line, other) is None
+    return ((_has_digit(t) or street_word(t)) and _texty(line) and not _is_title(line, banners) and _label_leaf(line, other) is None
             and not (line_classes(t) & not_lines) and not _row_prices(page, unit) and not legal_form(t))
 
 
@@ -1283,9 +1288,10 @@ def _address_block(page: Page, other: list[Leaf], not_lines: frozenset[str], ban
                    name: list[Seg]) -> list[Seg]:
     """The first block of address lines on the page, top to bottom, away from the business name
     ``name``: a line that may open one (``_may_open_address``) and the lines under it that go on
-    with it (``_lines_after``), where its first or second printed row reads as an address on its
-    own (``_strong_address_line``; a single row needs both a street word and a comma); ``[]`` when
-    there is none."""
+    with it (``_lines_after``), where its first printed row reads as an address on its own
+    (``_strong_address_line``; a single row needs both a street word and a comma), or its second
+    does and the first starts with a house number or names a street ("103 Harbour Fields",
+    "Contrada"; not a note such as "Exchange within 7 days"); ``[]`` when there is none."""
     seen: set[int] = set()
     for row in page.rows:
         for s in row:
@@ -1298,8 +1304,9 @@ def _address_block(page: Page, other: list[Leaf], not_lines: frozenset[str], ban
             block, _ = _lines_after(page, _merged(unit), other, not_lines, banners, start=unit)
             rows = [_merged([x for x in block if x.row == r]).text for r in sorted({x.row for x in block})]
             first = rows[0]
-            if (len(rows) == 1 and street_word(first) and "," in first) or (
-                    len(rows) >= 2 and (_strong_address_line(first) or _strong_address_line(rows[1]))):
+            opens = first[:1].isdigit() or street_word(first)  # a house number or a street type first
+            if (len(rows) == 1 and street_word(first) and "," in first) or (len(rows) >= 2 and (
+                    _strong_address_line(first) or (opens and _strong_address_line(rows[1])))):
                 return block
     return []
 

@@ -374,17 +374,19 @@ STREET_WORDS = frozenset("""
     jalan jln lorong lrg persiaran lebuh lebuhraya taman tmn kampung bangunan wisma menara kompleks kawasan seksyen
     strasse straße weg platz allee gasse
     rue chemin allée impasse quai
-    calle avenida avda paseo carrera camino ronda travesía
-    via viale piazza corso largo vicolo
-    straat laan plein gracht kade
+    calle avenida avda paseo carrera camino ronda travesía alameda callejón cuesta pasaje rambla glorieta
+    via viale piazza corso largo vicolo contrada strada borgo
+    straat laan plein gracht kade dreef singel
     rua travessa praça estrada
 """.split())
+# German and Dutch glue the street type to the name ("Hauptstraße", "Thomstraat", "Benthedreef")
+STREET_SUFFIXES = ("straße", "strasse", "gasse", "allee", "straat", "laan", "plein", "dreef", "gracht", "singel")
 
 
 def street_word(text: str) -> bool:
     """Does ``text`` hold a word naming a thoroughfare, an estate or a premises (``STREET_WORDS``)?"""
-    return any(_street_respelt(w).casefold() in STREET_WORDS  # not "1st"; "Jaian" is Jalan read with an "i"
-               for w in re.findall(r"\b[^\W\d_]+\b", text))
+    words = [_street_respelt(w).casefold() for w in re.findall(r"\b[^\W\d_]+\b", text)]  # not "1st"
+    return any(w in STREET_WORDS or (w.endswith(STREET_SUFFIXES) and len(w) >= 8) for w in words)
 
 
 def group_rows(segs: list[Any]) -> list[list[Any]]:

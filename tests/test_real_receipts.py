@@ -438,17 +438,22 @@ def test_real_receipts_whose_address_block_is_found_whole(pid):
     assert folded_ratio(rows[pid]["fields"]["address"], fields["store_address"]) >= 95, (pid, fields["store_address"])
 
 
-def test_an_address_printed_at_the_foot_of_the_roll_is_read_there_not_the_notes_over_it():
+@pytest.mark.parametrize("till_line,foot", [
+    ("Server: Dana", ["103 Harbour Fields", "Port Welling, 45000"]),          # a house number, then a comma line
+    ("Terminal: 04", ["Contrada", "Ruggiero 974, 98077 Santo Stefano"]),      # a street type alone on its line
+    ("Item(s): 3 Qty(s): 13", ["Thomstraat 7,", "1185 KV Mheer"]),            # the street type glued to its name
+])
+def test_an_address_printed_at_the_foot_of_the_roll_is_read_there_not_the_notes_over_it(till_line, foot):
     """Regression: a till roll with the store's details at the foot (the till_footer layout, and real
-    rolls that print the address under the phone line) read nothing or the footer notes as the address."""
+    rolls that print the address under the phone line) read nothing, a till's key-value line under the
+    name or the footer notes over the address as the address."""
     fields, _ = extract(load_doc_type("receipt"), page(
-        ("NORTHWIND TRADING", 120, 10, 300), ("Date: 05/06/2019", 20, 40, 200), ("Server: Dana", 20, 62, 160),
+        ("NORTHWIND TRADING", 120, 10, 300), ("Date: 05/06/2019", 20, 40, 200), (till_line, 20, 62, 200),
         ("Bread", 20, 100, 120), ("2.50", 300, 100, 340), ("Milk", 20, 122, 120), ("4.00", 300, 122, 340),
         ("Total", 20, 160, 80), ("6.50", 300, 160, 340),
         ("Exchange within 7 days", 100, 200, 320), ("Have a nice day", 120, 222, 300),
-        ("103 Harbour Fields", 110, 260, 310), ("Port Welling, 45000", 100, 282, 320),
-        ("Tel: 04-555 0192", 110, 304, 290)))
-    assert fields["store_address"] == "103 Harbour Fields Port Welling, 45000"
+        (foot[0], 110, 260, 310), (foot[1], 100, 282, 320), ("Tel: 04-555 0192", 110, 304, 290)))
+    assert fields["store_address"] == " ".join(foot)
     assert fields["total"] == "6.50"
 
 
