@@ -138,3 +138,18 @@ def test_truth_scores_the_teacher_per_field_on_both_sets(tmp_path):
     assert overall["gap"] == 0 and overall["synthetic_accuracy"] >= 0.5, overall  # the teacher reads these pages
     assert result["ocr_pages_read"] == 2  # the labeling on both sides read gap's OCR, no page twice
     assert "Teacher accuracy: synthetic vs real (ocr)" in (out / "gap.html").read_text()
+
+
+def test_label_share_counts_a_label_only_as_words_of_its_own():
+    """Regression: the share matched a label inside a longer word ("form" in "information")."""
+    from types import SimpleNamespace
+
+    from eval.gap.features import text_features
+
+    def share(*texts):
+        lines = [SimpleNamespace(text=t, box=[0, 10 * i, 100, 10 * i + 8], score=0.9) for i, t in enumerate(texts)]
+        return text_features(lines, (100, 100), [("form",), ("total",)])["label_share"]
+
+    assert share("Information about the subtotals") == 0
+    assert share("FORM 1040", "Total: 12.00") == 1
+    assert share("form-based", "grand total") == 1

@@ -73,8 +73,13 @@ def text_features(lines: list[Any], size: tuple[int, int], labels: list[tuple[st
     }
     if labels is not None:
         page = " \n".join(texts).casefold()
-        out["label_share"] = sum(any(v in page for v in variants) for variants in labels) / max(1, len(labels))
+        out["label_share"] = sum(any(printed(v, page) for v in variants) for variants in labels) / max(1, len(labels))
     return out
+
+
+def printed(label: str, page: str) -> bool:
+    """Whether ``label`` stands in ``page`` as words of its own: "form" is not printed in "information"."""
+    return re.search(rf"(?<!\w){re.escape(label)}(?!\w)", page) is not None
 
 
 def layout_features(lines: list[Any], size: tuple[int, int]) -> dict[str, float]:
