@@ -426,6 +426,9 @@ def main() -> None:
     ap.add_argument("--redo", action="store_true", help="run arms again that already finished")
     a = ap.parse_args()
 
+    import os
+
+    os.environ["OMP_NUM_THREADS"] = str(a.threads)  # the user's choice: load_model's thread fit leaves it
     import torch
 
     torch.set_num_threads(a.threads)
