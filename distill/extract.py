@@ -50,6 +50,7 @@ from distill.spans import (
     legal_form,
     line_classes,
     street_word,
+    unglue_address,
     value_span,
 )
 from docfoundry.case import apply_case
@@ -1385,6 +1386,9 @@ def _read_header(page: Page, doc: DocType, top_leaves: list[Leaf], other: list[L
                 if elsewhere:
                     below, stop, trust = elsewhere, None, trust * SCORE_ELSEWHERE
             _assign_run(page, run, below, trust * SCORE_UNDER_HEADER)
+            for leaf in run:  # the address lines: the spaces OCR lost between their parts put back
+                if leaf.pattern in page.found:
+                    page.found[leaf.pattern].value = unglue_address(page.found[leaf.pattern].value)
             after = top_leaves[k + 1 + len(run)] if k + 1 + len(run) < len(top_leaves) else None
             if below and stop is not None and after is not None and after.kind != "text" \
                     and after.pattern not in page.found and as_kind(after.kind, stop.text) is not None \

@@ -383,6 +383,28 @@ STREET_WORDS = frozenset("""
 STREET_SUFFIXES = ("straße", "strasse", "gasse", "allee", "straat", "laan", "plein", "dreef", "gracht", "singel")
 
 
+_GLUED_NUMBER = re.compile(r"(?<![\w/-])(\d{4,})([^\W\d_]{3,})")  # "43200CHERAS": a postcode glued to its town
+_TOKEN = re.compile(r"\b[^\W_]{8,}")
+
+
+def _unglue_street(token: str) -> str:
+    """``token`` split after the street type of five letters or more it starts with, when three
+    characters or more follow ("JALANPELABUR" -> "JALAN PELABUR"); else as it is."""
+    if token.casefold() in STREET_WORDS:
+        return token  # "LEBUHRAYA" is one
+    for cut in range(len(token) - 3, 4, -1):
+        if token[:cut].isalpha() and token[:cut].casefold() in STREET_WORDS:
+            return f"{token[:cut]} {token[cut:]}"
+    return token
+
+
+def unglue_address(text: str) -> str:
+    """An address line with the spaces OCR lost put back where the parts are unmistakable: after a
+    number of four digits or more glued to a word ("43200CHERAS") and after a street type of five
+    letters or more glued to the name after it ("JALANPELABUR", "JalanSS21/39")."""
+    return _TOKEN.sub(lambda m: _unglue_street(m.group(0)), _GLUED_NUMBER.sub(r"\1 \2", text))
+
+
 def street_word(text: str) -> bool:
     """Does ``text`` hold a word naming a thoroughfare, an estate or a premises (``STREET_WORDS``)?"""
     words = [_street_respelt(w).casefold() for w in re.findall(r"\b[^\W\d_]+\b", text)]  # not "1st"

@@ -421,10 +421,42 @@ def test_real_receipts_whose_total_the_arithmetic_reads(pid):
     assert folded_ratio(rows[pid]["fields"]["address"], fields["store_address"]) >= 85
 
 
+@pytest.mark.parametrize("text,fixed", [
+    ("NO 290, JALANAIR PANAS", "NO 290, JALAN AIR PANAS"), ("JalanSS21/39,47400Petaling Jaya", "Jalan SS21/39,47400 Petaling Jaya"),
+    ("7712Justin Road", "7712 Justin Road"), ("LEBUHRAYA UTARA", "LEBUHRAYA UTARA"), ("Jalanan", "Jalanan"),
+    ("Damansara Uptown3 No.3", "Damansara Uptown3 No.3"), ("SS4C/5", "SS4C/5"), ("Jalan 7/1234ABC", "Jalan 7/1234ABC"),
+])
+def test_the_spaces_ocr_lost_between_the_parts_of_an_address_are_put_back(text, fixed):
+    from distill.spans import unglue_address
+
+    assert unglue_address(text) == fixed
+
+
+def test_an_address_line_with_its_street_type_glued_to_the_name_is_read_with_the_space():
+    fields, _ = extract(load_doc_type("receipt"), page(
+        ("NORTHWIND TRADING LTD", 80, 10, 320), ("19, JALANKANCIL, OFF MAIN ROAD,", 60, 32, 340),
+        ("55100KUALA PORT", 100, 54, 300), ("Tel: 04-555 0192", 110, 76, 290)))
+    assert fields["store_address"] == "19, JALAN KANCIL, OFF MAIN ROAD, 55100 KUALA PORT"
+
+
 # real receipts whose address the block rules read (issue 14, fifth round): printed at the foot under
 # the phone line, under a name with "(Co. No: ...)" after it, and opening with a street or a mall
 # line without a number (one read "Jaian")
 ADDRESS_PAGES = ["X51007231370", "X51008123447", "X51006441473", "X51007231338", "X51005741944"]
+# ... and whose address OCR read with a space lost ("JALANKANCIL", "43200Cheras"): exact, as the audit scores
+EXACT_ADDRESS_PAGES = ["X51009453801", "X51008042792"]
+
+
+@pytest.mark.parametrize("pid", EXACT_ADDRESS_PAGES)
+def test_real_receipts_whose_address_is_read_exactly_with_the_spaces_put_back(pid):
+    from PIL import Image
+
+    from distill.ocr import read_page
+    from docfoundry.normalize import normalized_equal
+
+    rows = {r["id"]: r for r in map(json.loads, (SROIE / "labels.jsonl").read_text().splitlines())}
+    fields, _ = extract(load_doc_type("receipt"), read_page(Image.open(SROIE / rows[pid]["image"])))
+    assert normalized_equal(rows[pid]["fields"]["address"], fields["store_address"]), (pid, fields["store_address"])
 
 
 @pytest.mark.parametrize("pid", ADDRESS_PAGES)
