@@ -1,7 +1,8 @@
 """`eval --model`: run a model over the truth pages and record its raw answers and its speed.
 
 Greedy decoding of the document type's extraction prompt (``docfoundry.prompts``), one page image
-per request at the family's resolution budget. Answers are appended to ``REPORT_DIR/predictions.jsonl``
+per request at the family's resolution budget; free text, or with ``--structured`` held to the type's
+JSON Schema as the teachers decode (xgrammar), so a model is scored as it would be served. Answers are appended to ``REPORT_DIR/predictions.jsonl``
 (``{"id", "prediction", "latency_s"}``) as they come, so a killed run resumes where it stopped and
 the file can be scored again later with ``--pred``.
 """
@@ -42,6 +43,16 @@ def prompt_for(record: TruthRecord) -> str:
     if doc is not None:
         return extraction_prompt(doc)
     return KEYS_PROMPT.format(keys="\n".join(f"- {k}" for k in record.fields))
+
+
+def answer_schema(record: TruthRecord, cfg: Any) -> dict[str, Any] | None:
+    """The decoding schema an answer is held to with ``--structured`` (the type's schema as the teachers
+    decode it), or None: free text, or truth without a document-type schema."""
+    from distill.teachers import decoding_schema
+    from eval.score import schema_for
+
+    doc = schema_for(record.doc_type) if cfg.structured else None
+    return decoding_schema(doc.schema, cfg.max_field_chars) if doc is not None else None
 
 
 def _fingerprint(cfg: Any) -> dict[str, Any]:
@@ -126,10 +137,12 @@ class HFEngine:
         """The model inputs of one page (what ``answer`` generates from)."""
         return self.engine.inputs(student_chat(image, prompt, context), pages_of(image))
 
-    def answer(self, images: list[Any], prompts: list[str], contexts: list[str]) -> list[str]:
-        (image,), (prompt,), (context,) = images, prompts, contexts
+    def answer(self, images: list[Any], prompts: list[str], contexts: list[str],
+               schemas: list[dict[str, Any] | None]) -> list[str]:
+        (image,), (prompt,), (context,), (schema,) = images, prompts, contexts, schemas
         return [self.engine.generate(student_chat(image, prompt, context), pages_of(image),
-                                     max_new_tokens=self.max_new_tokens).text]
+                                     max_new_tokens=self.max_new_tokens,
+                                     logits_processors=self.engine.schema_processors(schema)).text]
 
     def peak_memory(self) -> dict[str, Any]:
         return peak_memory(self.device)
@@ -143,8 +156,9 @@ class HFEngine:
 
 class VLLMEngine:
     """``--engine vllm``: vLLM's offline engine (``docfoundry.engines.vllm``, as the vllm teacher
-    starts it: CPU defaults, the resolution budget), a batch of pages per call, greedy, free text,
-    the chat ``HFEngine`` sends; an adapter is served as a vLLM LoRA on its base model."""
+    starts it: CPU defaults, the resolution budget), a batch of pages per call, greedy, free text or
+    (``--structured``) held to the schema, the chat ``HFEngine`` sends; an adapter is served as a vLLM
+    LoRA on its base model."""
 
     def __init__(self, cfg: Any, images_per_prompt: int = 1) -> None:
         """``images_per_prompt``: the most pages of a document it will be asked about (the engine's limit)."""
@@ -165,10 +179,14 @@ class VLLMEngine:
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.count_tokens = tokenizer_counter(self.llm.get_tokenizer())
 
-    def answer(self, images: list[Any], prompts: list[str], contexts: list[str]) -> list[str]:
+    def answer(self, images: list[Any], prompts: list[str], contexts: list[str],
+               schemas: list[dict[str, Any] | None]) -> list[str]:
         from vllm import SamplingParams
+        from vllm.sampling_params import StructuredOutputsParams
 
-        greedy = SamplingParams(temperature=0.0, max_tokens=self.max_new_tokens)
+        greedy = [SamplingParams(temperature=0.0, max_tokens=self.max_new_tokens,
+                                 structured_outputs=StructuredOutputsParams(json=s) if s is not None else None)
+                  for s in schemas]
         most = max(len(pages_of(i)) for i in images)
         if most > self.images_per_prompt:  # the engine's limit, set when it started
             raise UserError(f"a document of {most} pages: this --engine vllm was started for "
@@ -296,7 +314,8 @@ def predict(cfg: Any, records: list[TruthRecord],
                     continue
                 texts = [contexts.of(r, image, engine.count_tokens) for r, image in zip(batch, images)]
                 start = time.perf_counter()
-                answers = engine.answer(images, [prompt_for(r) for r in batch], texts)
+                answers = engine.answer(images, [prompt_for(r) for r in batch], texts,
+                                        [answer_schema(r, cfg) for r in batch])
                 each = (time.perf_counter() - start) / len(batch)  # a batch's pages share its time
                 for record, raw in zip(batch, answers):
                     row = {"id": record.id, "prediction": raw, "latency_s": round(each, 4)}

@@ -132,3 +132,36 @@ def test_model_digest_follows_content_not_sizes(tmp_path, monkeypatch):
     cached = json.loads((tmp_path / "cache" / "docfoundry" / "file_digests.json").read_text())
     assert cached[os.path.realpath(model / "weights.bin")][:2] == [64, 1]  # keyed by (size, mtime_ns)
     assert digest.model_digest("someone/not-downloaded") == "id:someone/not-downloaded"
+
+
+def test_structured_answers_hold_the_schema_where_free_ones_do_not(tiny_model, tmp_path, capsys):
+    """--structured holds a random model's answer to the type's JSON Schema (xgrammar, as the hf teacher
+    decodes); without it the same model writes no JSON. The two are different predictions (fingerprint)."""
+    import pytest
+
+    pytest.importorskip("xgrammar")
+    schema = tmp_path / "note.json"
+    schema.write_text(json.dumps({
+        "title": "note", "description": "A short note", "type": "object", "additionalProperties": False,
+        "required": ["title", "total"],
+        "properties": {"title": {"type": "string", "description": "Title", "x-category": "header"},
+                       "total": {"type": "string", "description": "Amount", "x-category": "totals"}}}))
+    truth = dataset_folder(tmp_path / "truth", {"n1": {"title": "Tea", "total": "4.00"},
+                                                "n2": {"title": "Cake", "total": "8.00"}}, doc_type=str(schema))
+    out = tmp_path / "report"
+    args = ["eval", "--truth", str(truth), "--model", str(tiny_model("idefics3")), "--schema", str(schema),
+            "--max-new-tokens", "60", "--bootstrap", "0", "--out", str(out), "--max-field-chars", "8"]
+
+    def answers():
+        return [json.loads(line)["prediction"] for line in (out / "predictions.jsonl").read_text().splitlines()]
+
+    assert main(args) == 0
+    assert not any(a.lstrip().startswith('{"title": "') for a in answers())   # random weights: no JSON
+    assert main([*args, "--structured"]) == 2                                 # not resumed from free answers
+    assert "differs in structured" in capsys.readouterr().err
+    out = tmp_path / "structured"
+    assert main([*args[:-4], "--out", str(out), "--max-field-chars", "8", "--structured"]) == 0
+    for answer in answers():
+        parsed = json.loads(answer)
+        assert list(parsed) == ["title", "total"] and all(len(v) <= 8 for v in parsed.values())
+    assert json.loads((out / "metrics.json").read_text())["overall"]["parse_rate"]["value"] == 100.0

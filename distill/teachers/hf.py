@@ -30,22 +30,6 @@ class HfTeacher(LocalModelTeacher):
 
         return HfEngine(self.target, dtype=self.options.dtype, max_image_tokens=self.options.max_image_tokens)
 
-    def _grammar(self, schema: dict[str, Any], sampling: Sampling) -> Any:
-        """A compiled JSON-schema grammar for this model's tokenizer (``None`` without xgrammar)."""
-        import json
-
-        try:
-            import xgrammar as xgr
-        except ImportError:
-            return None
-        text = json.dumps(decoding_schema(schema, sampling.max_field_chars))  # keeps the schema's key order
-        cache = self.__dict__.setdefault("_grammars", {})
-        if text not in cache:
-            vocab = self.engine.model.get_output_embeddings().weight.shape[0]
-            info = xgr.TokenizerInfo.from_huggingface(self.engine.tokenizer, vocab_size=vocab)
-            cache[text] = xgr.GrammarCompiler(info).compile_json_schema(text, any_whitespace=False)
-        return cache[text]
-
     def chat(self, req: Request) -> list[dict[str, Any]]:
         """The chat one request is asked with: the teacher chat, its OCR context cut by this model's tokenizer."""
         return teacher_chat(req, req.images, placeholder, self.engine.count_tokens, self.options)
@@ -55,15 +39,10 @@ class HfTeacher(LocalModelTeacher):
         engine = self.engine
         started = time.perf_counter()
         chat = self.chat(req)
-        processors = []
-        grammar = self._grammar(req.schema, sampling) if sampling.structured else None
-        if grammar is not None:
-            import xgrammar as xgr
-
-            processors.append(xgr.contrib.hf.LogitsProcessor(grammar))
+        schema = decoding_schema(req.schema, sampling.max_field_chars) if sampling.structured else None
         out = engine.generate(chat, req.images, max_new_tokens=sampling.max_tokens, temperature=sampling.temperature,
                               top_p=sampling.top_p, seed=req.seed, min_new_tokens=min_new_tokens,
-                              logits_processors=processors, logprobs=sampling.logprobs)
+                              logits_processors=engine.schema_processors(schema), logprobs=sampling.logprobs)
         return Answer(out.text, tokens=out.tokens, seconds=time.perf_counter() - started)
 
     def answer(self, requests: list[Request], sampling: Sampling) -> Iterator[tuple[int, Answer]]:

@@ -1,7 +1,8 @@
 """transformers ``generate`` for any model docfoundry runs: the ``hf`` teacher and ``eval --engine hf``.
 
 One page at a time: the chat (``docfoundry.chat.page_chat``) through the processor's chat template,
-``generate`` with the given sampling, the new tokens decoded; token log-probabilities when asked.
+``generate`` with the given sampling, the new tokens decoded; token log-probabilities when asked; an
+answer constrained to a JSON Schema with xgrammar's logits processor (``schema_processors``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,26 @@ class HfEngine:
         self.family = family_of(self.model)
         self.tokenizer = self.processor.tokenizer
         self.count_tokens = tokenizer_counter(self.tokenizer)
+
+    def schema_processors(self, schema: dict[str, Any] | None) -> list[Any]:
+        """Logits processors that hold one answer to ``schema`` (a decoding schema, no ``x-`` keys), in
+        the schema's key order and without free whitespace; none without a schema or without xgrammar
+        (it comes with vLLM). A processor keeps its state: make new ones for every answer."""
+        import json
+
+        if schema is None:
+            return []
+        try:
+            import xgrammar as xgr
+        except ImportError:
+            return []
+        text = json.dumps(schema)
+        grammars = self.__dict__.setdefault("_grammars", {})
+        if text not in grammars:
+            vocab = self.model.get_output_embeddings().weight.shape[0]
+            info = xgr.TokenizerInfo.from_huggingface(self.tokenizer, vocab_size=vocab)
+            grammars[text] = xgr.GrammarCompiler(info).compile_json_schema(text, any_whitespace=False)
+        return [xgr.contrib.hf.LogitsProcessor(grammars[text])]
 
     def inputs(self, chat: list[dict[str, Any]], images: list[Any]) -> Any:
         """The model inputs of one chat and its page images (the processor expands the image parts)."""
