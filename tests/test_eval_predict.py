@@ -165,3 +165,7 @@ def test_structured_answers_hold_the_schema_where_free_ones_do_not(tiny_model, t
         parsed = json.loads(answer)
         assert list(parsed) == ["title", "total"] and all(len(v) <= 8 for v in parsed.values())
     assert json.loads((out / "metrics.json").read_text())["overall"]["parse_rate"]["value"] == 100.0
+    capsys.readouterr()
+    assert main([*args, "--structured", "--engine", "vllm", "--out", str(tmp_path / "vllm")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --structured is for --engine hf") and err.count("\n") == 1
