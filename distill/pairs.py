@@ -5,7 +5,8 @@ key's wording; it reads the page's geometry and the look of the text:
   - OCR lines are cut into segments at wide word gaps and after a word ending in a colon or a
     dash/underscore leader ("Name: John" and "Labels ---- Gold" are a key and a value; "FAX:614" is
     cut inside the word); cells that OCR cut in two ("84" "mm") are joined again; a short bracketed
-    note under a key, ending before its value, is the key's second line ("(Current Year)");
+    note under a key, ending before its value, is the key's second line ("(Current Year)"); a
+    digit-free bracketed note is never a value ("(check one)" under or beside a key);
   - a key is a segment ending with a colon, or label-like text (short, capitalised, few digits)
     with a value to its right that reads unlike a label or sits right next to it (label-like text
     much taller than the page's lines is a heading, not a key); text laid out like the page's
@@ -377,6 +378,12 @@ def _key_goes_on(s: Seg) -> bool:
     return t[:1] == "(" and len(t.split()) <= LABEL_WORDS and not any(c.isdigit() for c in t)
 
 
+def _note(s: Seg) -> bool:
+    """A bracketed note without digits (``"(check one)"``, ``"(From Next Year's Budget)"``): a key's
+    own remark, not a value written beside or under another key's label."""
+    return s.text[:1] == "(" and not any(c.isdigit() for c in s.text)
+
+
 def _pair(k: Seg, values: list[Seg], trust: float, how: str, page: Layout | None = None) -> Pair:
     for s in values:
         s.used = True
@@ -521,6 +528,8 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
             r = None  # a title or section heading beside other text
         if r is not None and not k.column and r.box[0] - k.box[2] > NEAR_REACH * k.h:
             r = None  # far across the row: the next column's text, not this key's value
+        if r is not None and not _colon(k) and _note(r):
+            r = None  # a label's bracketed note beside it is part of its wording
         if r is not None and not r.used and not r.key and (_colon(k) or k.voted or _looks_like_value(k, r)
                                                            or _near_label(k, r)):
             colon = _colon(k)
@@ -535,6 +544,8 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
                                "colon right" if colon else "label right", page))
     for k in keys:
         d = None if k.used else page.below(k)
+        if d is not None and _note(d):
+            d = None  # a bracketed note under a key says how to fill it: not what was filled in
         if d is not None and not d.used and not d.key and (k.voted or _colon(k)
                                                             and _looks_like_value(k, d, below=True)):
             colon = _colon(k)

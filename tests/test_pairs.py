@@ -195,3 +195,26 @@ def test_numbered_keys_in_a_column_pair_with_values_that_read_like_labels():
     pairs, _ = read_page_pairs(lines)
     assert [(p.question, p.answer) for p in pairs] == rows
     assert is_label_like("3. Prepared by") and not is_label_like("3. 4,806")
+
+
+def test_a_bracketed_note_beside_or_under_a_key_is_no_value():
+    """A digit-free bracketed note under a colon key or beside a label says how to fill it in
+    ("(check one)"): it is not the value; a key whose value follows the note still finds it."""
+    lines = [line("REGION:", 50, 100), line("(IF PARTIAL REGION, NAME THE DIVISION)", 50, 120),
+             line("Blend", 50, 200), line("(check one)", 120, 200),
+             line("Amount", 50, 260), line("(in dollars)", 140, 260), line("4,500", 300, 260)]
+    pairs, _ = read_page_pairs(lines)
+    assert [(p.question, p.answer) for p in pairs] == [("Amount (in dollars)", "4,500")]
+
+
+def test_a_real_form_keeps_its_bracketed_note_out_of_the_values():
+    """FUNSD train form 81619486_9488 prints "(ONLY IF PARTIAL REGION, ...)" under "REGION:", which
+    FUNSD links to nothing; its memo keys keep their values."""
+    from PIL import Image
+
+    from distill.ocr import read_page
+
+    pairs, _ = read_page_pairs(read_page(Image.open(FUNSD / "images" / "81619486_9488.png")))
+    got = {(p.question, p.answer) for p in pairs}
+    assert not [p for p in pairs if p.answer.startswith("(")], got
+    assert {("TO:", "S. P. ZOLOT"), ("FROM:", "R. W. Richardson")} <= got
