@@ -65,6 +65,8 @@ def _fingerprint(cfg: Any) -> dict[str, Any]:
     from docfoundry.config import fingerprint
 
     settings = fingerprint(cfg, "predictions")  # the fields not marked output=False or output="report"
+    if cfg.structured:  # only when on: predictions written before the option existed still resume
+        settings |= {"structured": True, "max_field_chars": cfg.max_field_chars}
     mode, cap = ocr_setting(cfg)
     return {**settings, **ocr_key(mode, cap), "model_content": model_digest(base), "adapter_content": model_digest(adapter)}
 

@@ -49,9 +49,10 @@ class EvalConfig:
     max_new_tokens: int = opt(512, "--model generation limit per page", min=1)
     structured: bool = opt(False, "--model, --engine hf: hold every answer to the document type's JSON Schema, as "
                                   "the hf teacher decodes (xgrammar): the parse rate then measures the grammar, the "
-                                  "values what the model learned; schema-less truth is answered free")
+                                  "values what the model learned; schema-less truth is answered free",
+                           output=False)  # in the predictions' fingerprint when on (eval.predict._fingerprint)
     max_field_chars: int = opt(0, "--structured: cap every string value at N characters (0: no cap; a cap also "
-                                  "forbids escapes, so no multi-line values)", min=0)
+                                  "forbids escapes, so no multi-line values)", min=0, output=False)
     ocr_context: str = opt("auto", "--model: the page's OCR lines in the prompt: none, text, layout, or auto (what "
                                    "the student was trained with, from its train_config.json; else none)",
                            choices=["auto", *OCR_CONTEXTS], output=False)
