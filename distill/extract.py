@@ -1304,7 +1304,7 @@ def _address_block(page: Page, other: list[Leaf], not_lines: frozenset[str], ban
             if not _may_open_address(page, unit, other, not_lines, banners):
                 continue
             block, _ = _lines_after(page, _merged(unit), other, not_lines, banners, start=unit)
-            rows = [_merged([x for x in block if x.row == r]).text for r in sorted({x.row for x in block})]
+            rows = [_merged(row).text for row in _block_rows(block)]
             first = rows[0]
             opens = first[:1].isdigit() or street_word(first)  # a house number or a street type first
             if (len(rows) == 1 and street_word(first) and "," in first) or (len(rows) >= 2 and (
@@ -1313,10 +1313,15 @@ def _address_block(page: Page, other: list[Leaf], not_lines: frozenset[str], ban
     return []
 
 
+def _block_rows(block: list[Seg]) -> list[list[Seg]]:
+    """The segments of ``block`` by printed row, top to bottom."""
+    return [[s for s in block if s.row == r] for r in sorted({s.row for s in block})]
+
+
 def _spacing_breaks(block: list[Seg], line: Seg) -> bool:
     """Is ``line`` set apart from the lines of ``block`` (two printed rows at least) by a gap wider
     than half a line and twice the widest gap between them?"""
-    rows = [[s for s in block if s.row == r] for r in sorted({s.row for s in block})]
+    rows = _block_rows(block)
     if len(rows) < 2:
         return False
     gaps = [min(s.box[1] for s in b) - max(s.box[3] for s in a) for a, b in zip(rows, rows[1:])]

@@ -33,6 +33,7 @@ class HfEngine:
         self.family = family_of(self.model)
         self.tokenizer = self.processor.tokenizer
         self.count_tokens = tokenizer_counter(self.tokenizer)
+        self._grammars: dict[str, Any] = {}  # decoding schema (JSON text) -> compiled grammar
 
     def schema_processors(self, schema: dict[str, Any] | None) -> list[Any]:
         """Logits processors that hold one answer to ``schema`` (a decoding schema, no ``x-`` keys), in
@@ -47,12 +48,11 @@ class HfEngine:
         except ImportError:
             return []
         text = json.dumps(schema)
-        grammars = self.__dict__.setdefault("_grammars", {})
-        if text not in grammars:
+        if text not in self._grammars:
             vocab = self.model.get_output_embeddings().weight.shape[0]
             info = xgr.TokenizerInfo.from_huggingface(self.tokenizer, vocab_size=vocab)
-            grammars[text] = xgr.GrammarCompiler(info).compile_json_schema(text, any_whitespace=False)
-        return [xgr.contrib.hf.LogitsProcessor(grammars[text])]
+            self._grammars[text] = xgr.GrammarCompiler(info).compile_json_schema(text, any_whitespace=False)
+        return [xgr.contrib.hf.LogitsProcessor(self._grammars[text])]
 
     def inputs(self, chat: list[dict[str, Any]], images: list[Any]) -> Any:
         """The model inputs of one chat and its page images (the processor expands the image parts)."""
