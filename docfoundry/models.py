@@ -27,7 +27,7 @@ from docfoundry.info import model_info
 class TinyConfig:
     family: str = opt(help=f"model family to build: {', '.join(FAMILIES)}", choices=list(FAMILIES))
     out: str = opt(help="folder to write the model, tokenizer and processor to")
-    size: str = opt("micro", "micro (0.3-0.6M parameters: tests), mini (~0.8M: a CPU student that learns), "
+    size: str = opt("micro", "micro (0.3-0.6M parameters: tests), mini (~0.7M: bench/student.py's CPU students), "
                     "tiny (2-3M: demos), small (190-205M: benchmarks)",
                     choices=["micro", "mini", "tiny", "small"])
     seed: int = opt(0, "random seed: the same seed gives the same weights and tokenizer")

@@ -9,7 +9,7 @@ weights are random. The family-specific parts come from the registry (``Family.t
 
 Sizes (every attention head is 64 wide, which vLLM's CPU attention needs):
     micro  0.3-0.6M parameters, hidden 64, 2 text layers, 1 vision layer: unit tests
-    mini   ~0.8M parameters, micro's vision and vocabulary with micro's 2 text layers at tiny's width
+    mini   ~0.7M parameters, micro's vision and vocabulary with micro's 2 text layers at tiny's width
            (2 heads a layer): a student that learns on a CPU budget (bench/student.py)
     tiny   2-3M parameters, hidden 128, 4 text layers, 2 vision layers: demos, quick end-to-end runs
     small  190-205M parameters, hidden 768, 26 text layers (kv heads 4), 12 vision layers of 384,

@@ -2,9 +2,10 @@
 
 Greedy decoding of the document type's extraction prompt (``docfoundry.prompts``), one page image
 per request at the family's resolution budget; free text, or with ``--structured`` held to the type's
-JSON Schema as the hf teacher decodes (xgrammar; ``--engine hf``), so a model is scored as it would be served. Answers are appended to ``REPORT_DIR/predictions.jsonl``
-(``{"id", "prediction", "latency_s"}``) as they come, so a killed run resumes where it stopped and
-the file can be scored again later with ``--pred``.
+JSON Schema as the hf teacher decodes (xgrammar; ``--engine hf``), so a model is scored as it would be
+served. Answers are appended to ``REPORT_DIR/predictions.jsonl`` (``{"id", "prediction", "latency_s"}``)
+as they come, so a killed run resumes where it stopped and the file can be scored again later with
+``--pred``.
 """
 
 from __future__ import annotations
