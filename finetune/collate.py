@@ -13,6 +13,7 @@ comes from the processor at the budget set on it) and drops samples over ``max_l
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,7 +203,13 @@ class Collator:
         self.pad_id = encoder.tokenizer.pad_token_id
         if self.pad_id is None:
             self.pad_id = encoder.tokenizer.eos_token_id
-        self.failed_images = 0
+        # shared memory: data-loader worker processes load the batches, the run reports the count
+        self._failed = multiprocessing.Value("i", 0)
+
+    @property
+    def failed_images(self) -> int:
+        """Images that failed to load while batching, in this process and its loader workers."""
+        return self._failed.value
 
     def _load(self, ex: Example) -> list[Any] | None:
         """The example's images (one per page), or None when one fails to load."""
@@ -211,7 +218,8 @@ class Collator:
         try:
             return [open_image(path, str(path)) for path in ex.images]
         except BadItem:
-            self.failed_images += 1
+            with self._failed.get_lock():
+                self._failed.value += 1
             log.warning("%s: cannot read the image; sample %s skipped", ex.image, ex.id)
             return None
 

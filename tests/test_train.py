@@ -327,6 +327,19 @@ def test_qlora_and_dora_train(tmp_path, student, method):
         assert trainer.model.base_model.model.is_loaded_in_4bit
 
 
+@pytest.mark.parametrize("workers", [0, 1])
+def test_an_image_that_breaks_while_training_is_counted_from_loader_workers(tmp_path, student, workers):
+    """A page whose header reads but whose pixels do not is skipped and counted, also when data-loader
+    worker processes load the batches (their counts once stayed in the workers: always 0)."""
+    from finetune.train import train
+
+    data = instruction_folder(tmp_path / "instr", n=4)
+    page = data / "images" / "p0.png"
+    page.write_bytes(page.read_bytes()[:60])  # the size is in the header; the pixels are cut off
+    _, summary = train(config(data, student, tmp_path / "run", method="full", max_steps=2, workers=workers))
+    assert summary["failed_images"] == 2, summary  # one batch of 4 per step, two steps
+
+
 def test_validation_early_stopping_and_best_checkpoint(tmp_path, student):
     from finetune.train import train
 
