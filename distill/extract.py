@@ -51,6 +51,7 @@ from distill.spans import (
     line_classes,
     street_word,
     unglue_address,
+    unglue_name,
     value_span,
 )
 from docfoundry.case import apply_case
@@ -1173,21 +1174,42 @@ def _header_name(page: Page, doc: DocType, other: list[Leaf],
     names = printed or names  # a line far taller than the print is a hand-written note or a stamp
 
     def continued(u: list[Seg]) -> list[Seg]:
-        nxt = _next_line(page, _merged(u))
-        if nxt is not None and not nxt.claimed and (
-                re.search(r"(&|\band|-|,)\s*$", _merged(u).text, re.I) or _is_bare_legal_form(nxt.text)):
-            return _unit(page, nxt)
-        return []
+        out: list[Seg] = []
+        last = _merged(u)
+        while (nxt := _next_line(page, last)) is not None and not nxt.claimed and nxt not in u + out \
+                and (_goes_on(last.text) or _is_bare_legal_form(nxt.text)
+                     or (_name_part(nxt.text) and _name_like(nxt, not_lines))):
+            out += _unit(page, nxt)
+            last = _merged([x for x in out if x.row == out[-1].row])
+        return out
 
     legal = [u for u in names if legal_form(" ".join(s.text for s in u + continued(u)))]
     first = legal[0] if legal else names[0]
     out = first + continued(first)
-    prev = _prev_line(page, _merged(first))
-    if prev is not None and not prev.claimed and _name_like(prev, not_lines) and (
-            _legal_lead(_merged(first).text) or prev.text.count("(") > prev.text.count(")")
-            or re.search(r"(&|\band|-)\s*$", prev.text, re.I)):
+    while (prev := _prev_line(page, _merged([x for x in out if x.row == out[0].row]))) is not None \
+            and not prev.claimed and prev not in out and _name_like(prev, not_lines) \
+            and (_name_part(_merged(out).text) or _goes_on(prev.text)):
         out = _unit(page, prev) + out  # "... ENTERPRISE (CITY" over "CENTRE) SDN BHD"
     return out, SCORE_HEADER_LEGAL if legal else SCORE_HEADER_FIRST
+
+
+def _goes_on(text: str) -> bool:
+    """Does a name's line go on to the next: it ends in "&", "and", "-" or "," or leaves a "(" open?"""
+    return bool(re.search(r"(&|\band|-|,)\s*$", text, re.I)) or text.count("(") > text.count(")")
+
+
+def _name_part(text: str) -> bool:
+    """Is ``text`` the rest of a name begun on the line above: it starts with a legal form ("Co. (M)
+    Sdn Bhd", "ENTERPRISE (CITY"), with a parenthesised part before one ("(CITY) SDN BHD"), or
+    names only a kind of business before it ("STATIONERY SDN BHD": the name itself is above)?"""
+    from distill.spans import _LEGAL, BUSINESS_WORDS
+
+    if _legal_lead(text) or (text.lstrip().startswith("(") and legal_form(text)):
+        return True
+    m = _LEGAL.search(text)
+    head = [w.casefold() for w in re.findall(r"[^\W\d_]+", text[:m.start()])] if m and legal_form(text) else []
+    head = [w for w in head if w != "sdn"]  # "SDN.BHD" read as one legal form
+    return bool(head) and all(w in BUSINESS_WORDS for w in head)
 
 
 def _legal_lead(text: str) -> bool:
@@ -1375,7 +1397,7 @@ def _read_header(page: Page, doc: DocType, top_leaves: list[Leaf], other: list[L
         if not name:
             continue
         _set_found(page, leaf, name, trust)
-        page.found[leaf.pattern].value = _clean_name(page.found[leaf.pattern].value)
+        page.found[leaf.pattern].value = unglue_name(_clean_name(page.found[leaf.pattern].value))
         run = []
         for nxt in top_leaves[k + 1:]:
             if nxt.labels or nxt.kind != "text" or _parent(nxt.pattern) != _parent(leaf.pattern):

@@ -275,7 +275,7 @@ def is_id_line(text: str) -> bool:
     m = _ID_LABEL.match(inner)
     rest = inner[m.end():] if m else ""
     if m and rest.strip():
-        parts = [p.strip(":#") for p in rest.replace("(", " ").replace(")", " ").split()]
+        parts = [p.strip(":#") for p in re.sub(r"[():#]", " ", rest).split()]  # "Reg No.:75495-W"
         parts = [p for p in parts if p]
         return 1 <= len(parts) <= 2 and _id_token(parts[-1]) and all(_id_token(p) or len(p) <= 3 for p in parts)
     return False
@@ -354,6 +354,39 @@ LEGAL_FORMS = (
 # not inside a word, nor after a number ("1.5L" is a size, not a Spanish S.L.)
 _LEGAL = re.compile(r"(?<![^\W_])(?<!\d)(?<!\d\.)(?:" + "|".join(re.escape(f) for f in sorted(LEGAL_FORMS, key=len, reverse=True))
                     + r")(?![^\W_])", re.I)
+
+
+# Nouns that say what kind of business a name is (general vocabulary, English and Malay; six letters
+# or more, so that one found inside a longer glued token is not part of another word)
+BUSINESS_WORDS = frozenset("""
+    stationery hardware restaurant restoran trading enterprise enterprises bakery bakeries pharmacy farmasi
+    kitchen market supermarket minimarket centre center services electrical electronics furniture boutique
+    perniagaan pasaraya runcit bookstore florist optical clinic klinik
+""".split())
+_GLUED_TOKEN = re.compile(r"\b[^\W\d_]{12,}\b")
+_GLUED_SDN = re.compile(r"(?<=[^\W\d_]{3})(SDN)(?=\.?\s*BHD\b)", re.I)  # "IMPRESSIONSDN BHD"
+_SPACE_READ_UNDERSCORE = re.compile(r"(?<=[^\W\d_])_(?=[^\W\d_])")  # "MARCO_POLO": a space OCR read as "_"
+_S_READ_5 = re.compile(r"(?<![\w/])5(?=/B\b)")  # "MART 5/B": the "S" of the legal form "S/B"
+
+
+def _unglue_business(token: str) -> str:
+    """``token`` split around the longest business noun inside it when what is left on each side
+    is empty or three letters or more ("SANYUSTATIONERYSHOP" -> "SANYU STATIONERY SHOP"); else as it is."""
+    f = token.casefold()
+    for word in sorted(BUSINESS_WORDS, key=len, reverse=True):
+        at = f.find(word)
+        left, right = token[:at], token[at + len(word):]
+        if at >= 0 and f != word and all(not part or len(part) >= 3 for part in (left, right)):
+            return " ".join(p for p in (left, token[at:at + len(word)], right) if p)
+    return token
+
+
+def unglue_name(text: str) -> str:
+    """A business name with the spaces OCR lost put back where the parts are unmistakable (a
+    business noun inside a glued token of twelve letters or more, "SDN" glued to the word before
+    "BHD", a "_" between letters), and a "5" read for the "S" of "S/B" put right."""
+    text = _GLUED_SDN.sub(r" \1", _S_READ_5.sub("S", _SPACE_READ_UNDERSCORE.sub(" ", text)))
+    return _GLUED_TOKEN.sub(lambda m: _unglue_business(m.group(0)), text)
 
 
 def legal_form(text: str) -> bool:
