@@ -813,8 +813,8 @@ def _right_cells(page: Page, s: Seg, row: list[Seg], kind: str, labels: set[int]
     the next label, or (text) one cell; in a box one value of the kind."""
     right: list[Seg] = []
     for o in row:
-        if o.box[0] < s.box[2] - 2 or o.claimed:
-            continue
+        if (o.box[0] < s.box[2] - 2 and o.cx <= s.box[2]) or o.claimed:
+            continue  # a cell whose box OCR let overlap the label's end is still right of it
         if headers and id(o) not in labels and (owner := _box_owner(page, o, headers)) is not None and owner is not s:
             break  # the next box's value ("d Control number" beside a card's last address line)
         if (right and (kind == "text" or id(o) in labels)) or (headers is not None and id(o) in labels):
@@ -1248,7 +1248,7 @@ def _lines_after(page: Page, s: Seg, other: list[Leaf], not_lines: frozenset[str
     pending: list[Seg] = []
     cur = _next_line(page, s)
     while cur is not None and not cur.claimed:
-        unit = _unit(page, cur)
+        unit = _without_phone_tail(_unit(page, cur))
         line = _merged(unit)
         if _is_title(line, banners):
             if out or pending:
@@ -1287,6 +1287,21 @@ def _lines_after(page: Page, s: Seg, other: list[Leaf], not_lines: frozenset[str
             pending += unit
         cur = _next_line(page, line)
     return out or pending, None
+
+
+# a phone number OCR read on the address's line after it ("..., Johor. Tel No.: 07-387 3322"; "Te1")
+_PHONE_TAIL = re.compile(r"\s+(?:te[l1]|fax|phone|hp)\b\.?\s*(?:no\.?)?\s*[:.]?\s*\+?\(?\d[\d\s()+-]{5,}$", re.I)
+
+
+def _without_phone_tail(unit: list[Seg]) -> list[Seg]:
+    """``unit`` with a phone number printed after address text on its last segment cut off (a copy
+    of that segment; the page's own stays for the phone reader)."""
+    last = unit[-1]
+    m = _PHONE_TAIL.search(last.text)
+    head = last.text[:m.start()].strip() if m else ""
+    if not (head and _has_address_cue(head)):
+        return unit
+    return unit[:-1] + [Seg(head, list(last.box), last.score, list(last.words), row=last.row)]
 
 
 SCORE_ELSEWHERE = 0.8   # times the trust of lines under the name: an address block found apart from it

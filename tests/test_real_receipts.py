@@ -560,7 +560,8 @@ def test_the_real_audit_reports_the_truth_case_convention_next_to_the_schema_s(t
     assert case_conventions(schema, rows, {"store_address"})["store_address"] == {"truth": "upper", "schema": "upper"}
 
 
-# --- issue 14, sixth round (H1): the business name over several lines, names OCR glued ------------
+# --- issue 14, sixth round (H1): the business name over several lines, names OCR glued, the payable
+# total beside an overlapping box ----------------------------------------------------------------
 
 @pytest.mark.parametrize("rows,name", [
     # a parenthesised part opens the legal line: the name begins on the line above
@@ -605,6 +606,26 @@ def test_the_spaces_ocr_lost_inside_a_business_name_are_put_back(text, fixed):
     assert unglue_name(text) == fixed
 
 
+def test_a_phone_number_on_the_address_s_last_line_is_cut_off():
+    """Regression: "45000 Port Welling. Tel No.: 04-555 0192" read as a phone line, so the address
+    lost its last line."""
+    fields, _ = extract(load_doc_type("receipt"), page(
+        ("NORTHWIND TRADING LTD", 80, 10, 320), ("No. 7, Harbour Road,", 90, 32, 310),
+        ("45000 Port Welling. Te1 No.: 04-555 0192", 40, 54, 380), ("www.northwind.example", 100, 76, 300)))
+    assert fields["store_address"] == "No. 7, Harbour Road, 45000 Port Welling."
+
+
+def test_an_amount_whose_box_overlaps_its_label_is_still_the_label_s_value():
+    """Regression: OCR let "Rounding Adj -" reach over its "0.00", so the rounding took the amount
+    on the row under it, and the bare "Due" label of the total went without its amount."""
+    fields, _ = extract(load_doc_type("receipt"), page(
+        ("NORTHWIND TRADING LTD", 80, 10, 320), ("12, MAIN ROAD,", 90, 32, 310), ("45000 PORT WELLING", 100, 54, 300),
+        ("Bread", 20, 100, 120), ("25.15", 300, 100, 340), ("Rounding Adj -", 160, 130, 310), ("0.00", 300, 130, 340),
+        ("Due", 160, 160, 200), ("25.15", 300, 160, 340), ("Change", 160, 190, 220), ("0.00", 300, 190, 340),
+        ("(Total Included GST @ 6%", 20, 230, 250), ("1.42)", 270, 230, 310)))
+    assert (fields["rounding"], fields["total"]) == ("0.00", "25.15")
+
+
 # real receipts these rules read right (issue 14, sixth round): truth asserted, OCR'd live
 NAME_PAGES = ["X51008164525", "X51007339653", "X51006466060", "X51007339098", "X51006393377"]
 
@@ -623,3 +644,15 @@ def read_real(pid: str) -> tuple[dict, dict]:
 def test_real_receipts_whose_name_over_two_lines_or_glued_is_read_whole(pid):
     truth, fields = read_real(pid)
     assert folded_ratio(truth["company"], fields["store_name"]) >= 97, (pid, fields["store_name"])
+
+
+def test_a_real_receipt_whose_total_is_printed_by_a_bare_due():
+    from docfoundry.normalize import normalized_equal
+
+    truth, fields = read_real("X51005719902")
+    assert normalized_equal(truth["total"], fields["total"], "amount"), fields["total"]
+
+
+def test_a_real_receipt_whose_address_s_last_line_holds_the_phone():
+    truth, fields = read_real("X51007846302")
+    assert folded_ratio(truth["address"], fields["store_address"]) >= 99, fields["store_address"]
