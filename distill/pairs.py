@@ -18,6 +18,9 @@ key's wording; it reads the page's geometry and the look of the text:
     and one cell of text takes the lines under it that go on;
     a value right of a key sits near it (10 line heights) unless the key is in the page's key
     column: far text is the next column's;
+  - a label printed one space before its value reads as one segment ("Date Sent 4/19/74"): when it
+    is the first text of its row and no key took it, it is cut before the value's first number
+    (a short label, no town line "Springfield, IL 62704", no date's month "March 18, 1968");
   - a checkbox group is a key followed on its row by two or more short options with box glyphs;
     the checked option is the ticked one, or else the one whose box OCR did not read (a crossed
     box reads as nothing, an empty one as "☐").
@@ -33,7 +36,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from distill.spans import group_rows
+from distill.spans import group_rows, month_number
 
 # How much a way of finding a pair is trusted (times the OCR score of its lines).
 SCORE_COLON_RIGHT = 0.9
@@ -41,6 +44,7 @@ SCORE_COLON_BELOW = 0.8
 SCORE_LABEL_RIGHT = 0.75
 SCORE_LABEL_BELOW = 0.65
 SCORE_CHECKBOX = 0.6
+SCORE_LABEL_INSIDE = 0.6    # a label and its value read as one OCR segment, cut before the value's first number
 
 # Geometry, in line heights of the segments involved (page-size free).
 GAP_SPLIT = 1.6          # a word gap wider than this starts a new segment
@@ -55,6 +59,8 @@ ALIGN = 1.5              # lines of one block start within this of each other (l
 TALLER = 1.15           # a value written this much taller than the label-like text above it (stacked cards)
 VOTES = 3                # rows sharing a key column and a value column that make a layout
 LABEL_WORDS = 6          # label-like text without a colon has at most this many words
+INSIDE_WORDS = 3         # a label read in one segment with its value has at most this many words
+INSIDE_VALUE_WORDS = 4   # ... and its value this many (more is a sentence going on)
 BOXES = "☐□▢❑❒"         # an empty checkbox as OCR reads it
 TICKS = "☒☑✓✔⊠■"         # a ticked one
 
@@ -168,8 +174,8 @@ def _unlead(words: list[tuple[str, list[int]]]) -> list[tuple[str, list[int], bo
 
 def segments(lines: list[Any]) -> list[Seg]:
     """Cut each OCR line (``text``, ``score``, ``words``) after colons and leaders and at wide word
-    gaps. (Cutting a label run from the number after it, "Date Sent 4/19/74", was tried: FUNSD
-    train pair F1 +0.02, test flat, the synthetic form audit -10 points: left out.)"""
+    gaps. (A label run before a number, "Date Sent 4/19/74", is cut later, by ``_inline_pairs``,
+    only where no key took the segment: cut here, the synthetic form audit lost 10 points.)"""
     out: list[Seg] = []
     for i, line in enumerate(lines):
         words = _unlead([p for t, b in (line.words or [(line.text, line.box)]) if str(t).strip()
@@ -552,8 +558,39 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
             k.used = True
             pairs.append(_pair(k, page.block(d), SCORE_COLON_BELOW if colon else SCORE_LABEL_BELOW,
                                "colon below" if colon else "label below"))
+    pairs.extend(_inline_pairs(page))
     pairs.sort(key=lambda p: (p.key_segs[0].row, p.key_segs[0].box[0]))
     return pairs, groups
+
+
+def _inline_cut(s: Seg) -> int:
+    """Where a printed label ends inside ``s`` ("Date Sent 4/19/74" -> 2): before its first word
+    with a digit, when the words before it are a short label; 0 for none."""
+    cut = next((i for i, (w, _) in enumerate(s.words) if any(c.isdigit() for c in w)), 0)
+    head = " ".join(w for w, _ in s.words[:cut])
+    value = [w for w, _ in s.words[cut:]]
+    if not 0 < cut <= INSIDE_WORDS or len(value) > INSIDE_VALUE_WORDS or not is_label_like(head):
+        return 0
+    if "," in head or head[-1] in ";-&/" or month_number(s.words[cut - 1][0]) is not None:
+        return 0  # an address's town line ("Springfield, IL 62704") or a date's month ("March 18, 1968")
+    if _letters(head) < 4 and head[-1] not in ".#" or value[0][:1] == "(" and value[-1][-1:] == ")":
+        return 0  # a code's letters ("KS 1 mg"), a year or count in brackets ("Keywords (1993)")
+    return cut
+
+
+def _inline_pairs(page: Layout) -> list[Pair]:
+    """A label and its value that OCR read as one segment, the first text of its row that no key
+    took (a key printed with its value one space on, "Project No. 1989-29"): cut before the
+    value's first number."""
+    out = []
+    for s in page.segs:
+        if s.used or s.key or page.left_of(s) is not None or not (cut := _inline_cut(s)):
+            continue
+        k = Seg(s.words[:cut], s.score, s.line, key=True, row=s.row)
+        v = Seg(s.words[cut:], s.score, s.line, row=s.row)
+        s.used = True
+        out.append(_pair(k, [v], SCORE_LABEL_INSIDE, "label inside"))
+    return out
 
 
 def read_pairs(lines: list[Any], arrays: list[PairArray]) -> tuple[dict[str, list[dict[str, tuple[str, float]]]], set[int]]:

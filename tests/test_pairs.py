@@ -218,3 +218,29 @@ def test_a_real_form_keeps_its_bracketed_note_out_of_the_values():
     got = {(p.question, p.answer) for p in pairs}
     assert not [p for p in pairs if p.answer.startswith("(")], got
     assert {("TO:", "S. P. ZOLOT"), ("FROM:", "R. W. Richardson")} <= got
+
+
+def test_a_label_read_in_one_segment_with_its_value():
+    """OCR reads a printed label and its value one space on as one segment ("Date Sent 4/19/74"):
+    the first text of its row that no key took is cut before its value's first number; a town
+    line, a date's month, a code's letters and a sentence going on are no label."""
+    lines = [line("Date Sent 4/19/74", 50, 100), line("Project No. 1989-29", 50, 140),
+             line("Springfield, IL 62704", 50, 200), line("March 18, 1968", 50, 240),
+             line("KS 1 mg", 50, 280), line("Twenty-four to 30 hours prior to dosing the eyes", 50, 320),
+             line("Weight:", 50, 380), line("Sample 245 mg", 200, 380)]
+    pairs, _ = read_page_pairs(lines)
+    assert [(p.question, p.answer, p.how) for p in pairs] == [
+        ("Date Sent", "4/19/74", "label inside"), ("Project No.", "1989-29", "label inside"),
+        ("Weight:", "Sample 245 mg", "colon right")]
+
+
+def test_a_real_form_cuts_its_labels_from_their_values():
+    """FUNSD train form 0011505151 prints its schedule's dates one space after their labels ("Field
+    Complete 12-7-87"), read by OCR as one line each; FUNSD links each label to its date."""
+    from PIL import Image
+
+    from distill.ocr import read_page
+
+    pairs, _ = read_page_pairs(read_page(Image.open(FUNSD / "images" / "0011505151.png")))
+    got = {(p.question, p.answer) for p in pairs}
+    assert {("Ext.Autho.Date", "11-16-87"), ("Field Complete", "12--7-87"), ("Final Rpt.Due", "1-11-88")} <= got
