@@ -18,9 +18,9 @@ key's wording; it reads the page's geometry and the look of the text:
     and one cell of text takes the lines under it that go on;
     a value right of a key sits near it (10 line heights) unless the key is in the page's key
     column: far text is the next column's;
-  - a label printed one space before its value reads as one segment ("Date Sent 4/19/74"): when it
-    is the first text of its row and no key took it, it is cut before the value's first number
-    (a short label, no town line "Springfield, IL 62704", no date's month "March 18, 1968");
+  - a label printed one space before its value reads as one segment ("Date Sent 4/19/74"): when no
+    key took it and no unpaired text stands left of it, it is cut before the value's first number
+    or the date it starts ("Date March 18, 1968"; a short label, no town line "Springfield, IL");
   - a checkbox group is a key followed on its row by two or more short options with box glyphs;
     the checked option is the ticked one, or else the one whose box OCR did not read (a crossed
     box reads as nothing, an empty one as "☐").
@@ -36,7 +36,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from distill.spans import group_rows, month_number
+from distill.spans import group_rows, month_number, word_date
 
 # How much a way of finding a pair is trusted (times the OCR score of its lines).
 SCORE_COLON_RIGHT = 0.9
@@ -565,8 +565,11 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
 
 def _inline_cut(s: Seg) -> int:
     """Where a printed label ends inside ``s`` ("Date Sent 4/19/74" -> 2): before its first word
-    with a digit, when the words before it are a short label; 0 for none."""
-    cut = next((i for i, (w, _) in enumerate(s.words) if any(c.isdigit() for c in w)), 0)
+    with a digit or the month name a date starts with, when the words before it are a short
+    label; 0 for none."""
+    words = [w for w, _ in s.words]
+    cut = next((i for i, w in enumerate(words) if any(c.isdigit() for c in w)
+                or month_number(w) is not None and word_date(" ".join(words[i:]))), 0)
     head = " ".join(w for w, _ in s.words[:cut])
     value = [w for w, _ in s.words[cut:]]
     if not 0 < cut <= INSIDE_WORDS or len(value) > INSIDE_VALUE_WORDS or not is_label_like(head):
@@ -579,12 +582,13 @@ def _inline_cut(s: Seg) -> int:
 
 
 def _inline_pairs(page: Layout) -> list[Pair]:
-    """A label and its value that OCR read as one segment, the first text of its row that no key
-    took (a key printed with its value one space on, "Project No. 1989-29"): cut before the
-    value's first number."""
+    """A label and its value that OCR read as one segment (a key printed with its value one space
+    on, "Project No. 1989-29"), taken by no key and with no unpaired text left of it on its row
+    (a row's cell): cut where ``_inline_cut`` says."""
     out = []
     for s in page.segs:
-        if s.used or s.key or page.left_of(s) is not None or not (cut := _inline_cut(s)):
+        left = page.left_of(s)
+        if s.used or s.key or (left is not None and not left.used) or not (cut := _inline_cut(s)):
             continue
         k = Seg(s.words[:cut], s.score, s.line, key=True, row=s.row)
         v = Seg(s.words[cut:], s.score, s.line, row=s.row)

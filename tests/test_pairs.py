@@ -244,3 +244,15 @@ def test_a_real_form_cuts_its_labels_from_their_values():
     pairs, _ = read_page_pairs(read_page(Image.open(FUNSD / "images" / "0011505151.png")))
     got = {(p.question, p.answer) for p in pairs}
     assert {("Ext.Autho.Date", "11-16-87"), ("Field Complete", "12--7-87"), ("Final Rpt.Due", "1-11-88")} <= got
+
+
+def test_a_label_in_one_segment_after_a_paired_value_or_before_a_worded_date():
+    """The label-and-value segment may stand right of a value already paired ("Name: John Smith"
+    then "Project No. 1989-29" on the row), and its value may be a date that starts with its
+    month ("Date March 18, 1968"); right of text nobody paired it is a row's cell."""
+    lines = [line("Name:", 50, 100), line("John Smith", 120, 100), line("Project No. 1989-29", 500, 100),
+             line("Date March 18, 1968", 50, 160),
+             line("Totals for the region", 50, 220), line("Widgets 200", 500, 220)]
+    pairs, _ = read_page_pairs(lines)
+    assert [(p.question, p.answer) for p in pairs] == [
+        ("Name:", "John Smith"), ("Project No.", "1989-29"), ("Date", "March 18, 1968")]
