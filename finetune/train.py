@@ -65,7 +65,8 @@ class TrainConfig:
     gradient_checkpointing: bool = opt(True, "recompute activations in the backward pass (less memory)")
     dtype: str = opt("auto", "weights: auto (bf16 where the device supports it), bfloat16 or float32",
                      choices=["auto", "bfloat16", "float32"])
-    workers: int = opt(-1, "data-loader worker processes (-1: 4 on a GPU, 0 on CPU)", min=-1)
+    workers: int = opt(-1, "data-loader worker processes (-1: 4 on a GPU; on CPU 1 for a one-thread model "
+                           "with a core spare, else 0)", min=-1)
     log_every: int = opt(10, "log the training loss every N steps", min=1)
     seed: int = opt(0, "seed for the mix, the split, the order and the adapter init")
     resume: bool = opt(False, "continue from the last checkpoint in RUN_DIR/checkpoints")
@@ -257,13 +258,26 @@ def make_trainer_class() -> type:
     return AnswerOnlyTrainer
 
 
+def default_loader_workers(on_gpu: bool) -> int:
+    """Data-loader worker processes for ``--workers -1``: 4 on a GPU; on CPU one when the model steps on
+    one thread (``docfoundry.threads``) in a single process and a core is spare, so the next batch's
+    images are decoded while the model steps (bench/loader.py), else none."""
+    import torch
+
+    if on_gpu:
+        return 4
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    single = torch.get_num_threads() == 1 and int(os.environ.get("WORLD_SIZE", "1")) == 1
+    return 1 if single and cores >= 2 else 0
+
+
 def training_arguments(cfg: TrainConfig, run_dir: Path, bf16: bool, has_validation: bool) -> Any:
     import torch
     from transformers import TrainingArguments
 
     eval_steps = cfg.eval_every if has_validation else 0
     save_steps = cfg.save_every or eval_steps or 50
-    workers = cfg.workers if cfg.workers >= 0 else (4 if torch.cuda.is_available() else 0)
+    workers = cfg.workers if cfg.workers >= 0 else default_loader_workers(torch.cuda.is_available())
     return TrainingArguments(
         output_dir=str(run_dir / CHECKPOINTS), per_device_train_batch_size=cfg.batch,
         per_device_eval_batch_size=cfg.batch, gradient_accumulation_steps=cfg.grad_accum,
@@ -274,7 +288,8 @@ def training_arguments(cfg: TrainConfig, run_dir: Path, bf16: bool, has_validati
         save_strategy="steps", save_steps=save_steps, save_total_limit=cfg.keep_checkpoints,
         load_best_model_at_end=bool(eval_steps), metric_for_best_model="eval_loss", greater_is_better=False,
         remove_unused_columns=False, label_names=["labels"], prediction_loss_only=True,
-        dataloader_num_workers=workers, seed=cfg.seed, report_to="none", disable_tqdm=True,
+        dataloader_num_workers=workers, dataloader_persistent_workers=workers > 0,  # no new fork every epoch
+        seed=cfg.seed, report_to="none", disable_tqdm=True,
         use_cpu=not torch.cuda.is_available(),
     )
 

@@ -327,6 +327,31 @@ def test_qlora_and_dora_train(tmp_path, student, method):
         assert trainer.model.base_model.model.is_loaded_in_4bit
 
 
+def test_loader_workers_default_to_the_spare_core_of_a_one_thread_model(monkeypatch):
+    """--workers -1: 4 on a GPU; on CPU one worker makes the next batch while a one-thread model steps,
+    none when torch already uses the cores or several training processes share them."""
+    import torch
+
+    from finetune.train import default_loader_workers
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    try:
+        torch.set_num_threads(1)
+        assert default_loader_workers(on_gpu=True) == 4
+        assert default_loader_workers(on_gpu=False) == 1
+        monkeypatch.setenv("WORLD_SIZE", "2")
+        assert default_loader_workers(on_gpu=False) == 0
+        monkeypatch.delenv("WORLD_SIZE")
+        torch.set_num_threads(2)
+        assert default_loader_workers(on_gpu=False) == 0
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+        torch.set_num_threads(1)
+        assert default_loader_workers(on_gpu=False) == 0
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("workers", [0, 1])
 def test_an_image_that_breaks_while_training_is_counted_from_loader_workers(tmp_path, student, workers):
     """A page whose header reads but whose pixels do not is skipped and counted, also when data-loader
