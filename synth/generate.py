@@ -68,7 +68,8 @@ class SynthConfig:
                         "OUT/like-pages.yaml and kept in run.json",
                     output=False)  # its fit, not the path, joins the fingerprint (run)
     page_sizes: str = opt("", "page sizes drawn per page: a YAML list of {dpi, width, height} rows (points; "
-                              "what --like writes to OUT/like-pages.yaml); rolls print that long, sheets that size",
+                              "optional print box and line spacing; what --like writes to OUT/like-pages.yaml); "
+                              "rolls print that long, sheets that size",
                           output=False)  # its rows, not the path, join the fingerprint (run)
 
     def validate(self) -> None:
@@ -113,12 +114,14 @@ def assign_splits(n: int, shares: dict[str, float], seed: int) -> list[str]:
     return out
 
 
+SPACING_LIMITS = (0.5, 3.0)  # a --page-sizes row's line spacing (share of the layouts' own) that still prints
 MAX_LENGTH_TRIES = 3  # lay-outs per page to reach a requested roll length (one more list length each)
 
 
 @cache
-def load_page_sizes(path: str) -> tuple[tuple[int, float, float, tuple[float, ...] | None], ...]:
-    """``--page-sizes`` rows as ``(dpi, width, height, print box or None)``; a bad file is one line naming it."""
+def load_page_sizes(path: str) -> tuple[tuple[int, float, float, tuple[float, ...] | None, float | None], ...]:
+    """``--page-sizes`` rows as ``(dpi, width, height, print box or None, line spacing or None)``; a bad
+    file is one line naming it."""
     from docfoundry.config import load_yaml
 
     data = load_yaml(Path(path))
@@ -128,14 +131,17 @@ def load_page_sizes(path: str) -> tuple[tuple[int, float, float, tuple[float, ..
         try:
             dpi, width, height = int(row["dpi"]), float(row["width"]), float(row["height"])
             box = tuple(float(v) for v in row["print"]) if row.get("print") is not None else None
+            spacing = float(row["spacing"]) if row.get("spacing") is not None else None
         except (TypeError, KeyError, ValueError, AttributeError):
-            raise UserError(f"--page-sizes {path}: row {i + 1} is not {{dpi, width, height[, print: [x0, y0, x1, y1]]}} "
+            raise UserError(f"--page-sizes {path}: row {i + 1} is not {{dpi, width, height[, print: [x0, y0, x1, y1]]"
+                            f"[, spacing]}} "
                             f"(got {row!r})") from None
         if not (1 <= dpi <= 1200 and width > 0 and height > 0) or (
-                box is not None and not (len(box) == 4 and 0 <= box[0] < box[2] <= width and 0 <= box[1] < box[3] <= height)):
-            raise UserError(f"--page-sizes {path}: row {i + 1} needs 1 <= dpi <= 1200, positive sizes and a print box "
-                            f"inside the page (got {row!r})")
-        out.append((dpi, width, height, box))
+                box is not None and not (len(box) == 4 and 0 <= box[0] < box[2] <= width and 0 <= box[1] < box[3] <= height)
+        ) or (spacing is not None and not SPACING_LIMITS[0] <= spacing <= SPACING_LIMITS[1]):
+            raise UserError(f"--page-sizes {path}: row {i + 1} needs 1 <= dpi <= 1200, positive sizes, a print box "
+                            f"inside the page and a spacing of {SPACING_LIMITS[0]} to {SPACING_LIMITS[1]} (got {row!r})")
+        out.append((dpi, width, height, box, spacing))
     if not out:
         raise UserError(f"--page-sizes {path}: no rows")
     return tuple(out)
@@ -148,8 +154,8 @@ def page_size_for(cfg: SynthConfig, index: int) -> tuple[int, Any] | None:
     from synth.layout import PageRequest
 
     rows = load_page_sizes(cfg.page_sizes)
-    dpi, width, height, box = random.Random(sample_seed(cfg.seed, index, "page-size")).choice(rows)
-    return dpi, PageRequest(width, height, box)
+    dpi, width, height, box, spacing = random.Random(sample_seed(cfg.seed, index, "page-size")).choice(rows)
+    return dpi, PageRequest(width, height, box, spacing or 1.0)
 
 
 @dataclass
@@ -454,7 +460,9 @@ def run(cfg: SynthConfig) -> dict[str, Any]:
         plan = [(i, sid) for i, sid in plan if sid in cfg.only]
     config, marks = to_dict(cfg), fingerprint(cfg)
     if cfg.page_sizes and not cfg.like:
-        marks["page_sizes"] = [[*row[:3], list(row[3]) if row[3] else None] for row in load_page_sizes(cfg.page_sizes)]
+        # a row's spacing joins the mark only when set, so runs made before it existed still resume
+        marks["page_sizes"] = [[*row[:3], list(row[3]) if row[3] else None, *([row[4]] if row[4] else [])]
+                               for row in load_page_sizes(cfg.page_sizes)]
     like = None
     if cfg.like:  # fitted again on a resume: the same scans and seed give the same preset
         cfg, like, preset_yaml = apply_like(cfg)

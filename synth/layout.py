@@ -43,6 +43,7 @@ class PageRequest:
     width: float
     height: float
     box: tuple[float, float, float, float] | None = None  # where the print lies on it (the scan's ink), if known
+    spacing: float = 1.0  # the scan's line pitch over the layouts' own: every line advance is this much longer
 
     @property
     def print_width(self) -> float:
@@ -96,6 +97,15 @@ class DrawCtx:
     cache: dict[str, Any] = field(default_factory=dict)  # state blocks share on one page (the writer's hand)
     drop_labels: float = 0.0  # chance that this page leaves out a ``label: optional`` label
     _shown: dict[str, bool] = field(default_factory=dict)
+    spacing: float = 1.0  # ``PageRequest.spacing``: the page's line advances over the layout's own
+
+    def advance(self, height: float) -> float:
+        """How far the next line starts below one ``height`` tall (the leading, at this page's spacing)."""
+        return height * LEADING * self.spacing
+
+    def gap(self, share: float) -> float:
+        """A vertical gap of ``share`` of the type size, at this page's spacing."""
+        return self.size * share * self.spacing
 
     @property
     def bold(self) -> str:
@@ -157,7 +167,7 @@ def draw_value(ctx: DrawCtx, x: float, top: float, path: str | None, width: floa
     for i, line in enumerate(text.split("\n") if text else [""]):
         runs = ([Run(prefix)] if prefix and i == 0 else []) + [Run(line, path)]
         _, h = ctx.page.text(x, y, runs, font, size, align=align, max_width=width, color=color)
-        y += h * LEADING
+        y += ctx.advance(h)
     return y - top
 
 
@@ -218,14 +228,14 @@ def block_party(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> fl
         prefix = ctx.label(f["field"]) + ": " if ctx.shows_label(f) else ""
         font = ctx.bold if (i == 0 and b.get("bold_first")) else ctx.font
         y += draw_value(ctx, x, y, f["field"], width, prefix=prefix, font=font, align=align)
-    return y - top + ctx.size * 0.5
+    return y - top + ctx.gap(0.5)
 
 
 def block_kv(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
     style = ctx.pick(b.get("style"), "lines")
     split = width * b.get("label_width", 0.45)
     value_align = ctx.pick(b.get("value_align"), "left")
-    pad = ctx.size * 0.35
+    pad = ctx.gap(0.35)
     y = top
     for f in _field_list(b):
         if f["field"] not in ctx.values:
@@ -251,7 +261,7 @@ def block_kv(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float
                 ctx.page.rect(x, y, split, h, fill=(0.93, 0.93, 0.93), under=mark)
                 ctx.page.rect(x + split, y, width - split, h, under=mark)
             y += h
-    return y - top + ctx.size * 0.5
+    return y - top + ctx.gap(0.5)
 
 
 def block_table(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
@@ -260,7 +270,7 @@ def block_table(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> fl
     weights = [c.get("width", 1.0) for c in cols]
     widths = [width * w / sum(weights) for w in weights]
     style = ctx.pick(b.get("style"), "grid")
-    pad, row_h = ctx.size * 0.35, ctx.size * 1.25 + ctx.size * 0.7
+    pad, row_h = ctx.gap(0.35), ctx.gap(1.25) + ctx.gap(0.7)
     y = top
     aligns = ["right" if ctx.is_numeric(f"{lst}.0.{c['field']}") else "left" for c in cols]
     if ctx.pick(b.get("header"), True):
@@ -291,7 +301,7 @@ def block_table(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> fl
             ctx.page.hline(x, x + width, y, line_width=0.3, color=(0.6, 0.6, 0.6))
     if style == "dashed":
         ctx.page.hline(x, x + width, y + 1, dash=True)
-    return y - top + ctx.size * 0.8
+    return y - top + ctx.gap(0.8)
 
 
 def block_row(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
@@ -312,11 +322,11 @@ def block_row(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> floa
 def block_rule(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
     ctx.page.hline(x, x + width, top + ctx.size * 0.3, line_width=b.get("weight", 0.8),
                    color=ctx.accent if b.get("accent") else (0, 0, 0), dash=b.get("dash", False))
-    return ctx.size * 0.8
+    return ctx.gap(0.8)
 
 
 def block_spacer(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
-    return ctx.size * b.get("lines", 1.0)
+    return ctx.gap(b.get("lines", 1.0))
 
 
 def _grid_cell(ctx: DrawCtx, cell: dict, x: float, top: float, w: float, h: float) -> None:
@@ -436,7 +446,7 @@ def block_extra(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> fl
             h = max(h, draw_value(ctx, x + first + j * rest, y, None, rest, text=cell, font=font, size=size,
                                   align="right"))
         y += h
-    return y - top + ctx.size * b.get("after", 0.2)
+    return y - top + ctx.gap(b.get("after", 0.2))
 
 
 def _line_runs(ctx: DrawCtx, parts: list[dict], gap: str) -> list[Run]:
@@ -473,7 +483,7 @@ def block_line(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> flo
                           max_width=width - right_w - (ctx.size if right else 0.0))[1]
     if right:
         h = max(h, ctx.page.text(x + width - right_w, top, right, font, size, align="right", max_width=right_w)[1])
-    return h * LEADING
+    return ctx.advance(h)
 
 
 def block_charrule(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
@@ -484,26 +494,29 @@ def block_charrule(ctx: DrawCtx, b: dict, x: float, top: float, width: float) ->
 
 
 def block_item_lines(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
-    """A list printed two lines per item: its text column, then ``count x unit price`` (after the
-    item's code when the page has codes, ``extras[codes]``) with the line amount flush right.
+    """A list printed two lines per item: its text column, then ``count x unit price`` with the line
+    amount flush right. When the page has item codes (``extras[codes]``) each stands before the count
+    or, with ``code_line: text``, before the item's text (one long line, as many tills print it).
     ``columns`` names the list's text, count, unit price and amount fields in that order."""
     lst = b["list"]
     text_f, count_f, unit_f, amount_f = b["columns"]
     codes = ctx.extras.get(b.get("codes", "item_codes")) or []
     times = ctx.pick(b.get("times"), " x ")
+    on_text = ctx.pick(b.get("code_line"), "count") == "text"
     indent = ctx.size * b.get("indent", 1.5)
     y = top
     for i in range(ctx.count(lst)):
         p = f"{lst}.{i}."
-        y += draw_value(ctx, x, y, p + text_f, width)
+        code = codes[i] + "  " if i < len(codes) and codes[i] else ""
+        y += draw_value(ctx, x, y, p + text_f, width, prefix=code if on_text else "")
         amount = ctx.value(p + amount_f)
         amount_w = ctx.page.width_of(amount, ctx.font, ctx.size)
-        lead = [Run(codes[i] + "  ")] if i < len(codes) and codes[i] else []
+        lead = [Run(code)] if code and not on_text else []
         runs = lead + [Run(ctx.value(p + count_f), p + count_f), Run(times), Run(ctx.value(p + unit_f), p + unit_f)]
         _, h = ctx.page.text(x + indent, y, runs, ctx.font, ctx.size, max_width=width - indent - amount_w - ctx.size)
         ctx.page.text(x + width - amount_w, y, [Run(amount, p + amount_f)], ctx.font, ctx.size)
-        y += h * LEADING
-    return y - top + ctx.size * 0.4
+        y += ctx.advance(h)
+    return y - top + ctx.gap(0.4)
 
 
 # Module patterns (seven modules per digit) of EAN's left-hand set: bars that look like a code.
@@ -735,7 +748,8 @@ def render_pages(layout: Layout, doc: DocType, values: dict[str, str], rng: rand
     for _ in range(6):
         page = Page(page_width, None if flowing else fixed_height, paper=paper)
         # the same per-sample choices on every try; only the size changes
-        ctx = DrawCtx(page, doc, values, random.Random(draw_seed), font, size, accent, extras, drop_labels=drop)
+        ctx = DrawCtx(page, doc, values, random.Random(draw_seed), font, size, accent, extras, drop_labels=drop,
+                      spacing=request.spacing if request else 1.0)
         y, spans = y0 + margin, []
         for b in layout.blocks:
             mark = len(page.ops)

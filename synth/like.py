@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 MAX_PAGES = 40         # scans measured (evenly spaced over the folder)
 EXTENT_SIDE = 1000     # longest side the ink's extent is measured at (a share of the page: coarse is enough)
+PITCH_SIDE = 2000      # longest side the line pitch is measured at (a lag of one pixel must be a small share of it)
+PITCH_PAGES = 12       # clean synthetic pages whose median line pitch is the one a scan's is compared with
+SPACING_RANGE = (0.8, 1.5)  # line spacing a page may be drawn at, as a share of the layouts' own
 CALIBRATION_PAGES = 3  # synthetic pages degraded per calibration round
 ROUNDS = 4             # calibration rounds of the strengths
 DPI_RANGE = (50, 600)
@@ -106,22 +109,61 @@ def ink_extent(image: Any) -> dict[str, float]:
     and 98th percentiles of the edges of its glyph-shaped ink pieces, as ``pagestats.glyph_height``
     picks them, so a photo's paper edges and background do not count): a receipt photographed or
     scanned with paper or background around its print has its text in the middle of the image."""
-    import cv2
     import numpy as np
 
     from docfoundry.pagestats import gray_array, ink_mask
 
     mask = ink_mask(gray_array(image, EXTENT_SIDE)[0])
-    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    x, y, w, h = _glyph_pieces(mask)
+    if len(h) < 20:
+        return {"ink_x0": 0.0, "ink_y0": 0.0, "ink_x1": 1.0, "ink_y1": 1.0}
+    rows, cols = mask.shape
+    return {"ink_x0": float(np.percentile(x, 2) / cols), "ink_x1": float(np.percentile(x + w, 98) / cols),
+            "ink_y0": float(np.percentile(y, 2) / rows), "ink_y1": float(np.percentile(y + h, 98) / rows)}
+
+
+def _glyph_pieces(mask: Any) -> tuple[Any, Any, Any, Any]:
+    """``(x, y, w, h)`` of the ink's connected pieces shaped like characters (as ``glyph_height`` picks them)."""
+    import cv2
+    import numpy as np
+
+    _, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     x, y, w, h, area = (stats[1:, k] for k in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH,
                                                 cv2.CC_STAT_HEIGHT, cv2.CC_STAT_AREA))
     glyph = (h >= 3) & (h <= mask.shape[0] / 8) & (w <= 3 * h) & (area >= 4)
-    if glyph.sum() < 20:
-        return {"ink_x0": 0.0, "ink_y0": 0.0, "ink_x1": 1.0, "ink_y1": 1.0}
-    rows, cols = mask.shape
-    x, y, w, h = x[glyph], y[glyph], w[glyph], h[glyph]
-    return {"ink_x0": float(np.percentile(x, 2) / cols), "ink_x1": float(np.percentile(x + w, 98) / cols),
-            "ink_y0": float(np.percentile(y, 2) / rows), "ink_y1": float(np.percentile(y + h, 98) / rows)}
+    return x[glyph], y[glyph], w[glyph], h[glyph]
+
+
+def line_pitch(image: Any) -> float:
+    """The distance between the page's printed lines in glyph heights (0 when too little text): the
+    first strong peak of the autocorrelation of its ink row profile (the glyph-shaped pieces' widths
+    at their centre rows), which merged or blank rows do not shift, as adjacent-row gaps would be."""
+    import numpy as np
+
+    from docfoundry.pagestats import gray_array, ink_mask
+
+    mask = ink_mask(gray_array(image, PITCH_SIDE)[0])
+    _, y, w, h = _glyph_pieces(mask)
+    if len(h) < 20:
+        return 0.0
+    glyph = float(np.median(h))
+    profile = np.bincount(y + h // 2, weights=w, minlength=mask.shape[0]).astype(float)
+    sigma = max(1.0, glyph / 4)
+    kernel = np.exp(-0.5 * (np.arange(-int(3 * sigma), int(3 * sigma) + 1) / sigma) ** 2)
+    p = np.convolve(profile, kernel, "same")
+    p -= p.mean()
+    ac = np.correlate(p, p, "full")[len(p) - 1:]
+    lo, hi = int(1.1 * glyph), min(len(ac) - 1, int(6 * glyph))
+    if hi - lo < 3:
+        return 0.0
+    window = ac[lo:hi + 1]
+    strong = [i for i in range(1, len(window) - 1)
+              if window[i - 1] <= window[i] >= window[i + 1] and window[i] >= 0.5 * window.max()]
+    i = strong[0] if strong else int(window.argmax())
+    if 0 < i < len(window) - 1:  # the peak between pixels (a parabola through it and its neighbours)
+        a, b, c = window[i - 1], window[i], window[i + 1]
+        i += 0.5 * (a - c) / (a - 2 * b + c) if a - 2 * b + c else 0.0
+    return float((lo + i) / glyph)
 
 
 def measure_scans(folder: str, max_pages: int = MAX_PAGES) -> list[dict[str, float]]:
@@ -135,7 +177,7 @@ def measure_scans(folder: str, max_pages: int = MAX_PAGES) -> list[dict[str, flo
     rows = []
     for f in files:
         image = open_image(f, str(f), "scan")
-        rows.append({**measure(image), **ink_extent(image)})
+        rows.append({**measure(image), **ink_extent(image), "line_pitch": line_pitch(image)})
     return rows
 
 
@@ -144,11 +186,15 @@ def medians(rows: list[dict[str, float]]) -> dict[str, float]:
     return {k: float(statistics.median(r[k] for r in rows)) for k in rows[0]}
 
 
-def page_sizes_of(rows: list[dict[str, float]], dpi: int, glyph_height: float) -> list[dict[str, float]]:
+def page_sizes_of(rows: list[dict[str, float]], dpi: int, glyph_height: float,
+                  pitch: float = 0.0) -> list[dict[str, float]]:
     """Per scan, the page that looks like it at synthetic scale: ``dpi`` makes the synthetic glyphs
     ``glyph_height`` px tall, so a scan whose glyphs are k times that gets k times the DPI (its text
     scale), and its pixel size divided by that DPI is its size in points (its aspect is kept); where
-    its ink lies (``ink_extent``) is the box the print is asked to fill (``print``, points)."""
+    its ink lies (``ink_extent``) is the box the print is asked to fill (``print``, points). With the
+    synthetic pages' line ``pitch`` (glyph heights), a scan's own pitch over it is the line spacing
+    its page is drawn at (``spacing``, within ``SPACING_RANGE``), so a roll reaches the scan's length
+    with the scan's lines, not with more rows at the layouts' spacing."""
     out = []
     for r in rows:
         scale = r["glyph_height"] / glyph_height if r["glyph_height"] > 0 and glyph_height > 0 else 1.0
@@ -158,6 +204,8 @@ def page_sizes_of(rows: list[dict[str, float]], dpi: int, glyph_height: float) -
         if "ink_x0" in r:
             row["print"] = [round(r["ink_x0"] * width, 1), round(r["ink_y0"] * height, 1),
                             round(r["ink_x1"] * width, 1), round(r["ink_y1"] * height, 1)]
+        if pitch > 0 and r.get("line_pitch", 0) > 0:
+            row["spacing"] = round(min(SPACING_RANGE[1], max(SPACING_RANGE[0], r["line_pitch"] / pitch)), 3)
         out.append(row)
     return out
 
@@ -394,6 +442,8 @@ def fit_like(folder: str, render: Callable[[int, int], Rendered], dpi: int, *, m
                              f"{fitted_dpi} DPI{said}")
     preset["fallback"] = preset.get("fallback") or "light"
     keep = ("glyph_height", "width", "height", "aspect", *MATCH_SCALES)
-    return LikeFit(str(folder), len(rows), fitted_dpi, base, preset, strengths,
-                   {k: round(want[k], 4) for k in keep}, {k: round(got[k], 4) for k in keep if k in got}, distances,
-                   readability, page_sizes_of(rows, fitted_dpi, want["glyph_height"]))
+    pitch = statistics.median(line_pitch(render(fitted_dpi, i).image) for i in range(PITCH_PAGES))
+    real = {k: round(want[k], 4) for k in (*keep, "line_pitch")}
+    synthetic = {**{k: round(got[k], 4) for k in keep if k in got}, "line_pitch": round(pitch, 4)}
+    return LikeFit(str(folder), len(rows), fitted_dpi, base, preset, strengths, real, synthetic, distances,
+                   readability, page_sizes_of(rows, fitted_dpi, want["glyph_height"], pitch))

@@ -20,11 +20,12 @@ from docfoundry.cli import main
 from docfoundry.store import LOCK_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
-# The known pages: two text scales (DPI), rolls of two widths and lengths, one A4-wide sheet.
+# The known pages: two text scales (DPI), rolls of two widths and lengths (one at a wider line spacing),
+# one A4-wide sheet.
 KNOWN = """pages:
   - {dpi: 100, width: 220, height: 560}
   - {dpi: 150, width: 200, height: 640}
-  - {dpi: 150, width: 170, height: 470}
+  - {dpi: 150, width: 170, height: 470, spacing: 1.3}
   - {dpi: 100, width: 600, height: 850}
 """
 
@@ -162,9 +163,40 @@ def test_optional_labels_are_left_out_at_the_layouts_rate_and_fields_stay_exact(
     assert 0.1 * total <= shown <= 0.9 * total, (shown, total)
 
 
-def test_bad_page_sizes_file_is_one_line(tmp_path, capsys):
+@pytest.mark.parametrize("row", ["{dpi: 100, width: 200}", "{dpi: 100, width: 200, height: 500, spacing: 9}"])
+def test_bad_page_sizes_file_is_one_line(tmp_path, capsys, row):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("pages:\n  - {dpi: 100, width: 200}\n")
+    bad.write_text(f"pages:\n  - {row}\n")
     assert main(["synth", "--n", "1", "--page-sizes", str(bad), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert str(bad) in err and "row 1" in err and len(err.splitlines()) == 1, err
+
+
+def test_a_page_sizes_spacing_is_the_line_pitch_drawn_and_measured(tmp_path):
+    """A row's ``spacing`` draws the page's lines that much further apart (``line_pitch`` measures it
+    back), so a roll reaches the asked length with fewer rows; the truth stays exact."""
+    from synth.generate import SynthConfig, render_sample
+    from synth.like import line_pitch
+
+    def pages(spacing: float):
+        f = tmp_path / f"s{spacing}.yaml"
+        f.write_text(f"pages:\n  - {{dpi: 150, width: 210, height: 640, spacing: {spacing}}}\n")
+        cfg = SynthConfig(out="unused", doc_types=["receipt"], seed=2, page_sizes=str(f))
+        return [render_sample(cfg, i, layout_name="till_classic") for i in range(4)]
+
+    plain, wide = pages(1.0), pages(1.4)
+    assert all(not p.unverified() for p in plain + wide)
+    ratio = statistics.median(line_pitch(w.image) / line_pitch(p.image) for p, w in zip(plain, wide))
+    assert 1.25 <= ratio <= 1.55, ratio
+    rows = [sum(len(p.sample.gt_parse["items"]) for p in s) for s in (plain, wide)]
+    assert rows[1] < rows[0], rows
+
+
+def test_page_sizes_of_sets_each_scans_spacing_from_its_line_pitch():
+    """A scan's spacing is its line pitch over the synthetic pages', within ``SPACING_RANGE``; no pitch, no spacing."""
+    from synth.like import SPACING_RANGE, page_sizes_of
+
+    scans = [{"glyph_height": 10.0, "width": 600.0, "height": 1800.0, "line_pitch": p} for p in (2.4, 1.0, 9.0, 0.0)]
+    rows = page_sizes_of(scans, 100, 10.0, pitch=2.0)
+    assert [r.get("spacing") for r in rows] == [1.2, SPACING_RANGE[0], SPACING_RANGE[1], None]
+    assert all("spacing" not in r for r in page_sizes_of(scans, 100, 10.0))

@@ -58,3 +58,19 @@ def test_layouts_differ_visibly():
         boxes = page.field_boxes()
         positions[layout.name] = tuple(round(boxes[k][1][i] / 40) for k in ("total", "invoice_number", "vendor.name") for i in (0, 1))
     assert len(set(positions.values())) == len(positions), positions
+
+
+def test_item_codes_print_before_the_item_text_or_the_count():
+    """Receipts with item codes print each code on the item's text line (one long line) on some pages
+    and before its count on others (``code_line``); the item fields stay exact in their boxes."""
+    cfg = SynthConfig(out="unused", doc_types=["receipt"], seed=3)
+    where = {"text": 0, "count": 0}
+    for i in range(40):
+        r = render_sample(cfg, i, layout_name="thermal_tax_invoice")
+        assert not r.unverified()
+        codes = [w for w in r.sample.words if w.text.isdigit() and len(w.text) in (7, 13)]
+        for path, (_, box) in r.fields_pt.items():
+            line = "text" if path.endswith(".description") else "count" if path.endswith(".quantity") else None
+            if line and any(abs(c.box[1] * 72 / cfg.dpi - box[1]) < 1 for c in codes):
+                where[line] += 1
+    assert where["text"] > 0 and where["count"] > 0, where

@@ -53,6 +53,11 @@ FOOTERS = ("THANK YOU", "Thank you, please come again", "Goods sold are not retu
            "Please keep this receipt for exchange", "Prices include tax where stated",
            "Have a nice day", "Thank you for shopping with us", "Follow us online",
            "No cash refund", "Strictly no exchange")
+ITEM_TEXT = 24  # longest dressed item text (characters)
+# Pack and size marks a shelf item's text ends with, per kind of store ({n}: a count, {g}: grams or ml).
+PACKS = {"grocery": ("{g}G", "{g}ML", "{n}S", "{n}X{g}G", "PACK", "REFILL"),
+         "hardware": ("{n}PCS", "SET", "BOX", "PACK", "(S)", "(M)", "(L)"),
+         "stationery": ("{n}PCS", "{n}S", "PACK", "BOX", "SET", "(A5)")}
 STAFF = ("Cashier", "Operator", "Served by", "Server", "Staff")
 RECEIPT_NUMBERS = ("####-######", "??########", "?#########", "####", "#####", "??##-######", "#######",
                    "??-###-#####")
@@ -142,6 +147,21 @@ def _to_step(value: Decimal, step: Decimal) -> Decimal:
     return (value / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
 
 
+def _dressed(goods: str, kind: str, fake: Any, rng: random.Random) -> str:
+    """A shelf item as tills print it, often with its brand before it and its pack or size after it
+    (the article names of a store's own list, not a menu's), kept within ``ITEM_TEXT`` characters so a
+    table's description column does not shrink the type."""
+    parts = [goods]
+    if rng.random() < 0.55:
+        parts.insert(0, fake.last_name().split()[0])
+    if rng.random() < 0.5 and not any(c.isdigit() for c in goods):
+        parts.append(rng.choice(PACKS[kind]).format(n=rng.choice((2, 3, 4, 5, 6, 10, 12, 20, 24)),
+                                                    g=rng.choice((100, 200, 250, 330, 400, 500, 750))))
+    while len(" ".join(parts)) > ITEM_TEXT and len(parts) > 1:
+        parts.pop(0 if parts[0] != goods else -1)
+    return " ".join(parts)
+
+
 def _case(text: str, upper: bool) -> str:
     return text.upper() if upper else text
 
@@ -203,10 +223,12 @@ def make(ctx: ValueContext) -> dict:
     n = rng.randint(8, 15) if rng.random() < 0.25 else rng.randint(1, 7)  # some long rolls
     n = ctx.want.get("items", n)  # a roll length the page asks for (synth --like; within the schema's range)
     items = []
+    dress = random.Random(rng.getrandbits(32)) if kind != "restaurant" else None  # shelf goods name brand and pack
     for _ in range(n):
         qty = Decimal(rng.choice((1, 1, 1, 1, 2, 2, 3, 4, 6)))
         unit = money_round(Decimal(str(log_uniform(rng, 0.4, 45))))
-        items.append(line_item(loc, _case(rng.choice(goods), upper and rng.random() < 0.8), qty, unit))
+        what = _dressed(rng.choice(goods), kind, fake, dress) if dress else rng.choice(goods)
+        items.append(line_item(loc, _case(what, upper and rng.random() < 0.8), qty, unit))
     regime = tax_regime(loc.territory, when.date())
     rate = Decimal(rng.choice(regime.rates))
     step = CASH_ROUNDING.get(loc.territory)
