@@ -69,6 +69,8 @@ def _fingerprint(cfg: Any) -> dict[str, Any]:
     settings = fingerprint(cfg, "predictions")  # the fields not marked output=False or output="report"
     if cfg.structured:  # only when on: predictions written before the option existed still resume
         settings |= {"structured": True, "max_field_chars": cfg.max_field_chars}
+    if cfg.repetition_penalty != 1.0:  # likewise
+        settings |= {"repetition_penalty": cfg.repetition_penalty}
     mode, cap = ocr_setting(cfg)
     return {**settings, **ocr_key(mode, cap), "model_content": model_digest(base), "adapter_content": model_digest(adapter)}
 
@@ -149,6 +151,7 @@ class HFEngine:
                                max_image_tokens=cfg.max_image_tokens or None)
         self.count_tokens = self.engine.count_tokens
         self.max_new_tokens = cfg.max_new_tokens
+        self.repetition_penalty = cfg.repetition_penalty
 
     def inputs(self, image: Any, prompt: str, context: str = "") -> Any:
         """The model inputs of one page (what ``answer`` generates from)."""
@@ -158,7 +161,7 @@ class HFEngine:
                schemas: list[dict[str, Any] | None]) -> list[str]:
         (image,), (prompt,), (context,), (schema,) = images, prompts, contexts, schemas
         return [self.engine.generate(student_chat(image, prompt, context), pages_of(image),
-                                     max_new_tokens=self.max_new_tokens,
+                                     max_new_tokens=self.max_new_tokens, repetition_penalty=self.repetition_penalty,
                                      logits_processors=self.engine.schema_processors(schema)).text]
 
     def peak_memory(self) -> dict[str, Any]:
@@ -191,6 +194,7 @@ class VLLMEngine:
         self.llm = start_engine(base, options, images_per_prompt, **lora)
         self.images_per_prompt = max(1, images_per_prompt)
         self.max_new_tokens = cfg.max_new_tokens
+        self.repetition_penalty = cfg.repetition_penalty
         self.batch_size = max(1, cfg.batch)
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.count_tokens = tokenizer_counter(self.llm.get_tokenizer())
@@ -200,7 +204,8 @@ class VLLMEngine:
         """``schemas`` are all None: ``check_settings`` refuses ``--structured`` here."""
         from vllm import SamplingParams
 
-        greedy = SamplingParams(temperature=0.0, max_tokens=self.max_new_tokens)
+        greedy = SamplingParams(temperature=0.0, max_tokens=self.max_new_tokens,
+                                repetition_penalty=self.repetition_penalty)
         most = max(len(pages_of(i)) for i in images)
         if most > self.images_per_prompt:  # the engine's limit, set when it started
             raise UserError(f"a document of {most} pages: this --engine vllm was started for "

@@ -53,6 +53,9 @@ class EvalConfig:
                            output=False)  # in the predictions' fingerprint when on (eval.predict._fingerprint)
     max_field_chars: int = opt(0, "--structured: cap every string value at N characters (0: no cap; a cap also "
                                   "forbids escapes, so no multi-line values)", min=0, output=False)
+    repetition_penalty: float = opt(1.0, "--model: transformers' and vLLM's repetition penalty on the tokens the "
+                                         "prompt and answer already hold (1.0: none; a small student that loops in a "
+                                         "value is held back by 1.2-1.5)", min=1.0, output=False)
     ocr_context: str = opt("auto", "--model: the page's OCR lines in the prompt: none, text, layout, or auto (what "
                                    "the student was trained with, from its train_config.json; else none)",
                            choices=["auto", *OCR_CONTEXTS], output=False)

@@ -166,6 +166,14 @@ def test_structured_answers_hold_the_schema_where_free_ones_do_not(tiny_model, t
         parsed = json.loads(answer)
         assert list(parsed) == ["title", "total"] and all(len(v) <= 8 for v in parsed.values())
     assert json.loads((out / "metrics.json").read_text())["overall"]["parse_rate"]["value"] == 100.0
+    held = answers()
+    assert main([*args[:-4], "--out", str(out), "--max-field-chars", "8", "--structured",
+                 "--repetition-penalty", "1.5"]) == 2                  # not resumed from unpenalized answers
+    assert "differs in repetition_penalty" in capsys.readouterr().err
+    out = tmp_path / "penalized"
+    assert main([*args[:-4], "--out", str(out), "--max-field-chars", "8", "--structured",
+                 "--repetition-penalty", "1.5"]) == 0
+    assert answers() != held and all(list(json.loads(a, strict=False)) == ["title", "total"] for a in answers())
     capsys.readouterr()
     assert main([*args, "--structured", "--engine", "vllm", "--out", str(tmp_path / "vllm")]) == 2
     err = capsys.readouterr().err

@@ -61,8 +61,10 @@ class HfEngine:
 
     def generate(self, chat: list[dict[str, Any]], images: list[Any], *, max_new_tokens: int,
                  temperature: float = 0.0, top_p: float = 1.0, seed: int | None = None, min_new_tokens: int = 0,
-                 logits_processors: list[Any] | None = None, logprobs: bool = False) -> Generated:
-        """One answer (greedy at temperature 0); special tokens are left out of the text and tokens."""
+                 logits_processors: list[Any] | None = None, logprobs: bool = False,
+                 repetition_penalty: float = 1.0) -> Generated:
+        """One answer (greedy at temperature 0); special tokens are left out of the text and tokens;
+        ``repetition_penalty`` > 1 divides the scores of tokens the prompt or answer already holds."""
         import torch
 
         inputs = self.inputs(chat, images)
@@ -73,6 +75,7 @@ class HfEngine:
             out = self.model.generate(**inputs, max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens,
                                       do_sample=sample, temperature=temperature if sample else None,
                                       top_p=top_p if sample else None, top_k=None,
+                                      repetition_penalty=repetition_penalty if repetition_penalty != 1.0 else None,
                                       logits_processor=logits_processors or None, return_dict_in_generate=True,
                                       output_scores=logprobs)
         new = out.sequences[0, inputs["input_ids"].shape[1]:]
