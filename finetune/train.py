@@ -25,6 +25,7 @@ from typing import Any
 from docfoundry.commands import Command
 from docfoundry.config import opt, to_dict
 from docfoundry.errors import UserError
+from docfoundry.optional import has_module
 
 log = logging.getLogger("docfoundry.train")
 
@@ -77,17 +78,6 @@ class TrainConfig:
 
 
 # --- checks and choices ---------------------------------------------------------------------------
-
-
-def has_module(name: str) -> bool:
-    """True when ``name`` imports (a module set to None in ``sys.modules`` counts as absent)."""
-    import importlib
-
-    try:
-        importlib.import_module(name)
-    except ImportError:
-        return False
-    return True
 
 
 def check_config(cfg: TrainConfig) -> None:
