@@ -104,16 +104,19 @@ def test_synth_like_draws_the_scans_sizes_per_page(known, tmp_path):
         assert min(abs(w - s) for s in scan_widths) <= 0.03 * w + 2, (w, scan_widths)
 
 
-def test_a_roll_prints_as_long_as_asked_with_more_rows(tmp_path):
+def roll_pages(tmp_path, row: str, n: int) -> list:
+    """``n`` till_classic receipts drawn on the page size of one ``--page-sizes`` row (YAML flow text)."""
     from synth.generate import SynthConfig, render_sample
 
-    def pages(height: float):
-        f = tmp_path / f"h{height}.yaml"
-        f.write_text(f"pages:\n  - {{dpi: 72, width: 210, height: {height}}}\n")
-        cfg = SynthConfig(out="unused", doc_types=["receipt"], seed=2, page_sizes=str(f))
-        return [render_sample(cfg, i, layout_name="till_classic") for i in range(3)]
+    f = tmp_path / f"sizes-{abs(hash(row))}.yaml"
+    f.write_text(f"pages:\n  - {{{row}}}\n")
+    cfg = SynthConfig(out="unused", doc_types=["receipt"], seed=2, page_sizes=str(f))
+    return [render_sample(cfg, i, layout_name="till_classic") for i in range(n)]
 
-    short, long = pages(300), pages(700)
+
+def test_a_roll_prints_as_long_as_asked_with_more_rows(tmp_path):
+    short = roll_pages(tmp_path, "dpi: 72, width: 210, height: 300", 3)
+    long = roll_pages(tmp_path, "dpi: 72, width: 210, height: 700", 3)
     for s, lo in zip(short, long):
         assert s.image.size[0] == lo.image.size[0] == 210  # the width asked, at 72 DPI one pixel a point
         assert len(lo.sample.gt_parse["items"]) >= len(s.sample.gt_parse["items"])
@@ -175,16 +178,10 @@ def test_bad_page_sizes_file_is_one_line(tmp_path, capsys, row):
 def test_a_page_sizes_spacing_is_the_line_pitch_drawn_and_measured(tmp_path):
     """A row's ``spacing`` draws the page's lines that much further apart (``line_pitch`` measures it
     back), so a roll reaches the asked length with fewer rows; the truth stays exact."""
-    from synth.generate import SynthConfig, render_sample
     from synth.like import line_pitch
 
-    def pages(spacing: float):
-        f = tmp_path / f"s{spacing}.yaml"
-        f.write_text(f"pages:\n  - {{dpi: 150, width: 210, height: 640, spacing: {spacing}}}\n")
-        cfg = SynthConfig(out="unused", doc_types=["receipt"], seed=2, page_sizes=str(f))
-        return [render_sample(cfg, i, layout_name="till_classic") for i in range(4)]
-
-    plain, wide = pages(1.0), pages(1.4)
+    plain = roll_pages(tmp_path, "dpi: 150, width: 210, height: 640, spacing: 1.0", 4)
+    wide = roll_pages(tmp_path, "dpi: 150, width: 210, height: 640, spacing: 1.4", 4)
     assert all(not p.unverified() for p in plain + wide)
     ratio = statistics.median(line_pitch(w.image) / line_pitch(p.image) for p, w in zip(plain, wide))
     assert 1.25 <= ratio <= 1.55, ratio
