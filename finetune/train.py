@@ -248,17 +248,13 @@ def make_trainer_class() -> type:
     return AnswerOnlyTrainer
 
 
-def default_loader_workers(on_gpu: bool) -> int:
+def default_loader_workers(on_gpu: bool, threads: int, cores: int, processes: int) -> int:
     """Data-loader worker processes for ``--workers -1``: 4 on a GPU; on CPU one when the model steps on
     one thread (``docfoundry.threads``) in a single process and a core is spare, so the next batch's
     images are decoded while the model steps (bench/loader.py), else none."""
-    import torch
-
     if on_gpu:
         return 4
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    single = torch.get_num_threads() == 1 and int(os.environ.get("WORLD_SIZE", "1")) == 1
-    return 1 if single and cores >= 2 else 0
+    return 1 if threads == 1 and processes == 1 and cores >= 2 else 0
 
 
 def training_arguments(cfg: TrainConfig, run_dir: Path, bf16: bool, has_validation: bool) -> Any:
@@ -267,7 +263,9 @@ def training_arguments(cfg: TrainConfig, run_dir: Path, bf16: bool, has_validati
 
     eval_steps = cfg.eval_every if has_validation else 0
     save_steps = cfg.save_every or eval_steps or 50
-    workers = cfg.workers if cfg.workers >= 0 else default_loader_workers(torch.cuda.is_available())
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    workers = cfg.workers if cfg.workers >= 0 else default_loader_workers(
+        torch.cuda.is_available(), torch.get_num_threads(), cores, int(os.environ.get("WORLD_SIZE", "1")))
     return TrainingArguments(
         output_dir=str(run_dir / CHECKPOINTS), per_device_train_batch_size=cfg.batch,
         per_device_eval_batch_size=cfg.batch, gradient_accumulation_steps=cfg.grad_accum,

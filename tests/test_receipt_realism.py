@@ -159,7 +159,7 @@ def _run(args: list[str], cwd: Path, hash_seed: str) -> None:
 
 
 def test_new_layouts_and_presets_give_the_same_bytes_for_any_workers_and_hash_seed(tmp_path):
-    args = ["synth", "--doc-types", "receipt", "--locales", "en_MS,en_IN,en_GB", "--n", "24", "--seed", "0",
+    args = ["synth", "--doc-types", "receipt", "--locales", "en_MS,en_IN,en_GB", "--n", "24", "--seed", "1",
             "--degrade", "thermal=1,crumpled=1,phone=1", "--verify", "--out", "out"]
     outs = []
     for hash_seed, workers in (("1", "1"), ("2", "2")):
@@ -170,7 +170,8 @@ def test_new_layouts_and_presets_give_the_same_bytes_for_any_workers_and_hash_se
     rows = [json.loads(line) for line in (outs[0] / "metadata.jsonl").read_text().splitlines()]
     metas = [json.loads(r["meta"]) for r in rows]
     drawn = {m["layout"] for m in metas}
-    assert set(THERMAL) <= drawn, "seed 0 no longer draws every thermal layout"
+    # a seed whose 24 pages draw every layout (seed 0 stopped when the item rows drew more values)
+    assert set(THERMAL) <= drawn, "seed 1 no longer draws every thermal layout: pick another"
     assert len(set(TILL_EXTRAS) & drawn) >= 3, drawn  # and most till rolls with the header and footer extras
     assert {m["degradation"]["preset"] for m in metas} == set(NEW_PRESETS)
     a, b = (folder_bytes(f, skip=lambda name: name.startswith(".docfoundry"),

@@ -327,29 +327,16 @@ def test_qlora_and_dora_train(tmp_path, student, method):
         assert trainer.model.base_model.model.is_loaded_in_4bit
 
 
-def test_loader_workers_default_to_the_spare_core_of_a_one_thread_model(monkeypatch):
+def test_loader_workers_default_to_the_spare_core_of_a_one_thread_model():
     """--workers -1: 4 on a GPU; on CPU one worker makes the next batch while a one-thread model steps,
-    none when torch already uses the cores or several training processes share them."""
-    import torch
-
+    none when torch already uses the cores, no core is spare or several training processes share them."""
     from finetune.train import default_loader_workers
 
-    before = torch.get_num_threads()
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
-    try:
-        torch.set_num_threads(1)
-        assert default_loader_workers(on_gpu=True) == 4
-        assert default_loader_workers(on_gpu=False) == 1
-        monkeypatch.setenv("WORLD_SIZE", "2")
-        assert default_loader_workers(on_gpu=False) == 0
-        monkeypatch.delenv("WORLD_SIZE")
-        torch.set_num_threads(2)
-        assert default_loader_workers(on_gpu=False) == 0
-        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
-        torch.set_num_threads(1)
-        assert default_loader_workers(on_gpu=False) == 0
-    finally:
-        torch.set_num_threads(before)
+    assert default_loader_workers(on_gpu=True, threads=8, cores=16, processes=1) == 4
+    assert default_loader_workers(on_gpu=False, threads=1, cores=2, processes=1) == 1
+    assert default_loader_workers(on_gpu=False, threads=2, cores=2, processes=1) == 0
+    assert default_loader_workers(on_gpu=False, threads=1, cores=1, processes=1) == 0
+    assert default_loader_workers(on_gpu=False, threads=1, cores=2, processes=2) == 0
 
 
 @pytest.mark.parametrize("workers", [0, 1])
