@@ -15,7 +15,7 @@ from typing import Any
 from docfoundry.errors import UserError
 
 _FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\n?(.*?)```", re.DOTALL)
-_DECODER = json.JSONDecoder()
+_DECODER = json.JSONDecoder(strict=False)  # a raw newline in a value is still the answer, as the labeler reads it
 
 
 def parse_prediction(text: str) -> dict[str, Any] | None:

@@ -51,6 +51,9 @@ from eval.tree_edit import (
     ('{"store": "AB", "items": [{"name": "X", "qty": "1"}, {"name": "Y", "qty', None),
     ('{"store": "A", "store": "addr": "B", {"name": "X", "qty": "1"}', None),   # broken, then an object
     ('{ broken {"a": 1}', {"a": 1}),                                     # prose braces before the answer
+    # a raw newline or tab inside a value (a model writing an address's lines) is the answer, as the labeler
+    # reads a teacher's; it was a parse failure in eval only
+    ('{"address": "1 Main St\nSpringfield", "tel": "1\t2"}', {"address": "1 Main St\nSpringfield", "tel": "1\t2"}),
     ("", None),
 ])
 def test_parse_prediction(text, expected):
