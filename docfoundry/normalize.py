@@ -73,7 +73,7 @@ def _date(year: int, month: int, day: int) -> dt.date | None:
         year += 2000 if year < 70 else 1900
     try:
         return dt.date(year, month, day)
-    except ValueError:
+    except (ValueError, OverflowError):  # a model's date can hold a number past C's int ("2018/99999999999/1")
         return None
 
 

@@ -177,6 +177,14 @@ def test_normalizers():
     assert as_digits("GB29 NWBK") == "29" and as_digits("ABC") == "abc"
 
 
+
+def test_a_predicted_date_with_a_huge_number_is_no_date_not_a_crash():
+    # regression: a student's "2018/…9999/01" raised OverflowError in date() and ended the whole eval
+    huge = "2018/" + "9" * 25 + "/01"
+    assert as_dates(huge) is None and as_dates("1" * 30 + ".01.2018") is None
+    assert normalized_equal("2018-12-01", huge, "date") is False
+
+
 def test_normalized_exact_match_document():
     truth = {"total": "1,000.00", "items": [{"name": "Tea"}], "date": ""}
     pred = {"total": "1000", "items": [{"name": "tea "}]}
