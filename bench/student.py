@@ -127,7 +127,8 @@ def evaluate(a: argparse.Namespace, model_dir: Path, truth: Path, out: Path, **k
     if out.exists():
         shutil.rmtree(out)
     run_eval(EvalConfig(truth=str(truth), model=str(model_dir), out=str(out), max_new_tokens=a.max_new_tokens,
-                        bootstrap=0, worst=0, label=model_dir.name, ocr_cache=a.ocr_cache, **kw))
+                        bootstrap=0, worst=0, label=model_dir.name, ocr_cache=a.ocr_cache, structured=a.structured,
+                        max_field_chars=a.max_field_chars, repetition_penalty=a.repetition_penalty, **kw))
     overall = json.loads((out / "metrics.json").read_text())["overall"]
     return {k: overall[k]["value"] for k in METRICS}
 
@@ -418,6 +419,10 @@ def main() -> None:
                     help="copy probe at each evaluation: value-token accuracy with the page's own OCR vs another's")
     ap.add_argument("--eval-start", action=argparse.BooleanOptionalAction, default=True, help="score step 0 too")
     ap.add_argument("--max-new-tokens", type=int, default=1024)
+    ap.add_argument("--structured", action=argparse.BooleanOptionalAction, default=False,
+                    help="answers held to the schema, as the quickstart's eval decodes (needs xgrammar)")
+    ap.add_argument("--max-field-chars", type=int, default=0, help="--structured: cap on each string value (0: none)")
+    ap.add_argument("--repetition-penalty", type=float, default=1.0, help="eval's repetition penalty (1.0: none)")
     ap.add_argument("--real", default="", help="real receipts (SROIE layout) to score each arm's last student on")
     ap.add_argument("--real-limit", type=int, default=30)
     ap.add_argument("--threads", type=int, default=1,
