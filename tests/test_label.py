@@ -310,4 +310,9 @@ def test_answers_that_are_not_json_or_break_the_schema_are_rejected():
     assert fields is None and why.startswith("not JSON")
     fields, why = check_answer(doc, Answer('{"total": 12}'))
     assert fields is None and why.startswith("schema violation")
+    # read as eval reads it: a raw newline inside a value, prose around the object
+    pairs = [{"question": f"Q{i}", "answer": "line 1\nline 2"} for i in range(3)]
+    text = json.dumps({"title": "T", "form_number": "1", "fields": pairs, "choices": []}).replace("\\n", "\n")
+    fields, why = check_answer(load_doc_type("form"), Answer(f"Here it is: {text} done"))
+    assert why == "" and fields["fields"][0]["answer"] == "line 1\nline 2"
     assert remove_paths({"a": "1", "items": [{"x": "1", "y": "2"}]}, ["a", "items.0.y"]) == {"items": [{"x": "1"}]}

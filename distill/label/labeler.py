@@ -39,12 +39,7 @@ def check_answer(doc: Any, answer: Any) -> tuple[dict[str, Any] | None, str]:
 
     if answer.error:
         return None, answer.error
-    try:  # constrained output is one JSON object; control characters inside strings are tolerated
-        fields = json.loads(answer.text, strict=False)
-    except (ValueError, RecursionError):  # not JSON, a number past int's digit limit, nesting too deep
-        fields = None
-    if not isinstance(fields, dict):
-        fields = parse_prediction(answer.text)  # free text around a JSON object
+    fields = parse_prediction(answer.text)  # eval's reading: the first JSON object, raw newlines tolerated
     if fields is None:
         return None, f"not JSON: {answer.text[:80]!r}"
     try:
