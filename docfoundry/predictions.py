@@ -49,9 +49,8 @@ def _first_object(text: str) -> dict[str, Any] | None:
                 return None
             start = text.find("{", start + 1)  # prose such as "{name}": look further
             continue
-        except (ValueError, RecursionError):  # a number past int's digit limit, nesting too deep
-            start = text.find("{", start + 1)
-            continue
+        except (ValueError, RecursionError):  # a number past int's digit limit, nesting too deep: both need a
+            return None                        # key first, so the answer had begun and broke, as above
         if isinstance(obj, dict):
             return obj
         start = text.find("{", start + 1)

@@ -54,6 +54,10 @@ from eval.tree_edit import (
     # a raw newline or tab inside a value (a model writing an address's lines) is the answer, as the labeler
     # reads a teacher's; it was a parse failure in eval only
     ('{"address": "1 Main St\nSpringfield", "tel": "1\t2"}', {"address": "1 Main St\nSpringfield", "tel": "1\t2"}),
+    # broken by a number past int's digit limit or by nesting past the recursion limit, after its first key: no
+    # answer, as when it is cut off (it was its first item, parsed as the page's whole answer)
+    ('{"items": [{"a": "1"}], "total": 1' + "9" * 5000 + "}", None),
+    ('{"items": [{"a": "1"}], "x": ' + "[" * 100_000, None),
     ("", None),
 ])
 def test_parse_prediction(text, expected):
