@@ -160,6 +160,24 @@ def test_from_until_runs_a_slice(config, tmp_path):
     assert (out / "audit" / "audit.json").is_file() and not (out / "train").exists()
 
 
+def test_stages_after_until_whose_inputs_changed_are_stale_until_run_again(config, reference, tmp_path):
+    import shutil
+
+    out, changed = tmp_path / "until", tmp_path / "lr.yaml"
+    shutil.copytree(reference, out)
+    changed.write_text(config.read_text().replace("train: {max_steps: 3,", "train: {lr: 0.05, max_steps: 3,"))
+    assert main(["run", str(changed), "--out", str(out), "--until", "train"]) == 0
+    stages = json.loads((out / "run.json").read_text())["stages"]
+    # the student's old scores are not this config's (it was "complete": the report showed them as the new model's)
+    assert {name for name, s in stages.items() if s["status"] == "stale"} == {"eval_student", "compare"}
+    assert stages["train"]["status"] == stages["eval_base"]["status"] == "complete"
+    report = (out / "report.md").read_text()
+    assert "stale: eval_student, compare ran before their inputs changed" in report
+    assert main(["run", str(changed), "--out", str(out)]) == 0
+    stages = json.loads((out / "run.json").read_text())["stages"]
+    assert {s["status"] for s in stages.values()} == {"complete"} and "stale" not in (out / "report.md").read_text()
+
+
 def rerun_changed(config: Path, reference: Path, out: Path, old: str, new: str) -> Path:
     """A copy of the reference run, run again (as a user does, in its own process) with one config
     line changed; what the user reads must be one line per stage."""

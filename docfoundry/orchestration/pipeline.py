@@ -563,6 +563,15 @@ def _write_state(run_dir: Path, state: dict[str, Any]) -> None:
     atomic_write(run_dir / "run.json", json.dumps(state, indent=2, default=str))
 
 
+def mark_stale(state: dict[str, Any], hashes: dict[str, str], names: list[str]) -> None:
+    """Stages left out of a slice (after ``--until``) whose inputs changed since they ran: ``stale``, so
+    the report does not show their old results as this config's; a later run redoes them."""
+    for name in names:
+        done = state["stages"].get(name)
+        if done and done.get("status") == "complete" and done.get("hash") != hashes[name]:
+            done["status"] = "stale"
+
+
 def run_pipeline(cfg: RunConfig, from_stage: str = "", until: str = "") -> dict[str, Any]:
     """Run the stages in order (or a slice), skipping finished ones; returns per-stage status.
 
@@ -616,6 +625,8 @@ def run_pipeline(cfg: RunConfig, from_stage: str = "", until: str = "") -> dict[
             state["stages"][stage.name] = {"status": "complete", "hash": hashes[stage.name],
                                            "seconds": round(time.time() - start, 1), "summary": summary}
             _write_state(run_dir, state)
+        mark_stale(state, hashes, names[last + 1:])
+        _write_state(run_dir, state)
         from docfoundry.orchestration.run_report import write_run_report
 
         report = write_run_report(run_dir)

@@ -23,7 +23,17 @@ def _pipeline(state: dict[str, Any]) -> list[Block]:
         counts = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items()
                            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "seconds")
         rows.append([name, s.get("status", ""), str(s.get("seconds", "")), counts[:160]])
-    return [Block("h2", "Pipeline"), Block("table", headers=["stage", "status", "seconds", "counts"], rows=rows)]
+    blocks = [Block("h2", "Pipeline"), Block("table", headers=["stage", "status", "seconds", "counts"], rows=rows)]
+    stale = _stale(state)
+    if stale:
+        blocks.append(Block("warn", f"stale: {', '.join(stale)} ran before their inputs changed (config or an earlier "
+                                    f"stage); what this report shows of them is from that run: `docfoundry run CONFIG "
+                                    f"--from {stale[0]}` redoes them"))
+    return blocks
+
+
+def _stale(state: dict[str, Any]) -> list[str]:
+    return [name for name, s in state.get("stages", {}).items() if s.get("status") == "stale"]
 
 
 def page_with_boxes(image_path: Path, field_boxes: list[dict[str, Any]], max_side: int = 520) -> bytes:
@@ -186,7 +196,9 @@ def write_run_report(run_dir: Path) -> str:
 
     state = read_state(run_dir)
     blocks = [Block("h1", f"docfoundry run: {run_dir.name}"), *_pipeline(state), *_samples(run_dir)]
+    stale = _stale(state)
     for stage, title, render, missing in SECTIONS:
         found = (run_dir / stage).is_dir() and render(run_dir / stage)
-        blocks += [Block("h2", title), *(found or [Block("warn", missing)])]
+        old = [Block("warn", "stale: from a run before its inputs changed")] if found and stage in stale else []
+        blocks += [Block("h2", title), *old, *(found or [Block("warn", missing)])]
     return write_documents(run_dir, blocks, f"docfoundry run {run_dir.name}", "report")["html"]
