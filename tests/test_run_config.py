@@ -107,3 +107,17 @@ def test_a_stage_that_fails_is_recorded_as_failed_with_its_error(tmp_path, capsy
     state = json.loads((tmp_path / "r" / "run.json").read_text())["stages"]["synth"]
     assert state["status"] == "failed" and "a.png" in state["error"] and "\n" not in state["error"]
     assert "a.png" in capsys.readouterr().err
+
+
+def test_the_slices_the_docs_show_name_real_stages():
+    import re
+
+    from docfoundry.orchestration.pipeline import stage_names
+
+    root = Path(__file__).resolve().parent.parent
+    texts = [(root / "README.md").read_text(), (root / "docfoundry/orchestration/pipeline.py").read_text()]
+    named = [m.group(1) for t in texts for line in t.splitlines() if "docfoundry run" in line
+             for m in re.finditer(r"--(?:from|until) (\w+)", line)]
+    assert named and set(named) <= set(stage_names()), named  # the README's `--until eval` was no stage
+    order = " ".join(stage_names())
+    assert f"`{order}`" in " ".join(texts[0].split())  # the README lists the stages as they are

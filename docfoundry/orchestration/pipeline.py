@@ -2,7 +2,7 @@
 
     docfoundry run                                        # templates/runs/quickstart.yaml, offline
     docfoundry run my_run.yaml --out runs/acme
-    docfoundry run my_run.yaml --from label --until eval  # a slice of an existing RUN_DIR
+    docfoundry run my_run.yaml --from label --until audit  # a slice of an existing RUN_DIR
     docfoundry report runs/acme                           # re-draw the run report
 
 Every stage writes its folders (``Stage.writes``, under RUN_DIR) through its own library function.
