@@ -432,7 +432,7 @@ class RunArgs:
     config: str = opt("", "run config YAML (default: templates/runs/quickstart.yaml)", positional=True)
     out: str = opt("", "run folder (overrides the config's out)")
     from_stage: str = opt("", "first stage to run (earlier ones must be complete)", flag="--from")
-    until: str = opt("", "last stage to run")
+    until: str = opt("", f"last stage to run; stages in order: {', '.join(stage_names())}")
 
 
 def load_run_config(path: str, out: str = "") -> RunConfig:
