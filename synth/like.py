@@ -261,9 +261,9 @@ def with_strengths(base: dict[str, Any], strengths: dict[str, float], spread: fl
         if effect == "rotate":  # |U(-2a, 2a)| has median a; calibration tilts by exactly a
             step[param] = [round(-2 * value, 3), round(2 * value, 3)] if spread else round(value, 3)
         elif effect == "paper":  # gray levels are whole numbers
-            width = round((4 if param == "brightness" else 3) * spread * 5)
-            lo, hi = max(0, round(value) - width), min(255, round(value) + width)
-            step[param] = [lo, hi] if width else round(value)
+            v = round(value)  # the range stays centred on the fit: one clipped at 0 or 255 would shift its median
+            width = min(round((4 if param == "brightness" else 3) * spread * 5), v, 255 - v)
+            step[param] = [v - width, v + width] if width else v
         else:
             step[param] = ([round(value * (1 - spread), 3), round(value * (1 + spread), 3)] if spread
                            else round(value, 3))

@@ -127,3 +127,45 @@ def test_run_config_takes_synth_like(tmp_path, capsys, scans):
     good.write_text(f"synth:\n  like: {scans}\n")
     plain, fitted = stage_hashes(load_run_config("")), stage_hashes(load_run_config(str(good)))
     assert plain["synth"] != fitted["synth"]
+
+
+REAL_SCANS = ROOT.parent / "shared" / "datasets" / "sroie-dev" / "images"
+
+
+def _text_page(seed: int):
+    """A white page with dark glyph-sized bars: enough text-like marks for the page measures."""
+    from types import SimpleNamespace
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (400, 600), "white")
+    draw = ImageDraw.Draw(image)
+    for row in range(20):
+        for col in range(8 + (seed + row) % 5):
+            x, y = 20 + col * 40, 20 + row * 28
+            draw.rectangle([x, y, x + 24, y + 14], fill=(20, 20, 20))
+    return SimpleNamespace(image=image)
+
+
+def test_a_paper_range_stays_centred_on_its_fit_at_the_ends_of_the_scale():
+    from synth.like import preset_data, with_strengths
+
+    data = with_strengths(preset_data("light"), {"paper.brightness": 255.0, "paper.tint": 0.0}, spread=0.2)
+    paper = next(s for s in data["paper"] if s["effect"] == "paper")
+    assert (paper["brightness"], paper["tint"]) == (255, 0)  # was [251, 255] and [0, 3]: a warm, darker sheet
+    data = with_strengths(preset_data("light"), {"paper.brightness": 240.0, "paper.tint": 1.0}, spread=0.2)
+    paper = next(s for s in data["paper"] if s["effect"] == "paper")
+    assert (paper["brightness"], paper["tint"]) == ([236, 244], [0, 2])
+
+
+@pytest.mark.skipif(not REAL_SCANS.is_dir(), reason="needs ../shared/datasets/sroie-dev")
+def test_pages_degraded_with_the_paper_fitted_to_real_scans_measure_like_them(tmp_path):
+    from synth.like import _measure_degraded, measure_scans, medians, preset_data, with_strengths
+
+    want = medians(measure_scans(str(REAL_SCANS), 4))
+    fitted = {"paper.brightness": want["paper_level"], "paper.tint": want["tint"]}
+    got = _measure_degraded([_text_page(i) for i in range(6)],
+                            with_strengths(preset_data("light"), fitted, spread=0.2), tmp_path, "real", 3)
+    # before the centred range: tint 0.26 and paper 254 on scans measuring 0 and 255
+    assert abs(got["tint"] - want["tint"]) <= 0.1
+    assert abs(got["paper_level"] - want["paper_level"]) <= 0.5
