@@ -16,8 +16,6 @@ key's wording; it reads the page's geometry and the look of the text:
     on (aligned, close, no key in between), else the line under it; a label key's value is the
     run of cells right of it on its row, one or two (more is a table row, whose header is no key),
     and one cell of text takes the lines under it that go on;
-    a row of two or more headers over number cells (a grid) pairs each header with the cells of
-    its column, top to bottom, until a gap or wordy text; a cell stays its row header's value too;
     a value right of a key sits near it (10 line heights) unless the key is in the page's key
     column: far text is the next column's;
   - a label printed one space before its value reads as one segment ("Date Sent 4/19/74"): when no
@@ -63,8 +61,6 @@ VOTES = 3                # rows sharing a key column and a value column that mak
 LABEL_WORDS = 6          # label-like text without a colon has at most this many words
 INSIDE_WORDS = 3         # a label read in one segment with its value has at most this many words
 INSIDE_VALUE_WORDS = 4   # ... and its value this many (more is a sentence going on)
-COLUMN_GAP = 2.5         # a column's next cell starts within this many line heights under the one above
-COLUMN_CELLS = 2         # a header over a column owns at least this many cells
 BOXES = "☐□▢❑❒"         # an empty checkbox as OCR reads it
 TICKS = "☒☑✓✔⊠■"         # a ticked one
 
@@ -531,8 +527,7 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
     keys = [s for row in page.rows for s in row if s.key]
     text_h = sorted(s.h for s in page.segs)[len(page.segs) // 2] if page.segs else 0  # the page's usual line height
     groups = _checkbox_groups(page, keys)
-    pairs: list[Pair] = _column_pairs(page)
-    keys = [k for k in keys if not k.used]
+    pairs: list[Pair] = []
     for k in keys:  # values to the right first: they are the common case and the surest
         r = None if k.used else page.right_of(k)
         if r is not None and not (_colon(k) or k.voted) and k.h > HEADING * text_h:
@@ -599,48 +594,6 @@ def _inline_pairs(page: Layout) -> list[Pair]:
         v = Seg(s.words[cut:], s.score, s.line, row=s.row)
         s.used = True
         out.append(_pair(k, [v], SCORE_LABEL_INSIDE, "label inside"))
-    return out
-
-
-def _under(head: Seg, s: Seg) -> bool:
-    """Does ``s`` sit in the column ``head`` heads: its middle within the header's span."""
-    mid = (s.box[0] + s.box[2]) / 2
-    return head.box[0] <= mid <= head.box[2]
-
-
-def _cell(s: Seg) -> bool:
-    """Reads like a table cell: short, with a number (a row's value may be a column's too: FUNSD
-    links a grid cell to its row header and its column header)."""
-    return len(s.words) <= INSIDE_VALUE_WORDS and any(c.isdigit() for c in s.text)
-
-
-def _column_cells(page: Layout, head: Seg) -> list[Seg]:
-    """The cells under a header, top to bottom, while each is the nearest text under the one
-    above, close, overlapping it and holding a number (a gap, a key or a wordy line ends it)."""
-    cells: list[Seg] = []
-    prev = head
-    while True:
-        nxt = min((s for s in page.segs if s.cy > prev.cy + 0.5 * prev.h and _under(head, s)
-                   and (prev is head or min(s.box[2], prev.box[2]) > max(s.box[0], prev.box[0]))
-                   and s.box[1] - prev.box[3] <= COLUMN_GAP * prev.h), key=lambda s: s.box[1], default=None)
-        if nxt is None or nxt.key or not _cell(nxt):
-            return cells
-        cells.append(nxt)
-        prev = nxt
-
-
-def _column_pairs(page: Layout) -> list[Pair]:
-    """A header over a column of cells (a table's column, FUNSD links it to each cell): label-like
-    text no colon key or checkbox took, over ``COLUMN_CELLS`` or more number cells, beside another
-    such header on its row; paired with its cells top to bottom, before the keys take values."""
-    heads = [s for s in page.segs if not s.used and not _colon(s) and is_label_like(s.text)]
-    found = [(head, cells) for head in heads if len(cells := _column_cells(page, head)) >= COLUMN_CELLS]
-    rows = [head.row for head, _ in found]
-    out = [_pair(head, cells, SCORE_LABEL_BELOW, "column") for head, cells in found
-           if rows.count(head.row) >= 2]  # a row of headers over a grid, not one line over a list
-    for p in out:
-        for c in p.value_segs:
-            c.used = False  # a grid cell is its row header's value too
     return out
 
 

@@ -256,29 +256,3 @@ def test_a_label_in_one_segment_after_a_paired_value_or_before_a_worded_date():
     pairs, _ = read_page_pairs(lines)
     assert [(p.question, p.answer) for p in pairs] == [
         ("Name:", "John Smith"), ("Project No.", "1989-29"), ("Date", "March 18, 1968")]
-
-
-def test_a_row_of_headers_owns_the_number_cells_under_it():
-    """A row of headers over a grid: each header pairs with the number cells under it, top to
-    bottom, until a gap; a row header keeps its cells too (FUNSD links a cell to both), and one
-    line over a list is no header row."""
-    lines = [line("Item", 50, 100), line("Cost", 300, 100), line("Units", 450, 100),
-             line("Paper", 50, 140), line("1,200", 300, 140), line("12", 450, 140),
-             line("Ink", 50, 170), line("300", 300, 170), line("4", 450, 170),
-             line("Copies to", 50, 400), line("12 Main", 50, 440), line("4 Elm", 50, 470)]
-    pairs, _ = read_page_pairs(lines)
-    got = [(p.question, p.answer, p.how) for p in pairs]
-    assert ("Cost", "1,200 300", "column") in got and ("Units", "12 4", "column") in got, got
-    assert not [p for p in pairs if p.question == "Copies to" and p.how == "column"], got
-
-
-def test_a_real_form_pairs_its_column_headers_with_their_cells():
-    """FUNSD train form 11508234 prints a cost table whose column headers FUNSD links to each
-    number under them ("Est. Travel" -> "2,500" twice)."""
-    from PIL import Image
-
-    from distill.ocr import read_page
-
-    pairs, _ = read_page_pairs(read_page(Image.open(FUNSD / "images" / "11508234.png")))
-    got = {(p.question, p.answer) for p in pairs}
-    assert {("Est. Travel", "2,500 2,500"), ("Cost (S)", "27,000 29,216")} <= got, got
