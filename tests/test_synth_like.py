@@ -169,16 +169,3 @@ def test_pages_degraded_with_the_paper_fitted_to_real_scans_measure_like_them(tm
     # before the centred range: tint 0.26 and paper 254 on scans measuring 0 and 255
     assert abs(got["tint"] - want["tint"]) <= 0.1
     assert abs(got["paper_level"] - want["paper_level"]) <= 0.5
-
-
-def test_calibration_keeps_the_round_that_measured_closest_not_the_last(tmp_path, monkeypatch):
-    import synth.like as like
-
-    want = {k: 1.0 for k in like.MATCH_SCALES}
-    noise_per_round = iter([3.0, 1.05, 2.5])  # the second round lands; the third overshoots on an uneven measure
-    monkeypatch.setattr(like, "_measure_degraded",
-                        lambda pages, data, folder, tag, seed: {**want, "noise_sigma": next(noise_per_round)})
-    start = {"paper.brightness": 1.0, "paper.tint": 1.0, "rotate.angle": 1.0, "blur.sigma": 1.0, "noise.sigma": 1.0}
-    strengths, got = like._calibrate([], {"ink": [], "paper": [], "post": []}, want, start, 3, tmp_path, "t", 0)
-    assert got["noise_sigma"] == 1.05
-    assert strengths["noise.sigma"] == pytest.approx((1 / 3) ** 1.2)  # the one step from 3.0 toward 1.0
