@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from real_data import SROIE
 
 from docfoundry.cli import main
 
@@ -129,7 +130,7 @@ def test_run_config_takes_synth_like(tmp_path, capsys, scans):
     assert plain["synth"] != fitted["synth"]
 
 
-REAL_SCANS = ROOT.parent / "shared" / "datasets" / "sroie-dev" / "images"
+REAL_SCANS = SROIE / "images"
 
 
 def _text_page(seed: int):

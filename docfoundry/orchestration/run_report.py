@@ -16,7 +16,7 @@ from docfoundry.errors import BadItem
 from eval.report import Block, fmt
 
 
-def _pipeline(state: dict[str, Any]) -> list[Block]:
+def _pipeline(state: dict[str, Any], stale: list[str]) -> list[Block]:
     rows = []
     for name, s in state.get("stages", {}).items():
         summary = s.get("summary") or {}
@@ -24,7 +24,6 @@ def _pipeline(state: dict[str, Any]) -> list[Block]:
                            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "seconds")
         rows.append([name, s.get("status", ""), str(s.get("seconds", "")), counts[:160]])
     blocks = [Block("h2", "Pipeline"), Block("table", headers=["stage", "status", "seconds", "counts"], rows=rows)]
-    stale = _stale(state)
     if stale:
         blocks.append(Block("warn", f"stale: {', '.join(stale)} ran before their inputs changed (config or an earlier "
                                     f"stage); what this report shows of them is from that run: `docfoundry run CONFIG "
@@ -195,8 +194,8 @@ def write_run_report(run_dir: Path) -> str:
     from eval.report import write_documents
 
     state = read_state(run_dir)
-    blocks = [Block("h1", f"docfoundry run: {run_dir.name}"), *_pipeline(state), *_samples(run_dir)]
     stale = _stale(state)
+    blocks = [Block("h1", f"docfoundry run: {run_dir.name}"), *_pipeline(state, stale), *_samples(run_dir)]
     for stage, title, render, missing in SECTIONS:
         found = (run_dir / stage).is_dir() and render(run_dir / stage)
         old = [Block("warn", "stale: from a run before its inputs changed")] if found and stage in stale else []
