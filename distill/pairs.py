@@ -23,7 +23,9 @@ key's wording; it reads the page's geometry and the look of the text:
     or the date it starts ("Date March 18, 1968"; a short label, no town line "Springfield, IL");
   - a checkbox group is a key followed on its row by two or more short options with box glyphs;
     the checked option is the ticked one, or else the one whose box OCR did not read (a crossed
-    box reads as nothing, an empty one as "☐").
+    box reads as nothing, an empty one as "☐");
+  - a box ticked with an X beside an option no group took ("X YES", "No X", or the mark alone,
+    which belongs to the nearer text on its row) pairs the option with its mark, as FUNSD links them.
 
 Which schema arrays are read this way comes from the schema: an array whose items are objects of
 two text leaves with ``x-category`` ``question`` and ``answer``; ``"x-checkbox": true`` on the
@@ -44,6 +46,7 @@ SCORE_COLON_BELOW = 0.8
 SCORE_LABEL_RIGHT = 0.75
 SCORE_LABEL_BELOW = 0.65
 SCORE_CHECKBOX = 0.6
+SCORE_TICKED = 0.6          # an option and the mark in its box read as one segment ("X YES")
 SCORE_LABEL_INSIDE = 0.6    # a label and its value read as one OCR segment, cut before the value's first number
 
 # Geometry, in line heights of the segments involved (page-size free).
@@ -61,6 +64,7 @@ VOTES = 3                # rows sharing a key column and a value column that mak
 LABEL_WORDS = 6          # label-like text without a colon has at most this many words
 INSIDE_WORDS = 3         # a label read in one segment with its value has at most this many words
 INSIDE_VALUE_WORDS = 4   # ... and its value this many (more is a sentence going on)
+MARK_LABEL_WORDS = 4     # a ticked option's label has at most this many words
 BOXES = "☐□▢❑❒"         # an empty checkbox as OCR reads it
 TICKS = "☒☑✓✔⊠■"         # a ticked one
 
@@ -527,7 +531,7 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
     keys = [s for row in page.rows for s in row if s.key]
     text_h = sorted(s.h for s in page.segs)[len(page.segs) // 2] if page.segs else 0  # the page's usual line height
     groups = _checkbox_groups(page, keys)
-    pairs: list[Pair] = []
+    pairs: list[Pair] = _ticked_options(page)
     for k in keys:  # values to the right first: they are the common case and the surest
         r = None if k.used else page.right_of(k)
         if r is not None and not (_colon(k) or k.voted) and k.h > HEADING * text_h:
@@ -561,6 +565,68 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
     pairs.extend(_inline_pairs(page))
     pairs.sort(key=lambda p: (p.key_segs[0].row, p.key_segs[0].box[0]))
     return pairs, groups
+
+
+def _is_mark(word: str) -> bool:
+    """A check mark written or printed in an option's box: ``X``, ``x``, a tick glyph, boxed or not."""
+    t = word.strip("_()[]|")
+    return t in ("x", "X") or (len(t) == 1 and t in TICKS)
+
+
+def _ticked_option(s: Seg) -> int:
+    """Where the mark sits in a ticked option read as one segment: 1 for a mark before its label
+    ("X YES"), -1 after it ("Yes X"); 0 when ``s`` is no short label with a mark at one end."""
+    words = [w for w, _ in s.words]
+    for end in (1, -1):
+        label = words[1:] if end == 1 else words[:-1]
+        if 0 < len(label) <= MARK_LABEL_WORDS and _is_mark(words[0 if end == 1 else -1]) \
+                and not any(_is_mark(w) for w in label) and is_label_like(" ".join(label)):
+            return end
+    return 0
+
+
+def _unleader_mark(s: Seg) -> Seg:
+    """The mark of ``s`` without the box's underline it was read with (``"_X"`` -> ``"X"``)."""
+    (t, b), = s.words
+    return Seg([(t.strip("_"), b)], s.score, s.line, row=s.row)
+
+
+def _mark_owner(page: Layout, mark: Seg) -> Seg | None:
+    """The option a lone mark ticks: the nearer of the label-like texts just left and right of it
+    on its row (a box is printed beside its own option)."""
+    def gap(o: Seg) -> float:
+        return max(o.box[0] - mark.box[2], mark.box[0] - o.box[2])
+
+    near = [o for o in (page.left_of(mark), page.right_of(mark)) if o is not None and not o.used
+            and abs(o.cy - mark.cy) <= 0.5 * max(o.h, mark.h) and gap(o) <= RIGHT_REACH * o.h]
+    labels = [o for o in near if is_label_like(o.text)]
+    best = min(near, key=gap, default=None)
+    return best if best is not None and best in labels else None
+
+
+def _ticked(page: Layout, s: Seg) -> tuple[Seg, Seg] | None:
+    """(option, mark) when ``s`` is a lone mark beside its option or an option read in one segment
+    with its mark (``"X YES"``, ``"Yes X"``); None otherwise."""
+    if len(s.words) == 1 and _is_mark(s.text):
+        opt = _mark_owner(page, s)
+        return None if opt is None else (opt, _unleader_mark(s))
+    if not (end := _ticked_option(s)):
+        return None
+    mark, label = (s.words[:1], s.words[1:]) if end == 1 else (s.words[-1:], s.words[:-1])
+    return (Seg(label, s.score, s.line, key=True, row=s.row),
+            _unleader_mark(Seg(mark, s.score, s.line, row=s.row)))
+
+
+def _ticked_options(page: Layout) -> list[Pair]:
+    """Ticked boxes no checkbox group took: the option is the question and the mark its answer (how
+    FUNSD links a ticked box), never a value of the key printed before the options."""
+    out = []
+    for s in page.segs:
+        if s.used or (got := _ticked(page, s)) is None:
+            continue
+        s.used, s.key = True, False
+        out.append(_pair(got[0], [got[1]], SCORE_TICKED, "ticked option"))
+    return out
 
 
 def _inline_cut(s: Seg) -> int:

@@ -256,3 +256,29 @@ def test_a_label_in_one_segment_after_a_paired_value_or_before_a_worded_date():
     pairs, _ = read_page_pairs(lines)
     assert [(p.question, p.answer) for p in pairs] == [
         ("Name:", "John Smith"), ("Project No.", "1989-29"), ("Date", "March 18, 1968")]
+
+
+def test_a_ticked_option_pairs_with_its_mark():
+    """A box ticked with an X beside a printed option: the option is the question and the mark its
+    answer, whether OCR reads them as one segment ("X YES", "No X") or the mark alone; a lone mark
+    belongs to the nearer text on its row, and the key before the options takes none of them."""
+    lines = [line("Approved:", 50, 100), line("Yes X", 200, 100), line("No", 300, 100),
+             line("X NO", 50, 160),
+             line("2. Return On Investment", 50, 220), line("_X", 340, 220), line("High", 362, 220),
+             line("Size:", 50, 280), line("19.750 X 11", 120, 280)]
+    pairs, _ = read_page_pairs(lines)
+    assert [(p.question, p.answer) for p in pairs] == [
+        ("Yes", "X"), ("NO", "X"), ("High", "X"), ("Size:", "19.750 X 11")]
+
+
+def test_a_real_form_pairs_its_ticked_boxes():
+    """FUNSD train form 71108371 ticks three boxes printed left of their options ("X" / "_X" then
+    "High"); FUNSD links each option to its mark, and the option left of a box keeps away from it."""
+    from PIL import Image
+
+    from distill.ocr import read_page
+
+    pairs, _ = read_page_pairs(read_page(Image.open(FUNSD / "images" / "71108371.png")))
+    got = {(p.question, p.answer) for p in pairs}
+    assert {("1. Productivity Improvement", "X"), ("High", "X"), ("3. Special Processing", "X")} <= got
+    assert not [p for p in pairs if p.answer in ("X", "_X") and p.question in ("1. Enhancement", "2. Return On Investment")]
