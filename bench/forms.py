@@ -2,6 +2,7 @@
 
     python -m bench.forms --funsd ../shared/datasets/funsd --split test --n 50 --degrade medium
     python -m bench.forms --skip-audit --split train --ocr-cache /tmp/forms-ocr --show 3
+    python -m bench.forms --skip-audit --split train --part 1/2      # a half of train (every other form by id)
 
 ``funsd``: every form of the split is OCR'd (once: ``--ocr-cache`` keeps the lines on disk), read
 with the teacher's extraction for the ``form`` schema, and its predicted question -> answer pairs
@@ -55,13 +56,17 @@ def predicted_pairs(doc: Any, fields: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def funsd_rows(root: Path, split: str) -> list[dict[str, Any]]:
+def funsd_rows(root: Path, split: str, part: str = "") -> list[dict[str, Any]]:
+    """The labels.jsonl rows of a FUNSD split; ``part`` ``"K/N"``: every N-th form by id from the K-th."""
+    from bench.real import select_part
+
     rows = [json.loads(line) for line in (root / "labels.jsonl").read_text().splitlines() if line.strip()]
-    return [r for r in rows if r["split"] == split]
+    return select_part([r for r in rows if r["split"] == split], part, key=lambda r: r["id"])
 
 
-def score_funsd(root: Path, split: str, cache: Path | None, show: int = 0) -> dict[str, Any]:
-    """Pair precision / recall / F1 of the ``ocr`` teacher's form extraction on a FUNSD split."""
+def score_funsd(root: Path, split: str, cache: Path | None, show: int = 0, part: str = "") -> dict[str, Any]:
+    """Pair precision / recall / F1 of the ``ocr`` teacher's form extraction on a FUNSD split (or
+    the ``K/N`` part of it)."""
     from distill.extract import extract
     from docfoundry.doctypes import load_doc_type
     from eval.metrics import PairCounts, pair_counts
@@ -69,7 +74,8 @@ def score_funsd(root: Path, split: str, cache: Path | None, show: int = 0) -> di
     doc = load_doc_type("form")
     total = PairCounts()
     seconds = 0.0
-    for i, row in enumerate(funsd_rows(root, split)):
+    rows = funsd_rows(root, split, part)
+    for i, row in enumerate(rows):
         lines = page_lines(root / row["image"], cache)
         start = time.perf_counter()
         fields, _ = extract(doc, lines)
@@ -83,7 +89,7 @@ def score_funsd(root: Path, split: str, cache: Path | None, show: int = 0) -> di
                 print(f"  pred  {q!r} -> {a!r}")
             for q, a in row["fields"].items():
                 print(f"  truth {q!r} -> {a!r}")
-    n = len(funsd_rows(root, split))
+    n = len(rows)
     return {"forms": n, **total.prf(), "matched": total.matched, "predicted": total.predicted,
             "truth": total.truth, "questions_found": total.questions_found,
             "extraction_ms_per_page": 1000 * seconds / n if n else None}
@@ -102,6 +108,8 @@ def main() -> None:
     parser.add_argument("--split", default="test", help="FUNSD split to score (develop on train, report test)")
     parser.add_argument("--ocr-cache", default=str(Path(tempfile.gettempdir()) / "docfoundry-bench-forms-ocr"),
                         help="folder of OCR lines per FUNSD page ('' for none)")
+    parser.add_argument("--part", default="", help="K/N: score every N-th form by id from the K-th (1/2 and 2/2: "
+                        "the halves a train-tuned rule must raise both)")
     parser.add_argument("--show", type=int, default=0, help="print predicted and truth pairs of the first N forms")
     parser.add_argument("--n", type=int, default=50, help="synthetic form pages of the audit")
     parser.add_argument("--degrade", default="medium", help="degradation preset of the audit pages")
@@ -110,10 +118,11 @@ def main() -> None:
     args = parser.parse_args()
 
     cache = Path(args.ocr_cache) if args.ocr_cache else None
-    real = score_funsd(Path(args.funsd), args.split, cache, args.show)
+    real = score_funsd(Path(args.funsd), args.split, cache, args.show, args.part)
     print("| pages | split / preset | measure | precision | recall | score | detail |")
     print("| --- | --- | --- | ---: | ---: | ---: | --- |")
-    print(f"| FUNSD, {real['forms']} real forms | {args.split} | question->answer pair F1 | "
+    split = f"{args.split} {args.part}".strip()
+    print(f"| FUNSD, {real['forms']} real forms | {split} | question->answer pair F1 | "
           f"{real['precision']:.3f} | {real['recall']:.3f} | **{real['f1']:.3f}** | "
           f"{real['matched']} matched, {real['predicted']} predicted, {real['truth']} in truth, "
           f"{real['questions_found']} questions found; extraction {real['extraction_ms_per_page']:.1f} ms/page |",

@@ -42,14 +42,15 @@ def parse_map(text: str) -> dict[str, str]:
     return out
 
 
-def select_part(records: list[Any], part: str) -> list[Any]:
-    """The ``K/N`` part of ``records`` (every N-th in id order from the K-th); all of them for ``""``."""
+def select_part(records: list[Any], part: str, key: Any = lambda r: r.id) -> list[Any]:
+    """The ``K/N`` part of ``records`` (every N-th in id order from the K-th, ``key`` reading a
+    record's id); all of them for ``""``."""
     if not part:
         return records
     k, _, n = part.partition("/")
     if not (k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
         raise SystemExit(f"--part: '{part}' is not K/N with 1 <= K <= N")
-    ordered = sorted(records, key=lambda r: r.id)
+    ordered = sorted(records, key=key)
     return ordered[int(k) - 1::int(n)]
 
 

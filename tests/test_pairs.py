@@ -282,3 +282,14 @@ def test_a_real_form_pairs_its_ticked_boxes():
     got = {(p.question, p.answer) for p in pairs}
     assert {("1. Productivity Improvement", "X"), ("High", "X"), ("3. Special Processing", "X")} <= got
     assert not [p for p in pairs if p.answer in ("X", "_X") and p.question in ("1. Enhancement", "2. Return On Investment")]
+
+
+def test_the_bench_scores_halves_of_a_funsd_split():
+    """``bench.forms --part K/N`` reads every N-th form by id from the K-th: the two halves of train
+    a train-tuned rule must raise both share no form and make up the split."""
+    from bench.forms import funsd_rows
+
+    whole = {r["id"] for r in funsd_rows(FUNSD, "train")}
+    halves = [[r["id"] for r in funsd_rows(FUNSD, "train", f"{k}/2")] for k in (1, 2)]
+    assert set(halves[0]).isdisjoint(halves[1]) and set(halves[0]) | set(halves[1]) == whole
+    assert halves[0] == sorted(whole)[::2]
