@@ -23,7 +23,6 @@ TOP = ("docfoundry.cli", "docfoundry.__main__", "docfoundry.orchestration",
 # (importer, imported) -> the item of issue 16 that removes it
 KNOWN_UPWARD: dict[tuple[str, str], str] = {
     ("distill.label.audit", "eval.fieldmap"): "2: the truth field map shared by label and eval moves to the core",
-    ("distill.extract", "eval.case"): "2: the truth case convention, shared by label and eval, moves to the core",
 }
 # sets of modules that import each other -> the item that breaks the cycle
 KNOWN_CYCLES: dict[frozenset[str], str] = {

@@ -662,7 +662,7 @@ def test_a_name_found_as_the_first_name_like_line_is_trusted_apart_from_the_line
     """Regression (calibration): since the name repairs, a first name-like line without a legal form
     is right as often as a legal name on real receipts (82% exact on half 1/2 of sroie-dev, 88% on
     2/2) but was trusted 0.55; the address under it stays at its place's trust (40% exact)."""
-    from distill.extract import SCORE_FIRST_NAME, SCORE_HEADER_FIRST, SCORE_UNDER_HEADER
+    from distill.extract.header import SCORE_FIRST_NAME, SCORE_HEADER_FIRST, SCORE_UNDER_HEADER
 
     fields, scores = extract(load_doc_type("receipt"), page(
         ("NORTHWIND STATIONERY SHOP", 80, 10, 320), ("12, MAIN ROAD,", 90, 32, 310), ("45000 PORT WELLING", 100, 54, 300),

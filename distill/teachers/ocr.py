@@ -28,9 +28,9 @@ class OcrTeacher(Teacher):
         import distill.skew
         import distill.spans
 
-        code = hashlib.sha256(b"".join(Path(m.__file__).read_bytes()  # every module of the reading
-                                       for m in (distill.extract, distill.pairs, distill.skew,
-                                                 distill.spans))).hexdigest()[:16]
+        files = [*sorted(Path(distill.extract.__file__).parent.glob("*.py")),  # every module of the reading
+                 *(Path(m.__file__) for m in (distill.pairs, distill.skew, distill.spans))]
+        code = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
         return {"spec": self.spec, "extractor": code}  # a changed extractor re-reads cached pages
 
     def answer(self, requests: list[Request], sampling: Sampling) -> Iterator[tuple[int, Answer]]:
