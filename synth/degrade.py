@@ -199,6 +199,39 @@ def load_preset(name_or_path: str) -> Preset:
     return _load(path, path.stat().st_mtime)
 
 
+def values_problem(values: Any) -> str | None:
+    """None when ``values`` is a mapping of ``"effect.param"`` to a number within the parameter's limits
+    (one of docfoundry's own effects, not augraphy's), else what is wrong with it."""
+    if not isinstance(values, dict):
+        return f"strengths must be a mapping of effect.param to a number, got {values!r}"
+    for key, value in values.items():
+        effect, _, param = str(key).partition(".")
+        own = fx.EFFECTS.get(effect)
+        if own is None or param not in own.params:
+            return f"strength '{key}' names no parameter of docfoundry's effects (e.g. paper.brightness)"
+        if not _is_number(value):
+            return f"strength '{key}' must be a number, got {value!r}"
+        problem = _check_own_param(param, value, own.params[param], own.limits.get(param))
+        if problem:
+            return f"strength '{key}': {problem}"
+    return None
+
+
+def with_values(preset: Preset, values: dict[str, float]) -> Preset:
+    """``preset`` with the parameters in ``values`` (``"effect.param"`` -> a number, as ``values_problem``
+    accepts) fixed on its steps of that effect: one page's own strengths, e.g. the scan a ``--like`` page
+    is drawn after. A parameter of an effect the preset lacks adds no step; probabilities stay."""
+    import dataclasses
+
+    fixed: dict[str, dict[str, float]] = {}
+    for key, value in values.items():
+        effect, _, param = key.partition(".")
+        fixed.setdefault(effect, {})[param] = value
+    steps = tuple(dataclasses.replace(s, params={**s.params, **fixed[s.effect]}) if s.effect in fixed else s
+                  for s in preset.steps)
+    return dataclasses.replace(preset, steps=steps)
+
+
 def _fallback_of(preset: Preset) -> Preset | None:
     if preset.fallback is None:
         return None
@@ -373,9 +406,9 @@ def _to_pil(arr: np.ndarray):
     return Image.fromarray(arr, "L" if arr.ndim == 2 else "RGB")
 
 
-def degrade_sample(image, words: list[WordBox], field_boxes: list[FieldBox], preset: str, seed: int,
+def degrade_sample(image, words: list[WordBox], field_boxes: list[FieldBox], preset: str | Preset, seed: int,
                    max_cer: float | None = None):
-    """Degrade a clean page with a preset; boxes follow the geometry.
+    """Degrade a clean page with a preset (a name, a YAML path or a loaded ``Preset``); boxes follow the geometry.
 
     Returns ``(image, words, field_boxes, record)``: the degraded PIL image (RGB, or L for
     bitonal/gray presets), the word and field boxes moved by the same mapping as the pixels
@@ -386,7 +419,7 @@ def degrade_sample(image, words: list[WordBox], field_boxes: list[FieldBox], pre
     until rapidocr's CER over the field text is at most ``max_cer``; if no draw passes, the most
     readable one is kept and the record says ``passed: false``.
     """
-    current: Preset | None = load_preset(preset)
+    current: Preset | None = preset if isinstance(preset, Preset) else load_preset(preset)
     page = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
     record: dict[str, Any] = {"preset": current.name, "seed": int(seed)}
     if max_cer is None:
@@ -414,4 +447,4 @@ def degrade_sample(image, words: list[WordBox], field_boxes: list[FieldBox], pre
         break
     cer, (used, (img, w, f, applied)) = best
     gate = {"max_cer": max_cer, "cer": round(cer, 5), "passed": cer <= max_cer, "tries": tries}
-    return _to_pil(img), w, f, {**record, "preset": used, "requested": preset, "effects": applied, "gate": gate}
+    return _to_pil(img), w, f, {**record, "preset": used, "requested": preset if isinstance(preset, str) else preset.name, "effects": applied, "gate": gate}

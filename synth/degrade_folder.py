@@ -15,12 +15,15 @@ import hashlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docfoundry.commands import Command
 from docfoundry.config import opt, to_dict
 from docfoundry.errors import BadItem, UserError
 from docfoundry.records import Sample
+
+if TYPE_CHECKING:
+    from synth.degrade import Preset
 
 
 def _preset_help() -> str:
@@ -48,7 +51,7 @@ def page_seed(seed: int, sample_id: str) -> int:
     return derive(seed, sample_id, "degrade")
 
 
-def degrade_pages(images: list[Any], sample: Sample, preset: str, seed: int,
+def degrade_pages(images: list[Any], sample: Sample, preset: str | Preset, seed: int,
                   max_cer: float | None = None) -> tuple[list[Any], dict[str, Any]]:
     """Degrade every page of a document with ``preset``, each page's boxes moved with its pixels
     (``sample.words`` and ``sample.field_boxes`` are replaced); returns the pages and the record

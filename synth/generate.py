@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from docfoundry.commands import Command
 from docfoundry.config import opt, to_dict
@@ -68,8 +68,8 @@ class SynthConfig:
                         "OUT/like-pages.yaml and kept in run.json",
                     output=False)  # its fit, not the path, joins the fingerprint (run)
     page_sizes: str = opt("", "page sizes drawn per page: a YAML list of {dpi, width, height} rows (points; "
-                              "optional print box and line spacing; what --like writes to OUT/like-pages.yaml); "
-                              "rolls print that long, sheets that size",
+                              "optional print box, line spacing and degradation strengths; what --like writes to "
+                              "OUT/like-pages.yaml); rolls print that long, sheets that size",
                           output=False)  # its rows, not the path, join the fingerprint (run)
 
     def validate(self) -> None:
@@ -118,11 +118,23 @@ SPACING_LIMITS = (0.5, 3.0)  # a --page-sizes row's line spacing (share of the l
 MAX_LENGTH_TRIES = 3  # lay-outs per page to reach a requested roll length (one more list length each)
 
 
+class PageRow(NamedTuple):
+    """One ``--page-sizes`` row: resolution, size (points), optional print box, line spacing and the
+    degradation strengths of the pages drawn from it (``"effect.param"`` -> value)."""
+
+    dpi: int
+    width: float
+    height: float
+    box: tuple[float, ...] | None
+    spacing: float | None
+    strengths: dict[str, float] | None = None
+
+
 @cache
-def load_page_sizes(path: str) -> tuple[tuple[int, float, float, tuple[float, ...] | None, float | None], ...]:
-    """``--page-sizes`` rows as ``(dpi, width, height, print box or None, line spacing or None)``; a bad
-    file is one line naming it."""
+def load_page_sizes(path: str) -> tuple[PageRow, ...]:
+    """``--page-sizes`` rows; a bad file is one line naming it."""
     from docfoundry.config import load_yaml
+    from synth.degrade import values_problem
 
     data = load_yaml(Path(path))
     rows = data.get("pages") if isinstance(data, dict) else data
@@ -134,28 +146,43 @@ def load_page_sizes(path: str) -> tuple[tuple[int, float, float, tuple[float, ..
             spacing = float(row["spacing"]) if row.get("spacing") is not None else None
         except (TypeError, KeyError, ValueError, AttributeError):
             raise UserError(f"--page-sizes {path}: row {i + 1} is not {{dpi, width, height[, print: [x0, y0, x1, y1]]"
-                            f"[, spacing]}} "
+                            f"[, spacing][, strengths]}} "
                             f"(got {row!r})") from None
         if not (1 <= dpi <= 1200 and width > 0 and height > 0) or (
                 box is not None and not (len(box) == 4 and 0 <= box[0] < box[2] <= width and 0 <= box[1] < box[3] <= height)
         ) or (spacing is not None and not SPACING_LIMITS[0] <= spacing <= SPACING_LIMITS[1]):
             raise UserError(f"--page-sizes {path}: row {i + 1} needs 1 <= dpi <= 1200, positive sizes, a print box "
                             f"inside the page and a spacing of {SPACING_LIMITS[0]} to {SPACING_LIMITS[1]} (got {row!r})")
-        out.append((dpi, width, height, box, spacing))
+        strengths = row.get("strengths")
+        problem = values_problem(strengths) if strengths is not None else None
+        if problem:
+            raise UserError(f"--page-sizes {path}: row {i + 1}: {problem}")
+        out.append(PageRow(dpi, width, height, box, spacing, dict(strengths) if strengths else None))
     if not out:
         raise UserError(f"--page-sizes {path}: no rows")
     return tuple(out)
 
 
+def page_row(cfg: SynthConfig, index: int) -> PageRow | None:
+    """Page ``index``'s ``--page-sizes`` row; None without ``--page-sizes``. Each run of ``len(rows)``
+    pages takes every row once, in an order shuffled by (seed, run), so a few pages drawn after a few
+    scans come in the scans' own spread, not in what independent draws happen to pick."""
+    if not cfg.page_sizes:
+        return None
+    rows = load_page_sizes(cfg.page_sizes)
+    turn, at = divmod(index, len(rows))
+    order = random.Random(sample_seed(cfg.seed, turn, "page-size")).sample(range(len(rows)), len(rows))
+    return rows[order[at]]
+
+
 def page_size_for(cfg: SynthConfig, index: int) -> tuple[int, Any] | None:
     """Page ``index``'s ``(dpi, synth.layout.PageRequest)`` drawn from ``--page-sizes`` by (seed, index)."""
-    if not cfg.page_sizes:
+    row = page_row(cfg, index)
+    if row is None:
         return None
     from synth.layout import PageRequest
 
-    rows = load_page_sizes(cfg.page_sizes)
-    dpi, width, height, box, spacing = random.Random(sample_seed(cfg.seed, index, "page-size")).choice(rows)
-    return dpi, PageRequest(width, height, box, spacing or 1.0)
+    return row.dpi, PageRequest(row.width, row.height, row.box, row.spacing or 1.0)
 
 
 @dataclass
@@ -355,10 +382,15 @@ def make_sample(cfg: SynthConfig, index: int, split: str) -> tuple[Sample, bytes
     r = render_sample(cfg, index, split)
     bad = r.unverified() if cfg.verify else []
     images, sample = r.images, r.sample
-    preset = preset_for(cfg, index)
+    preset: Any = preset_for(cfg, index)
     if preset != "clean":
         from synth.degrade_folder import degrade_pages
 
+        row = page_row(cfg, index)
+        if row is not None and row.strengths:  # the page is degraded like the scan its row was measured on
+            from synth.degrade import load_preset, with_values
+
+            preset = with_values(load_preset(preset), row.strengths)
         images, sample.meta["degradation"] = degrade_pages(
             images, sample, preset, sample_seed(cfg.seed, index, "degrade"), cfg.max_cer)
     data = [encode(image, cfg.image_format, cfg.jpeg_quality) for image in images]
@@ -460,9 +492,9 @@ def run(cfg: SynthConfig) -> dict[str, Any]:
         plan = [(i, sid) for i, sid in plan if sid in cfg.only]
     config, marks = to_dict(cfg), fingerprint(cfg)
     if cfg.page_sizes and not cfg.like:
-        # a row's spacing joins the mark only when set, so runs made before it existed still resume
-        marks["page_sizes"] = [[*row[:3], list(row[3]) if row[3] else None, *([row[4]] if row[4] else [])]
-                               for row in load_page_sizes(cfg.page_sizes)]
+        # a row's spacing and strengths join the mark only when set, so runs made before it existed still resume
+        marks["page_sizes"] = [[*row[:3], list(row.box) if row.box else None, *([row.spacing] if row.spacing else []),
+                                *([row.strengths] if row.strengths else [])] for row in load_page_sizes(cfg.page_sizes)]
     like = None
     if cfg.like:  # fitted again on a resume: the same scans and seed give the same preset
         cfg, like, preset_yaml = apply_like(cfg)

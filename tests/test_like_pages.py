@@ -166,7 +166,9 @@ def test_optional_labels_are_left_out_at_the_layouts_rate_and_fields_stay_exact(
     assert 0.1 * total <= shown <= 0.9 * total, (shown, total)
 
 
-@pytest.mark.parametrize("row", ["{dpi: 100, width: 200}", "{dpi: 100, width: 200, height: 500, spacing: 9}"])
+@pytest.mark.parametrize("row", ["{dpi: 100, width: 200}", "{dpi: 100, width: 200, height: 500, spacing: 9}",
+                                 "{dpi: 100, width: 200, height: 500, strengths: {paper.shade: 3}}",
+                                 "{dpi: 100, width: 200, height: 500, strengths: {thermal_fade.fade: 2.0}}"])
 def test_bad_page_sizes_file_is_one_line(tmp_path, capsys, row):
     bad = tmp_path / "bad.yaml"
     bad.write_text(f"pages:\n  - {row}\n")
@@ -197,3 +199,39 @@ def test_page_sizes_of_sets_each_scans_spacing_from_its_line_pitch():
     rows = page_sizes_of(scans, 100, 10.0, pitch=2.0)
     assert [r.get("spacing") for r in rows] == [1.2, SPACING_RANGE[0], SPACING_RANGE[1], None]
     assert all("spacing" not in r for r in page_sizes_of(scans, 100, 10.0))
+
+
+def test_every_page_sizes_row_is_drawn_once_per_turn(known):
+    """Eight pages after four rows take each row twice: independent draws gave some rows three pages and
+    others one, so 30 pages after 40 sroie-dev scans drew 4 of its 17 black-ink scans instead of about 13."""
+    from collections import Counter
+
+    from synth.generate import SynthConfig, load_page_sizes, page_row
+
+    cfg = SynthConfig(out="unused", doc_types=["receipt"], seed=4, page_sizes=str(known / "known.yaml"))
+    rows = load_page_sizes(cfg.page_sizes)
+    counts = Counter(rows.index(page_row(cfg, i)) for i in range(8))
+    assert sorted(counts.values()) == [2, 2, 2, 2], counts
+    assert [page_row(cfg, i) for i in range(4)] != list(rows)  # shuffled by the seed, not the file's order
+
+
+def test_a_rows_strengths_degrade_the_pages_drawn_from_it(tmp_path):
+    """A ``--page-sizes`` row's strengths replace the preset's on the pages drawn from it (what ``--like``
+    writes per scan); rows without them keep the preset's draws, and the truth stays exact."""
+    import numpy as np
+    from PIL import Image
+
+    preset = tmp_path / "p.yaml"
+    preset.write_text("ink:\n  - {effect: thermal_fade, fade: 0.0, gradient: 0.0, banding: 0.0, dropouts: 0.0}\n"
+                      "paper:\n  - {effect: paper, brightness: 250, tint: 0, texture: 0}\npost: []\n")
+    sizes = tmp_path / "s.yaml"
+    sizes.write_text("pages:\n  - {dpi: 100, width: 200, height: 500, strengths: "
+                     "{paper.brightness: 200, thermal_fade.fade: 0.5}}\n")
+    assert main(["synth", "--doc-types", "receipt", "--n", "2", "--seed", "3", "--page-sizes", str(sizes),
+                 "--degrade", str(preset), "--verify", "--out", str(tmp_path / "o")]) == 0
+    for r in _rows(tmp_path / "o"):
+        effects = {e["effect"]: e["params"] for e in json.loads(r["meta"])["degradation"]["effects"]}
+        assert effects["paper"]["brightness"] == 200 and effects["thermal_fade"]["fade"] == 0.5
+        gray = np.asarray(Image.open(tmp_path / "o" / r["file_name"]).convert("L"))
+        # black ink keeping half its darkness on a 200 sheet is 100 (JPEG rings a little below)
+        assert abs(np.percentile(gray, 90) - 200) <= 3 and 80 <= gray.min() <= 110
