@@ -5,7 +5,7 @@
 The scans are measured (``docfoundry.pagestats``: glyph height, paper and ink levels, tint, blur,
 noise, skew, size). The resolution comes from the glyph heights (synthetic pages rendered at the
 DPI whose letters are as tall in pixels as the scans'), the base preset is the built-in one whose
-pages measure closest after one calibration step, and its paper, rotation, blur and noise
+pages measure closest after one calibration step, and its ink fade, paper, rotation, blur and noise
 strengths are then set by a few rounds of degrading calibration pages and measuring them again,
 until they measure like the scans. A readability guard then OCRs the fields of the calibration
 pages degraded with the fitted preset: where the fit would make the truth unreadable (field CER over
@@ -14,7 +14,10 @@ off, then the next-closest base is tried, and what was done is said in the prese
 The result is a preset YAML (``OUT/like.yaml``) and a DPI, both kept in ``run.json``, and the scans'
 page sizes (``OUT/like-pages.yaml``): per measured scan its size in points at the resolution that
 makes its own glyphs as tall as the synthetic ones, drawn per synthetic page (``synth --page-sizes``),
-so the pages come in the scans' spread of aspects, pixel sizes and text scales, not one of each.
+so the pages come in the scans' spread of aspects, pixel sizes and text scales, not one of each. Each
+row also carries the ink fade, paper, blur and noise strengths that bring a page to that scan's own
+measures (``PER_PAGE``: one calibration step from the fit, one more on a page at the row's DPI), since
+the scans' ink and sheets spread in ways one median cannot draw.
 """
 
 from __future__ import annotations
@@ -45,10 +48,18 @@ DPI_RANGE = (50, 600)
 MATCH_SCALES = {"paper_level": 8.0, "ink_level": 60.0, "tint": 4.0, "blur_sigma": 0.3, "noise_sigma": 1.0,
                 "abs_skew": 0.7, "contrast": 60.0}
 # Effects whose strengths are fitted: (phase, effect, parameter) -> the measure it is fitted to. The ink's
-# darkness is left to the base preset: on small text, blur lightens thin strokes as much as fading does.
-FITTED = {("paper", "paper", "brightness"): "paper_level", ("paper", "paper", "tint"): "tint",
+# darkness is a uniform fade (thermal_fade without its bands), fitted with blur, which lightens thin strokes too.
+FITTED = {("ink", "thermal_fade", "fade"): "ink_level",
+          ("paper", "paper", "brightness"): "paper_level", ("paper", "paper", "tint"): "tint",
           ("post", "rotate", "angle"): "abs_skew",
           ("post", "blur", "sigma"): "blur_sigma", ("post", "noise", "sigma"): "noise_sigma"}
+# A fitted step the base preset lacks gets these parameters: the fade alone, no bands or weak columns.
+NEW_STEP = {"thermal_fade": {"gradient": 0.0, "banding": 0.0, "dropouts": 0.0}}
+REPLACED_BY_FADE = ("ink_fade",)  # a base's fading steps the fitted fade takes the place of
+FADE_TOP = 0.8  # the most ink a fit takes away (a fifth of the darkness stays)
+# The strengths set per page from its own scan (``page_sizes_of``): sheet, ink, blur and noise vary together from
+# scan to scan in ways one median cannot draw (sroie-dev: sharp, noisy black-ink scans next to soft faded ones).
+PER_PAGE = ("thermal_fade.fade", "paper.brightness", "paper.tint", "blur.sigma", "noise.sigma")
 _POST_LAST = ("jpeg", "binarize", "gray")  # fitted post effects go before these (the scanner's output stage)
 # Readability guard: the field CER (rapidocr on the fields' lines) fitted pages may reach, above the clean
 # pages' own; past it the strengths that destroy text are scaled by BACKOFF, at most BACKOFF_STEPS times.
@@ -186,15 +197,17 @@ def medians(rows: list[dict[str, float]]) -> dict[str, float]:
     return {k: float(statistics.median(r[k] for r in rows)) for k in rows[0]}
 
 
-def page_sizes_of(rows: list[dict[str, float]], dpi: int, glyph_height: float,
-                  pitch: float = 0.0) -> list[dict[str, float]]:
+def page_sizes_of(rows: list[dict[str, float]], dpi: int, glyph_height: float, pitch: float = 0.0,
+                  fitted: tuple[dict[str, float], dict[str, float]] | None = None) -> list[dict[str, Any]]:
     """Per scan, the page that looks like it at synthetic scale: ``dpi`` makes the synthetic glyphs
     ``glyph_height`` px tall, so a scan whose glyphs are k times that gets k times the DPI (its text
     scale), and its pixel size divided by that DPI is its size in points (its aspect is kept); where
     its ink lies (``ink_extent``) is the box the print is asked to fill (``print``, points). With the
     synthetic pages' line ``pitch`` (glyph heights), a scan's own pitch over it is the line spacing
     its page is drawn at (``spacing``, within ``SPACING_RANGE``), so a roll reaches the scan's length
-    with the scan's lines, not with more rows at the layouts' spacing."""
+    with the scan's lines, not with more rows at the layouts' spacing. With ``fitted`` (the fitted
+    strengths and what pages degraded with them measure), each row gets the ``PER_PAGE`` strengths one
+    calibration step moves to its own scan's measures (``strengths``)."""
     out = []
     for r in rows:
         scale = r["glyph_height"] / glyph_height if r["glyph_height"] > 0 and glyph_height > 0 else 1.0
@@ -206,7 +219,24 @@ def page_sizes_of(rows: list[dict[str, float]], dpi: int, glyph_height: float,
                             round(r["ink_x1"] * width, 1), round(r["ink_y1"] * height, 1)]
         if pitch > 0 and r.get("line_pitch", 0) > 0:
             row["spacing"] = round(min(SPACING_RANGE[1], max(SPACING_RANGE[0], r["line_pitch"] / pitch)), 3)
+        if fitted is not None:
+            row["strengths"] = _page_strengths(_update(*fitted, r))
         out.append(row)
+    return out
+
+
+def _page_strengths(strengths: dict[str, float]) -> dict[str, float]:
+    """The ``PER_PAGE`` strengths as a size row writes them: within their effects' limits, whole numbers
+    where the parameter takes them (gray levels)."""
+    from synth import effects as fx
+
+    out: dict[str, float] = {}
+    for key in PER_PAGE:
+        effect, _, param = key.partition(".")
+        limit, default = fx.EFFECTS[effect].limits.get(param), fx.EFFECTS[effect].params[param]
+        value = min(limit.hi, max(limit.lo, strengths[key])) if limit else strengths[key]
+        integral = all(isinstance(x, int) for x in (default if isinstance(default, list) else [default]))
+        out[key] = round(value) if integral else round(value, 3)
     return out
 
 
@@ -235,7 +265,7 @@ def _step(steps: list[dict[str, Any]], phase: str, effect: str) -> dict[str, Any
     for s in steps:
         if s.get("effect") == effect:
             return s
-    new = {"effect": effect}
+    new = {"effect": effect, **NEW_STEP.get(effect, {})}
     if phase == "post" and effect == "rotate":
         steps.insert(0, new)
     elif phase == "post":
@@ -267,6 +297,8 @@ def with_strengths(base: dict[str, Any], strengths: dict[str, float], spread: fl
         else:
             step[param] = ([round(value * (1 - spread), 3), round(value * (1 + spread), 3)] if spread
                            else round(value, 3))
+    if "thermal_fade.fade" in strengths:  # the fitted fade is the ink's darkness: no second, unfitted one
+        data["ink"] = [s for s in data["ink"] if s.get("effect") not in REPLACED_BY_FADE]
     for phase in ("ink", "post"):  # a strength fitted to nothing is no step at all
         data[phase] = [s for s in data[phase] if not _is_off(s)]
     return data
@@ -358,9 +390,17 @@ def _guard(pages: list[Rendered], order: list[str], fitted: dict[str, dict[str, 
                          "backed_off": True, "tries": tries}
 
 
+def _relative_contrast(m: dict[str, float]) -> float:
+    """How much of the paper's lightness the ink takes away (0: no ink, 1: black on any paper)."""
+    return max(m["paper_level"] - m["ink_level"], 0.0) / max(m["paper_level"], 1.0)
+
+
 def _update(strengths: dict[str, float], got: dict[str, float], want: dict[str, float]) -> dict[str, float]:
     """One calibration step per strength toward its measure's target."""
     s = dict(strengths)
+    # a fade keeps (1 - fade) of each ink pixel's darkness, and blur and the sheet scale that on alike
+    keep = (1 - s["thermal_fade.fade"]) * _relative_contrast(want) / max(_relative_contrast(got), 1e-3)
+    s["thermal_fade.fade"] = min(FADE_TOP, max(0.0, 1 - keep))
     s["paper.brightness"] = min(255.0, max(0.0, s["paper.brightness"] + (want["paper_level"] - got["paper_level"])))
     s["paper.tint"] = min(80.0, max(0.0, s["paper.tint"] + (want["tint"] - got["tint"])))
     s["rotate.angle"] = min(20.0, max(0.0, s["rotate.angle"] + (want["abs_skew"] - got["abs_skew"])))
@@ -385,6 +425,17 @@ def _calibrate(pages: list[Rendered], base: dict[str, Any], want: dict[str, floa
     return strengths, got
 
 
+def _per_page_step(rows: list[dict[str, float]], sizes: list[dict[str, Any]], render: Callable[[int, int], Rendered],
+                   base: dict[str, Any], strengths: dict[str, float], work: Path, seed: int) -> None:
+    """One more calibration step of each size row's ``PER_PAGE`` strengths, measured on a page at the row's
+    own resolution: thin strokes at a low DPI blur lighter, so a median page's ink says too little."""
+    for i, (scan, size) in enumerate(zip(rows, sizes, strict=True)):
+        own = {**strengths, **size["strengths"]}
+        page = render(size["dpi"], i % CALIBRATION_PAGES)
+        got = _measure_degraded([page], with_strengths(base, own), work, f"page-{i}", seed + i)
+        size["strengths"] = _page_strengths(_update(own, got, scan))
+
+
 def fit_like(folder: str, render: Callable[[int, int], Rendered], dpi: int, *, max_pages: int = MAX_PAGES,
              seed: int = 0, progress: bool = True) -> LikeFit:
     """Fit the DPI and a preset to the scans in ``folder``. ``render(dpi, i)`` is the ``i``-th clean
@@ -400,7 +451,7 @@ def fit_like(folder: str, render: Callable[[int, int], Rendered], dpi: int, *, m
         raise UserError(f"--like {folder}: no text-like marks found on the scans or the synthetic pages")
     fitted_dpi = int(round(min(DPI_RANGE[1], max(DPI_RANGE[0], dpi * want["glyph_height"] / start["glyph_height"]))))
     pages = [render(fitted_dpi, i) for i in range(CALIBRATION_PAGES)]
-    initial = {"paper.brightness": want["paper_level"], "paper.tint": max(0.0, want["tint"]),
+    initial = {"thermal_fade.fade": 0.0, "paper.brightness": want["paper_level"], "paper.tint": max(0.0, want["tint"]),
                "rotate.angle": want["abs_skew"], "blur.sigma": 0.5, "noise.sigma": max(0.5, want["noise_sigma"])}
     with tempfile.TemporaryDirectory(prefix="docfoundry-like-") as tmp:
         work = Path(tmp)
@@ -431,7 +482,10 @@ def fit_like(folder: str, render: Callable[[int, int], Rendered], dpi: int, *, m
         if readability["backed_off"]:  # what the pages measure now, not what the unreadable fit did
             base_data = preset_data(base)
             got = _measure_degraded(pages, with_strengths(base_data, strengths), work, "guarded", seed)
-    strengths = {k: round(v, 3) for k, v in strengths.items()}
+        strengths = {k: round(v, 3) for k, v in strengths.items()}
+        pitch = statistics.median(line_pitch(render(fitted_dpi, i).image) for i in range(PITCH_PAGES))
+        sizes = page_sizes_of(rows, fitted_dpi, want["glyph_height"], pitch, (strengths, got))
+        _per_page_step(rows, sizes, render, base_data, strengths, work, seed)
     preset = with_strengths(base_data, strengths, spread=0.2)
     said = (f"; field CER {readability['cer']:.3f} (clean {readability['clean_cer']:.3f}, at most "
             f"{readability['max_cer']:.3f})")
@@ -442,8 +496,7 @@ def fit_like(folder: str, render: Callable[[int, int], Rendered], dpi: int, *, m
                              f"{fitted_dpi} DPI{said}")
     preset["fallback"] = preset.get("fallback") or "light"
     keep = ("glyph_height", "width", "height", "aspect", *MATCH_SCALES)
-    pitch = statistics.median(line_pitch(render(fitted_dpi, i).image) for i in range(PITCH_PAGES))
     real = {k: round(want[k], 4) for k in (*keep, "line_pitch")}
     synthetic = {**{k: round(got[k], 4) for k in keep if k in got}, "line_pitch": round(pitch, 4)}
     return LikeFit(str(folder), len(rows), fitted_dpi, base, preset, strengths, real, synthetic, distances,
-                   readability, page_sizes_of(rows, fitted_dpi, want["glyph_height"], pitch))
+                   readability, sizes)

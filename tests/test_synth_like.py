@@ -170,3 +170,65 @@ def test_pages_degraded_with_the_paper_fitted_to_real_scans_measure_like_them(tm
     # before the centred range: tint 0.26 and paper 254 on scans measuring 0 and 255
     assert abs(got["tint"] - want["tint"]) <= 0.1
     assert abs(got["paper_level"] - want["paper_level"]) <= 0.5
+
+
+@pytest.mark.skipif(not REAL_SCANS.is_dir(), reason="needs ../shared/datasets/sroie-dev")
+def test_a_fitted_fade_brings_the_ink_to_the_real_scans_level(tmp_path):
+    """The ink is fitted as the paper is: on six sroie-dev scans (ink 1 to 175, median 20) the calibration
+    moves a page's ink level from the base preset's toward theirs; it was left to the base preset."""
+    from synth.like import (
+        _calibrate,
+        _measure_degraded,
+        measure_scans,
+        medians,
+        preset_data,
+        with_strengths,
+    )
+
+    want = medians(measure_scans(str(REAL_SCANS), 6))
+    pages = [_text_page(i) for i in range(3)]
+    start = {"thermal_fade.fade": 0.0, "paper.brightness": want["paper_level"], "paper.tint": 0.0,
+             "rotate.angle": 0.0, "blur.sigma": 0.5, "noise.sigma": 0.5}
+    before = _measure_degraded(pages, with_strengths(preset_data("clean"), start), tmp_path, "start", 3)
+    strengths, got = _calibrate(pages, preset_data("clean"), want, start, 3, tmp_path, "ink", 3)
+    assert strengths["thermal_fade.fade"] > 0
+    assert abs(got["ink_level"] - want["ink_level"]) <= 0.5 * abs(before["ink_level"] - want["ink_level"]), \
+        (before["ink_level"], got["ink_level"], want["ink_level"])
+
+
+@pytest.mark.skipif(not REAL_SCANS.is_dir(), reason="needs ../shared/datasets/sroie-dev")
+def test_each_page_takes_the_paper_and_ink_of_its_own_scan(tmp_path):
+    """One median cannot draw sroie-dev's black-ink scans next to faded ones, or gray sheets next to white:
+    each scan's size row carries the strengths that move a page to its own paper and ink, and a page degraded
+    with them measures closer to its scan than the median fit's page does."""
+    import yaml
+
+    from synth.generate import load_page_sizes
+    from synth.like import (
+        _measure_degraded,
+        measure_scans,
+        page_sizes_of,
+        preset_data,
+        with_strengths,
+    )
+
+    scans = measure_scans(str(REAL_SCANS), 6)
+    pages = [_text_page(i) for i in range(3)]
+    fitted = {"thermal_fade.fade": 0.0, "paper.brightness": 255.0, "paper.tint": 0.0, "rotate.angle": 0.0,
+              "blur.sigma": 0.5, "noise.sigma": 0.5}
+    median = _measure_degraded(pages, with_strengths(preset_data("light"), fitted), tmp_path, "median", 3)
+    sizes = page_sizes_of(scans, 100, 20.0, fitted=(fitted, median))
+    fades = [s["strengths"]["thermal_fade.fade"] for s in sizes]
+    assert len({round(f, 2) for f in fades}) >= 3 and 0.0 in fades  # black-ink scans keep their ink
+    for i, (scan, size) in enumerate(zip(scans, sizes)):
+        own = _measure_degraded(pages, with_strengths(preset_data("light"), {**fitted, **size["strengths"]}),
+                                tmp_path, f"own-{i}", 3)
+        off = {k: abs(median[k] - scan[k]) for k in ("paper_level", "ink_level")}
+        assert abs(own["paper_level"] - scan["paper_level"]) <= max(0.5 * off["paper_level"], 4.0), (own, scan)
+        if scan["ink_level"] < median["ink_level"]:  # a fade only lightens: darker scans keep the page's ink
+            assert size["strengths"]["thermal_fade.fade"] == 0.0, (size, scan)
+        else:
+            assert abs(own["ink_level"] - scan["ink_level"]) <= max(0.5 * off["ink_level"], 4.0), (own, scan)
+    file = tmp_path / "sizes.yaml"  # the rows read back as --page-sizes rows with their strengths
+    file.write_text(yaml.safe_dump({"pages": sizes}))
+    assert [r.strengths for r in load_page_sizes(str(file))] == [s["strengths"] for s in sizes]
