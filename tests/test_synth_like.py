@@ -174,8 +174,8 @@ def test_pages_degraded_with_the_paper_fitted_to_real_scans_measure_like_them(tm
 
 @pytest.mark.skipif(not REAL_SCANS.is_dir(), reason="needs ../shared/datasets/sroie-dev")
 def test_a_fitted_fade_brings_the_ink_to_the_real_scans_level(tmp_path):
-    """The ink is fitted as the paper is: on six sroie-dev scans (ink 1 to 175, median 20) the calibration
-    moves a page's ink level from the base preset's toward theirs; it was left to the base preset."""
+    """The ink is fitted as the paper is: on four sroie-dev scans (ink levels 27 to 128, median 44) the
+    calibration fades a page's ink from the base preset's 19 to theirs; it was left to the base preset."""
     from synth.like import (
         _calibrate,
         _measure_degraded,
@@ -185,15 +185,17 @@ def test_a_fitted_fade_brings_the_ink_to_the_real_scans_level(tmp_path):
         with_strengths,
     )
 
-    want = medians(measure_scans(str(REAL_SCANS), 6))
+    want = medians(measure_scans(str(REAL_SCANS), 4))
     pages = [_text_page(i) for i in range(3)]
     start = {"thermal_fade.fade": 0.0, "paper.brightness": want["paper_level"], "paper.tint": 0.0,
              "rotate.angle": 0.0, "blur.sigma": 0.5, "noise.sigma": 0.5}
     before = _measure_degraded(pages, with_strengths(preset_data("clean"), start), tmp_path, "start", 3)
     strengths, got = _calibrate(pages, preset_data("clean"), want, start, 3, tmp_path, "ink", 3)
-    assert strengths["thermal_fade.fade"] > 0
-    assert abs(got["ink_level"] - want["ink_level"]) <= 0.5 * abs(before["ink_level"] - want["ink_level"]), \
+    assert want["ink_level"] - before["ink_level"] >= 15, (before, want)  # the page starts well off
+    assert strengths["thermal_fade.fade"] > 0.05
+    assert abs(got["ink_level"] - want["ink_level"]) <= 0.25 * abs(before["ink_level"] - want["ink_level"]), \
         (before["ink_level"], got["ink_level"], want["ink_level"])
+    assert abs(got["contrast"] - want["contrast"]) <= 6, (got, want)
 
 
 @pytest.mark.skipif(not REAL_SCANS.is_dir(), reason="needs ../shared/datasets/sroie-dev")
