@@ -16,12 +16,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from docfoundry.commands import Command
 from docfoundry.config import opt, to_dict
 from docfoundry.errors import UserError
 from docfoundry.records import SPLITS, FieldBox, Sample, WordBox, flatten, pixel_box
+
+if TYPE_CHECKING:
+    from synth.like_locales import LocaleFit
 
 
 def all_doc_types() -> list[str]:
@@ -67,6 +70,10 @@ class SynthConfig:
                         "and the degradation (base preset and strengths), written to OUT/like.yaml and "
                         "OUT/like-pages.yaml and kept in run.json",
                     output=False)  # its fit, not the path, joins the fingerprint (run)
+    like_locales: str = opt("fit", "with --like: 'fit' draws the pages in the supported locales whose pages read "
+                                   "like the scans' text (rapidocr on a few scans, kept in run.json); 'keep' keeps "
+                                   "--locales", choices=["fit", "keep"],
+                            output=False)  # the locales it fits join the fingerprint as --locales
     page_sizes: str = opt("", "page sizes drawn per page: a YAML list of {dpi, width, height} rows (points; "
                               "optional print box, line spacing and degradation strengths; what --like writes to "
                               "OUT/like-pages.yaml); rolls print that long, sheets that size",
@@ -467,11 +474,31 @@ def apply_like(cfg: SynthConfig) -> tuple[SynthConfig, dict[str, Any], bytes]:
     from synth.like import fit_like
 
     clean = dataclasses.replace(cfg, like="", degrade="clean", only=[], page_sizes="")
+    locales = fit_scan_locales(cfg.like, clean) if cfg.like_locales == "fit" else None
+    if locales is not None:  # the strengths are then calibrated on pages in the scans' locales
+        clean = dataclasses.replace(clean, locales=locales.locales)
     fit = fit_like(cfg.like, lambda dpi, i: render_sample(dataclasses.replace(clean, dpi=dpi), i),
                    cfg.dpi, seed=cfg.seed)
-    fitted = dataclasses.replace(cfg, dpi=fit.dpi, degrade=str(Path(cfg.out) / "like.yaml"),
+    fitted = dataclasses.replace(cfg, dpi=fit.dpi, degrade=str(Path(cfg.out) / "like.yaml"), locales=clean.locales,
                                  page_sizes=str(Path(cfg.out) / "like-pages.yaml"))
-    return fitted, fit.to_json(), yaml.safe_dump(fit.preset, sort_keys=False, width=120).encode("utf-8")
+    like = {**fit.to_json(), **({"locales": locales.to_json()} if locales is not None else {})}
+    return fitted, like, yaml.safe_dump(fit.preset, sort_keys=False, width=120).encode("utf-8")
+
+
+def fit_scan_locales(scans: str, cfg: SynthConfig) -> LocaleFit:
+    """The supported locales (those ``cfg``'s doc types allow) voted for by the ``scans``, each
+    candidate drawn as ``cfg`` draws its pages."""
+    import dataclasses
+
+    from docfoundry.doctypes import load_doc_type
+    from synth.like import scan_files
+    from synth.like_locales import fit_locales
+    from synth.locales import SUPPORTED
+
+    allowed = [load_doc_type(t).schema.get("x-locales") for t in cfg.doc_types]
+    candidates = [loc for loc in SUPPORTED if any(a is None or loc in a for a in allowed)]
+    return fit_locales(scan_files(scans), lambda loc, i: render_sample(dataclasses.replace(cfg, locales=[loc]), i),
+                       candidates, progress=True)
 
 
 def run(cfg: SynthConfig) -> dict[str, Any]:

@@ -105,6 +105,11 @@ def test_synth_like_writes_its_preset_resumes_and_is_the_same_in_another_process
     # each page at the text scale of one of the scans (their glyphs' spread around the fitted DPI)
     assert all(json.loads(r["meta"])["dpi"] in {p["dpi"] for p in like["page_sizes"]} for r in rows)
     assert (a / "like-pages.yaml").read_bytes() == (b / "like-pages.yaml").read_bytes()
+    # the locales the scans voted for (each scan once) are the ones the pages are drawn in
+    fitted = like["locales"]
+    assert fitted["scans"] == len(list(scans.iterdir())) == sum(fitted["votes"].values()), fitted
+    assert run["config"]["locales"] == fitted["locales"]
+    assert all(json.loads(r["meta"])["locale"] in fitted["locales"] for r in rows)
     # the same command again resumes the folder (the fit is the same), making nothing new
     assert main(["synth", "--doc-types", "receipt", "--n", "2", "--seed", "3", "--like", str(scans),
                  "--out", str(a)]) == 0
@@ -113,6 +118,16 @@ def test_synth_like_writes_its_preset_resumes_and_is_the_same_in_another_process
     assert "--like" in capsys.readouterr().err
     assert main(["synth", "--n", "2", "--like", str(tmp_path / "none"), "--out", str(tmp_path / "d")]) == 2
     assert str(tmp_path / "none") in capsys.readouterr().err
+
+
+def test_like_locales_keep_leaves_the_locales_as_given(tmp_path, scans):
+    out = tmp_path / "keep"
+    assert main(["synth", "--doc-types", "receipt", "--n", "1", "--seed", "3", "--like", str(scans),
+                 "--like-locales", "keep", "--locales", "it_IT", "--out", str(out)]) == 0
+    run = json.loads((out / "run.json").read_text())
+    assert run["config"]["locales"] == ["it_IT"] and "locales" not in run["config"]["like"]
+    row = json.loads((out / "metadata.jsonl").read_text().splitlines()[0])
+    assert json.loads(row["meta"])["locale"] == "it_IT"
 
 
 def test_run_config_takes_synth_like(tmp_path, capsys, scans):
