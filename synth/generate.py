@@ -453,6 +453,11 @@ def check_inputs(cfg: SynthConfig) -> None:
         if cfg.degrade != "clean":
             raise UserError("--like fits the degradation to the scans; drop --degrade (or --like)")
         scan_files(cfg.like)
+        from docfoundry.optional import has_module
+
+        if cfg.like_locales == "fit" and not has_module("sklearn"):
+            raise UserError("--like fits the locales with scikit-learn: pip install 'docfoundry[gap]' "
+                            "(or --like-locales keep)")
     elif cfg.page_sizes:
         load_page_sizes(cfg.page_sizes)
 

@@ -55,3 +55,17 @@ def test_scans_without_text_keep_the_candidates(tmp_path):
     Image.new("L", (300, 500), 255).save(tmp_path / "blank.png")
     fit = fit_locales([Path(tmp_path / "blank.png")], render, ["en_US", "de_DE"], pages=1)
     assert fit.locales == ["en_US", "de_DE"] and fit.votes == {} and fit.scans == 0
+
+
+def test_without_scikit_learn_the_locale_fit_is_one_line_naming_the_extra(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from PIL import Image
+
+    from docfoundry.cli import main
+
+    Image.new("L", (300, 500), 255).save(tmp_path / "scan.png")
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # as if the gap extra were not installed
+    assert main(["synth", "--n", "1", "--like", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "docfoundry[gap]" in err and "--like-locales keep" in err and len(err.splitlines()) == 1, err
