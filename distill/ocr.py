@@ -19,6 +19,12 @@ ENGINE_PARAMS = {
     "EngineConfig.onnxruntime.intra_op_num_threads": 1,
     "EngineConfig.onnxruntime.inter_op_num_threads": 1,
 }
+# Small print: a page whose median text line is under SMALL_LINE pixels in the detector's input is
+# read again with the detector's shorter side at SMALL_PRINT_SIDE (rapidocr's default 736 merges and
+# misses ~19 px lines of 100-dpi forms; larger print is read once, as before).
+SMALL_LINE = 24
+SMALL_PRINT_SIDE = 1280
+MAX_SIDE, DET_SIDE = 2000, 736  # rapidocr's defaults: Global.max_side_len, Det.limit_side_len
 
 
 @dataclass
@@ -48,7 +54,8 @@ def engine_version() -> str:
 
 def ocr_identity() -> dict[str, Any]:
     """What defines an OCR result besides the image: engine, version and settings."""
-    return {"engine": "rapidocr", "version": engine_version(), "params": ENGINE_PARAMS}
+    return {"engine": "rapidocr", "version": engine_version(), "params": ENGINE_PARAMS,
+            "small_print": [SMALL_LINE, SMALL_PRINT_SIDE]}
 
 
 def ocr_cache_key(image_hash: str) -> str:
@@ -59,12 +66,16 @@ def ocr_cache_key(image_hash: str) -> str:
     return call_key(call="ocr", image=image_hash, ocr=ocr_identity())
 
 
-@lru_cache(maxsize=1)
-def ocr_engine() -> Any:
-    """The process's rapidocr engine (built once: loading the models takes about a second)."""
+@lru_cache(maxsize=2)
+def ocr_engine(det_side: int = 0) -> Any:
+    """The process's rapidocr engine (built once: loading the models takes about a second);
+    ``det_side``: the detector's shorter side when not rapidocr's default."""
     from rapidocr import RapidOCR
 
-    return RapidOCR(params=dict(ENGINE_PARAMS))
+    params = dict(ENGINE_PARAMS)
+    if det_side:
+        params.update({"Det.limit_side_len": det_side, "Det.limit_type": "min"})
+    return RapidOCR(params=params)
 
 
 def _box(points: Any) -> list[int]:
@@ -73,11 +84,22 @@ def _box(points: Any) -> list[int]:
     return [int(min(xs)), int(min(ys)), int(round(max(xs))), int(round(max(ys)))]
 
 
-def read_page(image: Any) -> list[OcrLine]:
-    """OCR one page (``PIL.Image``); lines come in rapidocr's reading order (top to bottom)."""
+def detector_line_height(lines: list[OcrLine], width: int, height: int) -> float:
+    """The median line height of ``lines`` (a ``width`` x ``height`` page) as rapidocr's detector saw
+    it: the page is first shrunk to its longest side's cap, then grown to its shorter side's floor."""
+    import statistics
+
+    if not lines:
+        return float("inf")
+    shrink = min(1.0, MAX_SIDE / max(width, height))
+    grow = max(1.0, DET_SIDE / (min(width, height) * shrink))
+    return statistics.median(line.box[3] - line.box[1] for line in lines) * shrink * grow
+
+
+def _read(image: Any, det_side: int = 0) -> list[OcrLine]:
     import numpy as np
 
-    result = ocr_engine()(np.asarray(image.convert("RGB")))
+    result = ocr_engine(det_side)(np.asarray(image))
     if result.txts is None:
         return []
     words_per_line = result.word_results or [()] * len(result.txts)
@@ -85,6 +107,17 @@ def read_page(image: Any) -> list[OcrLine]:
     for points, text, score, words in zip(result.boxes, result.txts, result.scores, words_per_line):
         word_boxes = [(w[0], _box(w[2])) for w in words if w and str(w[0]).strip()]
         lines.append(OcrLine(str(text), _box(points), float(score), word_boxes or [(str(text), _box(points))]))
+    return lines
+
+
+def read_page(image: Any) -> list[OcrLine]:
+    """OCR one page (``PIL.Image``); lines come in rapidocr's reading order (top to bottom). Small
+    print (see ``SMALL_LINE``) is read a second time by a detector that sees the page larger."""
+    page = image.convert("RGB")
+    lines = _read(page)
+    shorter = min(page.size) * min(1.0, MAX_SIDE / max(page.size))
+    if detector_line_height(lines, *page.size) < SMALL_LINE and shorter < SMALL_PRINT_SIDE:
+        return _read(page, SMALL_PRINT_SIDE)
     return lines
 
 
