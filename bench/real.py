@@ -56,11 +56,11 @@ def select_part(records: list[Any], part: str, key: Any = lambda r: r.id) -> lis
 
 def cache_ocr(truth_dir: str, cache: Path, limit: int = 0) -> None:
     """OCR every page of ``truth_dir`` not yet in ``cache`` (one JSON per page: lines, size, seconds)."""
-    from distill.ocr import ocr_engine, read_page
+    from distill.ocr import read_page, warm_engines
     from docfoundry.adapters import load_truth
 
     cache.mkdir(parents=True, exist_ok=True)
-    ocr_engine()  # the model load is not a page's time
+    warm_engines()  # the model loads are not a page's time
     for rec in load_truth(truth_dir, limit=limit).records:
         out = cache / f"{rec.id}.json"
         if out.exists():

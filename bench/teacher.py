@@ -137,12 +137,12 @@ def bench_engine(args: argparse.Namespace) -> None:
 
 def bench_ocr(args: argparse.Namespace) -> None:
     from distill.extract import extract
-    from distill.ocr import ocr_engine, read_page
+    from distill.ocr import read_page, warm_engines
     from distill.pages import list_pages
     from docfoundry.doctypes import load_doc_type
 
     pages = list_pages(synthetic_pages(args.pages, ["receipt", "invoice"]), args.pages)
-    ocr_engine()  # model load, not timed
+    warm_engines()  # model loads, not timed
     rows = []
     for page in pages:
         image = page.read()

@@ -78,6 +78,12 @@ def ocr_engine(det_side: int = 0) -> Any:
     return RapidOCR(params=params)
 
 
+def warm_engines() -> None:
+    """Load both engines ``read_page`` may use, so that a benchmark does not time a model load."""
+    ocr_engine()
+    ocr_engine(SMALL_PRINT_SIDE)
+
+
 def _box(points: Any) -> list[int]:
     xs = [float(p[0]) for p in points]
     ys = [float(p[1]) for p in points]
