@@ -5,9 +5,7 @@
 
 A truth text (a linked question, or its answers joined as ``funsd_fields`` joins them) is
 *readable* at two levels, each with the pair metric's test (``fuzz.ratio`` >= 80 after
-``fold_pair_text``):
-
-One pair per linked question entity, as in labels.jsonl (``truth_pairs``).
+``fold_pair_text``), one truth pair per linked question entity as in labels.jsonl (``truth_pairs``):
 
 - ``segment``: some OCR segment, or a run of consecutive words inside one, reads it; this is what
   the pairing rules can hit without joining segments.
