@@ -90,6 +90,11 @@ def _box(points: Any) -> list[int]:
     return [int(min(xs)), int(min(ys)), int(round(max(xs))), int(round(max(ys)))]
 
 
+def _shrink(width: int, height: int) -> float:
+    """The scale rapidocr first brings a ``width`` x ``height`` page to (its longest side's cap)."""
+    return min(1.0, MAX_SIDE / max(width, height))
+
+
 def detector_line_height(lines: list[OcrLine], width: int, height: int) -> float:
     """The median line height of ``lines`` (a ``width`` x ``height`` page) as rapidocr's detector saw
     it: the page is first shrunk to its longest side's cap, then grown to its shorter side's floor."""
@@ -97,7 +102,7 @@ def detector_line_height(lines: list[OcrLine], width: int, height: int) -> float
 
     if not lines:
         return float("inf")
-    shrink = min(1.0, MAX_SIDE / max(width, height))
+    shrink = _shrink(width, height)
     grow = max(1.0, DET_SIDE / (min(width, height) * shrink))
     return statistics.median(line.box[3] - line.box[1] for line in lines) * shrink * grow
 
@@ -121,7 +126,7 @@ def read_page(image: Any) -> list[OcrLine]:
     print (see ``SMALL_LINE``) is read a second time by a detector that sees the page larger."""
     page = image.convert("RGB")
     lines = _read(page)
-    shorter = min(page.size) * min(1.0, MAX_SIDE / max(page.size))
+    shorter = min(page.size) * _shrink(*page.size)
     if detector_line_height(lines, *page.size) < SMALL_LINE and shorter < SMALL_PRINT_SIDE:
         return _read(page, SMALL_PRINT_SIDE)
     return lines
