@@ -12,10 +12,16 @@ key's wording; it reads the page's geometry and the look of the text:
     much taller than the page's lines is a heading, not a key); text laid out like the page's
     other keys is a key too: the same key column and value column, or the same offset to a value
     under it (stacked cards), even when its value reads like a label ("Name" / "John Smith");
+    a key may open with a bullet, dash or "#", and a capital OCR cannot tell from its small letter
+    by shape ("city") still starts one; in a row of label-like cells each taken as the next one's
+    key, key and value alternate from the row's left;
   - a colon key's value is the segment right of it on its line, with the lines under it that go
-    on (aligned, close, no key in between), else the line under it; a label key's value is the
+    on (aligned, close, no key in between; or wrapped back under the key after a line that ran to
+    the text's right edge or ended in a comma), else the line under it; a label key's value is the
     run of cells right of it on its row, one or two (more is a table row, whose header is no key),
-    and one cell of text takes the lines under it that go on;
+    up to a label read with its own value, and one cell of text takes the lines under it that go on;
+  - a row of two or more labels with nothing beside them, each over value-like text, is a boxed
+    form's captions: each takes the text under it;
     a value right of a key sits near it (10 line heights) unless the key is in the page's key
     column: far text is the next column's;
   - a label printed one space before its value reads as one segment ("Date Sent 4/19/74"): when no
@@ -59,12 +65,15 @@ ROW_CELLS = 2            # a label key's value is at most this many cells of its
 BELOW_GAP = 1.6          # the first value line under a key starts within this many line heights
 BLOCK_GAP = 0.9          # further lines of a value follow within this
 ALIGN = 1.5              # lines of one block start within this of each other (left edges)
+WRAP_SLACK = 0.15         # a value line ending this near the text's right edge (of the key-to-edge width) was wrapped
 TALLER = 1.15           # a value written this much taller than the label-like text above it (stacked cards)
 VOTES = 3                # rows sharing a key column and a value column that make a layout
 LABEL_WORDS = 6          # label-like text without a colon has at most this many words
 INSIDE_WORDS = 3         # a label read in one segment with its value has at most this many words
 INSIDE_VALUE_WORDS = 4   # ... and its value this many (more is a sentence going on)
 MARK_LABEL_WORDS = 4     # a ticked option's label has at most this many words
+BULLETS = "-–—•*#·."       # marks an item may start with before its first letter ("#Customers")
+SAME_SHAPE = "cosuvwxz"     # letters whose capital OCR cannot tell from the small one by shape ("city", "original")
 BOXES = "☐□▢❑❒"         # an empty checkbox as OCR reads it
 TICKS = "☒☑✓✔⊠■"         # a ticked one
 
@@ -259,9 +268,13 @@ def is_label_like(text: str) -> bool:
     if len(words) > 1 and _ENUMERATOR.match(words[0]):
         words = words[1:]
         text = " ".join(words)
+    if words and not any(c.isalnum() for c in words[0]) and len(words) > 1:
+        words = words[1:]  # a bullet or dash before the key ("- Speaker", "# Customers")
+        text = " ".join(words)
     if not words or len(words) > LABEL_WORDS or _letters(text) < 2:
         return False
-    return sum(c.isdigit() for c in text) <= 2 and words[0][0].isalpha() and words[0][0].isupper()
+    first = words[0].lstrip(BULLETS)[:1]
+    return sum(c.isdigit() for c in text) <= 2 and first.isalpha() and (first.isupper() or first in SAME_SHAPE)
 
 
 def _looks_like_value(key: Seg, s: Seg, below: bool = False) -> bool:
@@ -307,6 +320,7 @@ class Layout:
     def __init__(self, segs: list[Seg]) -> None:
         self.segs = segs
         self.rows = group_rows(segs)
+        self.right = max((s.box[2] for s in segs), default=0)  # the page's text right edge
 
     def left_of(self, s: Seg) -> Seg | None:
         before = [o for o in self.rows[s.row] if o.box[2] <= s.box[0] + 2 and o is not s]
@@ -339,12 +353,15 @@ class Layout:
                 best = s
         return best
 
-    def continues(self, prev: Seg, s: Seg, column: float) -> bool:
+    def continues(self, prev: Seg, s: Seg, column: float, key_x: float | None = None) -> bool:
         """Is ``s`` the next line of a value whose last line is ``prev`` (value text starts at x
-        ``column``)? Close under it, not a key and not right of one, and aligned with the value's
-        column or its line above, or a sentence going on (a lowercase start) under it."""
+        ``column``)? Close under it, not right of a key, not a key itself (a label-like key starting
+        in the value's column is the value going on), and aligned with the value's column or its
+        line above, or a sentence going on (a lowercase start) under it, or a sentence wrapped back
+        under its key (at ``key_x``)."""
         b, pb = s.box, prev.box
-        if s.used or s.key or s.cy <= prev.cy or b[1] - pb[3] > BLOCK_GAP * prev.h:
+        keyed = s.key and (_colon(s) or s.voted or abs(b[0] - column) > ALIGN * prev.h)
+        if s.used or keyed or s.cy <= prev.cy or b[1] - pb[3] > BLOCK_GAP * prev.h:
             return False
         if min(b[2], pb[2]) - max(b[0], pb[0]) <= 0:
             return False
@@ -352,22 +369,26 @@ class Layout:
         if left is not None and not left.used:
             return False  # the line has its own text first (a key waiting for its value, another value)
         tol = ALIGN * prev.h
-        return abs(b[0] - column) <= tol or abs(b[0] - pb[0]) <= tol or s.text[:1].islower()
+        wrapped = key_x is not None and abs(b[0] - key_x) <= tol \
+            and (prev.text.endswith(",") or pb[2] >= self.right - WRAP_SLACK * (self.right - key_x))
+        return abs(b[0] - column) <= tol or abs(b[0] - pb[0]) <= tol or s.text[:1].islower() or wrapped
 
     def row_run(self, first: Seg) -> list[Seg]:
-        """``first`` and the cells after it on its row up to the next key or label-like text (a
-        table row's values)."""
+        """``first`` and the cells after it on its row up to the next key, label-like text or a label
+        read with its own value ("Kind 20 mm": the next key) (a table row's values)."""
         out = [first]
         first.used = True
         while (nxt := self.right_of(out[-1])) is not None and not nxt.key and not nxt.used \
+                and not (_inline_cut(nxt) or _opens_with_label(nxt)) \
                 and (any(c.isdigit() for c in nxt.text) or not is_label_like(nxt.text)):
             out.append(nxt)
             nxt.used = True
         return out
 
-    def block(self, first: Seg) -> list[Seg]:
+    def block(self, first: Seg, key: Seg | None = None) -> list[Seg]:
         """``first`` and the lines under it that continue it (each the nearest line under the one
-        before: a key or another value in between ends the block)."""
+        before: a key or another value in between ends the block); a value right of a colon
+        ``key`` may wrap back under the key."""
         out = [first]
         first.used = True
         while True:
@@ -375,7 +396,7 @@ class Layout:
             under = [s for s in self.segs if s.cy > prev.cy + 0.3 * prev.h and s.box[1] >= prev.box[1]
                      and min(s.box[2], prev.box[2]) - max(s.box[0], prev.box[0]) > 0]
             nxt = min(under, key=lambda s: s.box[1], default=None)
-            if nxt is None or not self.continues(prev, nxt, first.box[0]):
+            if nxt is None or not self.continues(prev, nxt, first.box[0], key.box[0] if key is not None else None):
                 return out
             out.append(nxt)
             nxt.used = True
@@ -460,6 +481,16 @@ def _checkbox_groups(page: Layout, keys: list[Seg]) -> list[Pair]:
     return groups
 
 
+def _alternate(page: Layout, labelled: list[Seg]) -> None:
+    """In a row of label-like cells each taken as the key of the next ("Type" "AMF" "Maker" "X"),
+    the row alternates key, value from its left: a key's value is not a key too."""
+    ids = {id(s) for s in labelled}
+    for s in sorted(labelled, key=lambda s: (s.row, s.box[0])):
+        r = page.right_of(s) if s.key else None
+        if r is not None and r.key and not r.voted and id(r) in ids:
+            r.key = False
+
+
 def _column_votes(page: Layout, reserved: set[int]) -> None:
     """Label-like text laid out like the page's other keys is a key too: rows whose first cell
     starts where other rows' keys start and whose second cell starts where their values start
@@ -521,13 +552,16 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
             v = r if r is not None and not r.key else d if d is not None and _looks_like_value(k, d, True) else None
             if v is not None and not v.key:
                 reserved.add(id(v))
+    labelled: list[Seg] = []
     for s in page.segs:  # label-like keys: a value right of them on the row, or under them in their column
         if s.key or id(s) in reserved or not is_label_like(s.text):
             continue
-        r, d = page.right_of(s), page.below(s)
+        r = page.right_of(s)
         s.key = r is not None and (_looks_like_value(s, r) or _near_label(s, r))
+        labelled.append(s)
     _column_votes(page, reserved)
     _stack_votes(page, reserved)
+    _alternate(page, labelled)
     keys = [s for row in page.rows for s in row if s.key]
     text_h = sorted(s.h for s in page.segs)[len(page.segs) // 2] if page.segs else 0  # the page's usual line height
     groups = _checkbox_groups(page, keys)
@@ -538,13 +572,15 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
             r = None  # a title or section heading beside other text
         if r is not None and not k.column and r.box[0] - k.box[2] > NEAR_REACH * k.h:
             r = None  # far across the row: the next column's text, not this key's value
+        if r is not None and not r.text.strip(".,:;-_…'\" "):
+            r = None  # a stray dot or dash beside the key is no value: the line under it may be
         if r is not None and not _colon(k) and _note(r):
             r = None  # a label's bracketed note beside it is part of its wording
         if r is not None and not r.used and not r.key and (_colon(k) or k.voted or _looks_like_value(k, r)
                                                            or _near_label(k, r)):
             colon = _colon(k)
             k.used = True
-            values = page.block(r) if colon else page.row_run(r)
+            values = page.block(r, k) if colon else page.row_run(r)
             if not colon and len(values) > ROW_CELLS:
                 continue  # a table row's header: FUNSD-style truth links it to each cell, not to the row
             if not colon and len(values) == 1 and not any(c.isdigit() for c in r.text):
@@ -556,12 +592,15 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
         d = None if k.used else page.below(k)
         if d is not None and _note(d):
             d = None  # a bracketed note under a key says how to fill it: not what was filled in
+        if d is not None and not _colon(k) and d.text.isupper() == k.text.isupper() and d.h < TALLER * k.h:
+            d = None  # under a label, text written like it is the label's paragraph or list going on, not its value
         if d is not None and not d.used and not d.key and (k.voted or _colon(k)
                                                             and _looks_like_value(k, d, below=True)):
             colon = _colon(k)
             k.used = True
             pairs.append(_pair(k, page.block(d), SCORE_COLON_BELOW if colon else SCORE_LABEL_BELOW,
                                "colon below" if colon else "label below"))
+    pairs.extend(_caption_rows(page))
     pairs.extend(_inline_pairs(page))
     pairs.sort(key=lambda p: (p.key_segs[0].row, p.key_segs[0].box[0]))
     return pairs, groups
@@ -629,6 +668,16 @@ def _ticked_options(page: Layout) -> list[Pair]:
     return out
 
 
+def _opens_with_label(s: Seg) -> bool:
+    """``s`` starts with a label and goes on with a number ("Kind 20 mm True plastic rod",
+    "Delivery Roller over Tape .844"): the next key of a row, read with its value."""
+    words = [w for w, _ in s.words]
+    cut = next((i for i, w in enumerate(words) if any(c.isdigit() for c in w)), 0)
+    head = " ".join(words[:cut])
+    return 0 < cut <= LABEL_WORDS and is_label_like(head) and head[-1] not in ",;-&/" \
+        and month_number(words[cut - 1]) is None
+
+
 def _inline_cut(s: Seg) -> int:
     """Where a printed label ends inside ``s`` ("Date Sent 4/19/74" -> 2): before its first word
     with a digit or the month name a date starts with, when the words before it are a short
@@ -645,6 +694,24 @@ def _inline_cut(s: Seg) -> int:
     if _letters(head) < 4 and head[-1] not in ".#" or value[0][:1] == "(" and value[-1][-1:] == ")":
         return 0  # a code's letters ("KS 1 mg"), a year or count in brackets ("Keywords (1993)")
     return cut
+
+
+def _caption_rows(page: Layout) -> list[Pair]:
+    """A row of two or more labels with no value beside any of them, each over value-like text
+    (a boxed form's cells, each caption at the top of its box): each takes the text under it."""
+    out = []
+    for row in page.rows:
+        caps = []
+        for s in row:
+            r = page.right_of(s)
+            if s.used or _colon(s) or not is_label_like(s.text) or r is not None and not is_label_like(r.text):
+                continue
+            d = page.below(s)
+            if d is not None and not d.used and not d.key and not _note(d) and _looks_like_value(s, d, below=True):
+                caps.append((s, d))
+        if len(caps) >= 2:
+            out += [_pair(s, page.block(d), SCORE_LABEL_BELOW, "caption below") for s, d in caps if not d.used]
+    return out
 
 
 def _inline_pairs(page: Layout) -> list[Pair]:

@@ -62,11 +62,55 @@ def test_stacked_cards_pair_by_the_pages_offsets():
     assert [(p.question, p.answer) for p in pairs] == [(q, a) for q, a in cards]
 
 
+def test_a_label_over_text_written_like_it_takes_no_value_from_the_cards_layout():
+    # the cards' offset votes "Sales" a caption, but the line under it is written as it is (the
+    # same case, not taller): an organisation chart's next title, not a value
+    cards = [("Start date:", "01/02/2020"), ("Employee ID:", "E12345"), ("Amount:", "12.50"),
+             ("Sales", "Chairman")]
+    lines = []
+    for i, (q, a) in enumerate(cards):
+        lines += [line(q, 60, 100 + 60 * i, char_w=8), line(a, 66, 122 + 60 * i)]
+    pairs, _ = read_page_pairs(lines)
+    assert [(p.question, p.answer) for p in pairs] == [(q, a) for q, a in cards[:3]]
+
+
 def test_what_a_key_looks_like():
     assert is_colon_key("Date:") and is_colon_key("cc:") and is_colon_key("Name / Phone Ext. :")
     assert not is_colon_key("10:") and not is_colon_key(":") and not is_colon_key("product samples. (Note:")
     assert is_label_like("Invoice No.") and is_label_like("DATE") and is_label_like("Date of birth")
     assert not is_label_like("12/10/98") and not is_label_like("the message to the intended recipient")
+
+
+def test_a_key_after_a_bullet_or_with_a_capital_read_small():
+    # OCR cannot tell c/o/s/u/v/w/x/z from their capitals by shape; a dash or "#" may open a key
+    assert is_label_like("city.") and is_label_like("original request made by") and is_label_like("- Speaker")
+    assert is_label_like("# Customers Invited") and is_label_like("#Requested")
+    assert not is_label_like("apple pie") and not is_label_like("- 12/10/98") and not is_label_like("-")
+
+
+def test_a_label_in_the_values_column_goes_on_the_value():
+    # the second name reads like a label key (a number far right of it), but it starts where the
+    # value above starts: it is the value's next line, as FUNSD links a "cc:" list
+    lines = [line("Copies to:", 50, 100), line("Dr. Ann Lee", 200, 100), line("Ms. Bo Gray", 200, 121),
+             line("5", 600, 121), line("Date:", 50, 180), line("4/19/74", 200, 180)]
+    pairs, _ = read_page_pairs(lines)
+    assert [(p.question, p.answer) for p in pairs] == [("Copies to:", "Dr. Ann Lee Ms. Bo Gray"), ("Date:", "4/19/74")]
+
+
+def test_a_value_wraps_back_under_its_colon_key():
+    # a sentence that ran to the text's right edge goes on under its key; a short value does not
+    lines = [line("Name: John Smith", 50, 60), line("Payment 12 days", 50, 81),
+             line("Explain:", 50, 140), line("Chain stores will not accept two offers", 150, 140),
+             line("Tier system at the same time.", 50, 161)]
+    pairs, _ = read_page_pairs(lines)
+    got = {p.question: p.answer for p in pairs}
+    assert got["Name:"] == "John Smith"
+    assert got["Explain:"] == "Chain stores will not accept two offers Tier system at the same time."
+
+
+def test_a_stray_dot_beside_a_colon_key_is_no_value():
+    pairs, _ = read_page_pairs([line("Date:", 50, 100), line(".", 120, 100), line("4/19/74", 50, 121)])
+    assert [(p.question, p.answer) for p in pairs] == [("Date:", "4/19/74")]
 
 
 def test_pair_arrays_come_from_the_schema():
@@ -282,6 +326,40 @@ def test_a_real_form_pairs_its_ticked_boxes():
     got = {(p.question, p.answer) for p in pairs}
     assert {("1. Productivity Improvement", "X"), ("High", "X"), ("3. Special Processing", "X")} <= got
     assert not [p for p in pairs if p.answer in ("X", "_X") and p.question in ("1. Enhancement", "2. Return On Investment")]
+
+
+def test_a_real_form_row_of_labels_alternates_keys_and_values():
+    """FUNSD train form 01122115 prints rows of label, value, label, value whose values read like
+    labels ("Tobacco Used" "SPRING", "Supplier" "T.E." "% Plasticizer" "6.0") and labels printed
+    with their values ("F.P.M. Delivery Roller 337.5") right of another key's value; FUNSD links
+    each label to its own value (before: "T.E." was the key of "% Plasticizer 6.0" and "Length of
+    Rod" took the next label's value too)."""
+    from PIL import Image
+
+    from distill.ocr import read_page
+
+    pairs, _ = read_page_pairs(read_page(Image.open(FUNSD / "images" / "01122115.png")))
+    got = {(p.question, p.answer) for p in pairs}
+    assert {("Tobacco Used", "SPRING"), ("Supplier", "T.E."), ("% Plasticizer", "6.0"),
+            ("F.P.M. Delivery Roller", "337.5")} <= got
+    assert not [p for p in pairs if p.question in ("T.E.", "AMF")]
+    assert [p.answer for p in pairs if p.question == "Length of Rod"] == ["120 rmm."]
+    # a label with its number starts the row's next pair, even when it has more words than a label
+    # read inside one segment may have ("Delivery Roller over Tape .844")
+    assert {("Dry Weight", "86.9 gms."), ("Wet Weight", "99.2 gms.")} <= got
+
+
+def test_a_real_form_pairs_the_captions_of_its_boxes_with_the_text_under_them():
+    """FUNSD train form 00922237, a purchase requisition, prints each field's caption at the top
+    of its box ("DATE WANTED", "ACCT NO.", "DEPT NO.") in rows of captions, the filled text under
+    each; FUNSD links each caption to the text in its box (before: none of them paired)."""
+    from PIL import Image
+
+    from distill.ocr import read_page
+
+    pairs, _ = read_page_pairs(read_page(Image.open(FUNSD / "images" / "00922237.png")))
+    got = {(p.question, p.answer) for p in pairs}
+    assert {("DATE WANTED", "As required"), ("ACCT. NO.", "4111"), ("DEPT. NO.", "9590")} <= got
 
 
 def test_the_bench_scores_halves_of_a_funsd_split():
