@@ -13,12 +13,13 @@ from docfoundry.normalize import fold_text
 @dataclass(frozen=True)
 class Hints:
     """A leaf's reading hints from its schema node (``x-read-labels``, ``x-label-excludes``,
-    ``x-not-lines``, ``x-header``)."""
+    ``x-not-lines``, ``x-header``, and a text leaf's ``x-choices``: the words its value is one of)."""
 
     labels: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
     not_lines: frozenset[str] = frozenset()
     header: bool = False
+    choices: tuple[str, ...] = ()
 
 
 @cache
@@ -35,7 +36,8 @@ def _hints(doc: DocType) -> dict[str, Hints]:
         else:
             out[pattern] = Hints(tuple(node.get("x-labels", [])) + tuple(node.get("x-read-labels", [])),
                                  tuple(fold(w) for w in node.get("x-label-excludes", [])),
-                                 frozenset(node.get("x-not-lines", [])), bool(node.get("x-header", False)))
+                                 frozenset(node.get("x-not-lines", [])), bool(node.get("x-header", False)),
+                                 tuple(dict.fromkeys(c for c in node.get("x-choices", []) if isinstance(c, str))))
 
     walk(doc.schema, "")
     return out

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 
+from distill.extract.hints import fold, hints
 from distill.extract.kinds import as_kind
 from distill.extract.page import Found, Page, Seg, _below_in_box, _gap, _in_box, _parent, _x_overlap
 from distill.extract.scores import (
     CHECKED,
+    SCORE_CHOICE,
     SCORE_EMPTY_BOX,
     SCORE_LABEL_EXACT,
     SCORE_UNLABELLED_KIND,
     SCORE_WRONG_KIND,
 )
-from docfoundry.doctypes import Leaf
+from docfoundry.doctypes import DocType, Leaf
 
 
 def _box_owner(page: Page, o: Seg, headers: set[int], reach: float = 8.0) -> Seg | None:
@@ -187,4 +189,31 @@ def _read_unlabelled_kinds(page: Page, leaves: list[Leaf]) -> None:
             if hit is not None:
                 s, value = hit
                 page.found[leaf.pattern] = Found(value, s.score * SCORE_UNLABELLED_KIND, [s])
+                break
+
+
+def _as_choice(text: str, choices: tuple[str, ...]) -> str | None:
+    """The part of ``text`` that is one of ``choices``: the whole line, or its start when no
+    letter follows ("VISA ****1234", "CASH 50.00"; not "Cashier: Ann")."""
+    folded = fold(text)
+    for c in sorted(choices, key=len, reverse=True):
+        fc = fold(c)
+        if folded == fc or (folded.startswith(fc) and not re.search(r"[^\W\d_]", folded[len(fc):])
+                            and not folded[len(fc)].isalnum()):
+            return " ".join(text.split())[:len(fc)].strip()
+    return None
+
+
+def _read_unlabelled_choices(page: Page, doc: DocType, leaves: list[Leaf]) -> None:
+    """A text leaf with ``x-choices`` whose label is not printed ("Mastercard" alone under the
+    total): the first free line, top to bottom, that reads as one of its choices."""
+    for leaf in leaves:
+        choices = hints(doc, leaf).choices
+        if not choices or leaf.kind != "text" or leaf.pattern in page.found:
+            continue
+        for s in sorted((s for s in page.segs if not s.claimed), key=lambda s: (s.cy, s.box[0])):
+            value = _as_choice(s.text, choices)
+            if value:
+                page.found[leaf.pattern] = Found(value, s.score * SCORE_CHOICE, [s])
+                s.claimed = True
                 break

@@ -123,6 +123,8 @@ def _read_positional(page: Page, doc: DocType, top_leaves: list[Leaf], other: li
     for parent, leaves in parents.items():
         i = 0
         def unlabelled(leaf: Leaf) -> bool:
+            if hints(doc, leaf).choices:  # read by its label or its choices (labelled.py), not by where it sits
+                return False
             return not leaf.labels or (leaf.pattern in unprinted and leaf.pattern not in page.found)
 
         while i < len(leaves):

@@ -7,7 +7,11 @@ from typing import Any
 
 from distill.extract.checks import _checked_confidence, _read_from_checks, _repair_from_checks
 from distill.extract.hints import _with_read_labels
-from distill.extract.labelled import _read_labelled, _read_unlabelled_kinds
+from distill.extract.labelled import (
+    _read_labelled,
+    _read_unlabelled_choices,
+    _read_unlabelled_kinds,
+)
 from distill.extract.labels import _label_matches
 from distill.extract.page import Found, Page, Seg
 from distill.extract.positional import _read_header, _read_positional
@@ -152,6 +156,7 @@ def extract(doc: DocType, lines: list[Any]) -> tuple[dict[str, Any], dict[str, f
         for head, items in tables.items():
             page.tables[head] = [{p: Found(v, sc) for p, (v, sc) in item.items()} for item in items]
     _read_unlabelled_kinds(page, labelled)
+    _read_unlabelled_choices(page, doc, labelled)
     _read_from_checks(page, doc)
     _repair_from_checks(page, doc)
     _checked_confidence(page, doc)

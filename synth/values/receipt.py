@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from typing import Any
 
 from synth.locales import CASH_ROUNDING, Locale, money_round, tax_regime
@@ -43,7 +44,6 @@ STORES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                     "Stapler", "Envelope 10s", "File folder", "Marker", "Calculator", "Scissors",
                     "Highlighter", "Sticky notes")),
 }
-PAYMENTS = ("Cash", "Cash", "Card", "VISA", "Mastercard", "Debit", "Contactless", "E-wallet")
 TITLES = ("TAX INVOICE", "RECEIPT", "CASH BILL", "INVOICE", "SIMPLIFIED TAX INVOICE", "OFFICIAL RECEIPT",
           "CASH SALE", "BILL")
 COPY_MARKS = ("CUSTOMER COPY", "CUSTOMER'S COPY", "DUPLICATE", "RE-PRINT", "** COPY **", "MERCHANT COPY",
@@ -64,6 +64,17 @@ RECEIPT_NUMBERS = ("####-######", "??########", "?#########", "####", "#####", "
 DATE_FORMATS = ("short", "medium", "{d}/{m}/yyyy", "{d}-{m}-yy", "{d}-{m}-yyyy", "{d}.{m}.yyyy", "{d}/{m}/yy",
                 "yyyy-MM-dd", "dd MMM yyyy")
 TIME_FORMATS = ("HH:mm", "HH:mm:ss", "h:mm a", "h:mm:ss a", "short")
+
+
+@cache
+def _payments() -> tuple[str, ...]:
+    """The payment methods drawn from, each as often as its weight: the schema's ``x-choices`` of
+    ``payment_method`` (the teacher reads an unlabelled one by the same list)."""
+    from docfoundry.doctypes import load_doc_type
+
+    node = load_doc_type("receipt").schema["properties"]["payment_method"]
+    return tuple(c for c, w in zip(node["x-choices"], node.get("x-weights", [1] * len(node["x-choices"])))
+                 for _ in range(w))
 
 
 def _tendered(total: Decimal, rng: random.Random) -> Decimal:
@@ -241,7 +252,7 @@ def make(ctx: ValueContext) -> dict:
     if step and draw < 0.85:
         rounding = _to_step(total, Decimal(step)) - total
         total += rounding
-    method = rng.choice(PAYMENTS)
+    method = rng.choice(_payments())
     tendered = _tendered(total, rng) if method == "Cash" else total
     name = _case(loc.company((trade if upper else trade.title()) if rng.random() < 0.6 else ""), upper)
     if len(name) > 24 and rng.random() < 0.35:
