@@ -61,3 +61,18 @@ def test_one_line_items_count_first_still_read_and_summary_rows_are_not_items():
         {"description": "Tea 4x4", "quantity": "2", "unit_price": "1.50", "amount": "3.00"},
         {"description": "Rice bowl", "quantity": "1", "unit_price": "6.00", "amount": "6.00"},
     ]
+
+
+def test_an_article_code_before_the_description_is_not_part_of_it():
+    lines = [
+        line("NORTHWIND HARDWARE", 120, 0),
+        line("12 Mill Lane, Springfield", 100, 25),
+        line("6235198834210 WIRE 1.5MM", 20, 100),   # an EAN-13
+        line("1 x 33.42", 40, 124), line("33.42", 390, 124),
+        line("5041907 GLOVES BOX", 20, 150),         # a 7-digit article number
+        line("2 x 4.81", 40, 174), line("9.62", 400, 174),
+        line("4x4 POST CAP", 20, 200),               # a size in the description stays
+        line("1 x 2.00", 40, 224), line("2.00", 400, 224),
+        line("Total", 20, 270), line("45.04", 390, 270),
+    ]
+    assert [i["description"] for i in items_of(lines)] == ["WIRE 1.5MM", "GLOVES BOX", "4x4 POST CAP"]

@@ -110,7 +110,14 @@ def _is_number(text: str) -> bool:
     return _is_amount(text) and not any(c.isalpha() for c in text)
 
 
+ARTICLE_CODE_DIGITS = 6  # a run of this many digits or more opening an item's text is its article / EAN code
+
+
 def _fill(item: dict[Leaf, Found], leaf: Leaf, words: list[Seg], trust: float) -> None:
+    """``item``'s ``leaf`` read from ``words``; a text leaf without the article code a till prints
+    before the description ("6235198834210 WIRE 1.5MM")."""
+    if leaf.kind == "text" and len(words) > 1 and words[0].text.isdigit() and len(words[0].text) >= ARTICLE_CODE_DIGITS:
+        words = words[1:]
     item[leaf] = Found(" ".join(w.text for w in words), min(w.score for w in words) * trust, words)
 
 
