@@ -8,6 +8,8 @@ Everything it looks for comes from the document type's schema, never from a fiel
   - each leaf's ``x-kind`` (amount, date, id, ...) checks a candidate value and cuts it to the
     value as printed (``distill.spans``: the date of "25/12/2018 8:13 PM", the number of "RM 9.00");
     a date or time printed without its label is the first one on the page;
+  - a text leaf with ``x-choices`` (the values it is drawn from: a receipt's payment methods) whose
+    label is not printed is the first free line that reads as one of them, never a line by position;
   - when a label appears more than once, the last one wins that is not below a later field's label
     (a receipt's rounded total, not the one before rounding nor a tax summary's total row);
   - an array of objects is a table: its header row is the row naming most of the item leaves'
