@@ -141,6 +141,7 @@ def score(truth_dir: str, cache: Path, schema: str, field_map: dict[str, str], r
     from docfoundry.adapters import load_truth
     from docfoundry.case import apply_case, truth_cases
     from docfoundry.doctypes import load_doc_type
+    from docfoundry.errors import UserError
     from docfoundry.normalize import normalized_equal
     from docfoundry.records import flatten
     from eval.fieldmap import resolve_field_map, truth_patterns
@@ -150,6 +151,9 @@ def score(truth_dir: str, cache: Path, schema: str, field_map: dict[str, str], r
     threshold, penalty = defaults["ground_threshold"].default, defaults["ungrounded_penalty"].default
     records = [r for r in load_truth(truth_dir).records if (cache / f"{r.id}.json").exists()]
     records = select_part(records, part)
+    if not records:  # an empty or wrong cache folder: say so, not a StatisticsError from the means
+        raise UserError(f"{cache}: no cached OCR for any page of {truth_dir}{' in part ' + part if part else ''}; "
+                        f"run `python -m bench.real ocr --truth {truth_dir} --cache {cache}` first")
     fmap = resolve_field_map(doc, truth_patterns(records), field_map, flag="--map")
     field_map = fmap.rules  # the explicit entries, then truth keys named like a field, then x-aliases
     print(f"field map: {', '.join(f'{t}={s}' for t, s in sorted(field_map.items()))}"
