@@ -74,6 +74,7 @@ INSIDE_VALUE_WORDS = 4   # ... and its value this many (more is a sentence going
 MARK_LABEL_WORDS = 4     # a ticked option's label has at most this many words
 BULLETS = "-–—•*#·."       # marks an item may start with before its first letter ("#Customers")
 SAME_SHAPE = "cosuvwxz"     # letters whose capital OCR cannot tell from the small one by shape ("city", "original")
+STRAY = ".,:;-_…'\" "       # a segment of only these is a stray mark or a leader's end: no key, no value, no text between
 BOXES = "☐□▢❑❒"         # an empty checkbox as OCR reads it
 TICKS = "☒☑✓✔⊠■"         # a ticked one
 
@@ -541,13 +542,15 @@ def _stack_votes(page: Layout, reserved: set[int]) -> None:
 
 def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
     """(key-value pairs, checkbox groups) of a page in reading order, from OCR lines."""
-    page = Layout(segments(lines))
+    page = Layout([s for s in segments(lines) if s.text.strip(STRAY)])  # "Date:" "." "May 9": the dot is nothing
     for s in page.segs:
         s.key = _colon(s)
     reserved = set()  # what colon keys will take: the text right of them, else the line under them
     for k in page.segs:
         if k.key:
             r = page.right_of(k)
+            if r is not None and r.box[0] - k.box[2] > NEAR_REACH * k.h:
+                r = None  # far across the row: the next column's key or value, not this key's (as pairing reads it)
             d = page.below(k)
             v = r if r is not None and not r.key else d if d is not None and _looks_like_value(k, d, True) else None
             if v is not None and not v.key:
@@ -572,8 +575,6 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
             r = None  # a title or section heading beside other text
         if r is not None and not k.column and r.box[0] - k.box[2] > NEAR_REACH * k.h:
             r = None  # far across the row: the next column's text, not this key's value
-        if r is not None and not r.text.strip(".,:;-_…'\" "):
-            r = None  # a stray dot or dash beside the key is no value: the line under it may be
         if r is not None and not _colon(k) and _note(r):
             r = None  # a label's bracketed note beside it is part of its wording
         if r is not None and not r.used and not r.key and (_colon(k) or k.voted or _looks_like_value(k, r)

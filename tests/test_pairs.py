@@ -371,3 +371,18 @@ def test_the_bench_scores_halves_of_a_funsd_split():
     halves = [[r["id"] for r in funsd_rows(FUNSD, "train", f"{k}/2")] for k in (1, 2)]
     assert set(halves[0]).isdisjoint(halves[1]) and set(halves[0]) | set(halves[1]) == whole
     assert halves[0] == sorted(whole)[::2]
+
+
+def test_a_stray_dot_between_a_colon_key_and_its_value_is_passed_over():
+    lines = [line("Date:", 50, 80), line(".", 104, 80), line("October 9, 1968", 180, 80),
+             line("Contact:", 50, 140), line("Mary Major", 180, 140)]
+    got = [(p.question, p.answer) for p in read_page_pairs(lines)[0]]
+    assert got == [("Date:", "October 9, 1968"), ("Contact:", "Mary Major")]
+
+
+def test_a_colon_key_does_not_hold_back_a_label_far_across_its_row():
+    # "Week of:" has its value elsewhere; "Date Received" far to its right is a key with its own date
+    lines = [line("Week of:", 50, 80), line("Date Received", 700, 80), line("1/25/91", 900, 80),
+             line("Week 4", 60, 110)]
+    got = [(p.question, p.answer) for p in read_page_pairs(lines)[0]]
+    assert ("Date Received", "1/25/91") in got
