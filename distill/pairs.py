@@ -17,9 +17,10 @@ key's wording; it reads the page's geometry and the look of the text:
     key, key and value alternate from the row's left;
   - a colon key's value is the segment right of it on its line, with the lines under it that go
     on (aligned, close, no key in between; or wrapped back under the key after a line that ran to
-    the text's right edge or ended in a comma), else the line under it; a label key's value is the
-    run of cells right of it on its row, one or two (more is a table row, whose header is no key),
-    up to a label read with its own value, and one cell of text takes the lines under it that go on;
+    the text's right edge, ended in a comma or was a bracketed note: "(For the client)"), else the
+    line under it; a label key's value is the run of cells right of it on its row, one or two (more
+    is a table row, whose header is no key), up to a label read with its own value, and one cell of
+    text takes the lines under it that go on;
   - a row of two or more labels with nothing beside them, each over value-like text, is a boxed
     form's captions: each takes the text under it;
     a value right of a key sits near it (10 line heights) unless the key is in the page's key
@@ -371,7 +372,7 @@ class Layout:
             return False  # the line has its own text first (a key waiting for its value, another value)
         tol = ALIGN * prev.h
         wrapped = key_x is not None and abs(b[0] - key_x) <= tol \
-            and (prev.text.endswith(",") or pb[2] >= self.right - WRAP_SLACK * (self.right - key_x))
+            and (prev.text.endswith(",") or _note(prev) or pb[2] >= self.right - WRAP_SLACK * (self.right - key_x))
         return abs(b[0] - column) <= tol or abs(b[0] - pb[0]) <= tol or s.text[:1].islower() or wrapped
 
     def row_run(self, first: Seg) -> list[Seg]:

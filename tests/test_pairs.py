@@ -386,3 +386,11 @@ def test_a_colon_key_does_not_hold_back_a_label_far_across_its_row():
              line("Week 4", 60, 110)]
     got = [(p.question, p.answer) for p in read_page_pairs(lines)[0]]
     assert ("Date Received", "1/25/91") in got
+
+
+def test_a_colon_keys_bracketed_note_is_followed_by_the_answer_written_under_the_key():
+    lines = [line("PRESENT:", 50, 80), line("(For the client)", 150, 80), line("T. J. Parrack of Counsel", 50, 100),
+             line("Signed by:", 50, 200), line("Mary Major", 180, 200),
+             line("Please return this form to the office before the end of the month.", 50, 300)]
+    got = [(p.question, p.answer) for p in read_page_pairs(lines)[0]]
+    assert got == [("PRESENT:", "(For the client) T. J. Parrack of Counsel"), ("Signed by:", "Mary Major")]
