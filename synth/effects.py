@@ -449,6 +449,29 @@ def thermal_fade(img, rng, ctx, fade, gradient, banding, dropouts):
     return cv2.bitwise_not(cv2.multiply(dark, _channels(img, keep), scale=1 / 255))
 
 
+@register("print_dots", phases=("ink",), pitch=[1.4, 1.8], fill=[1.0, 1.15], jitter=[0.2, 0.4],
+          limits={"pitch": Limit(1.0, 8.0), "fill": Limit(0.5, 1.5), "jitter": UNIT})
+def print_dots(img, rng, ctx, pitch, fill, jitter):
+    """A thermal or dot-matrix print head: the ink sampled on the head's dot grid (``pitch`` pixels
+    apart), each dot printed as a round dot ``fill`` pitches wide, its darkness uneven (``jitter``)."""
+    import cv2
+
+    h, w = img.shape[:2]
+    dark = (255.0 - gray(img, rng, ctx).astype(np.float32)) / 255.0
+    grid = (max(int(w / pitch), 1), max(int(h / pitch), 1))
+    cells = cv2.resize(dark, grid, interpolation=cv2.INTER_AREA)
+    on = (cells > DOT_COVER) * np.clip(rng.normal(1.0, jitter, cells.shape), 0.3, 1.0).astype(np.float32)
+    dots = cv2.resize(on.astype(np.float32), (w, h), interpolation=cv2.INTER_NEAREST)
+    ys, xs = np.ogrid[0:h, 0:w]
+    fy, fx = (ys * grid[1] / h) % 1.0 - 0.5, (xs * grid[0] / w) % 1.0 - 0.5  # where in its dot cell a pixel sits
+    disc = (fy * fy + fx * fx <= (fill / 2) ** 2).astype(np.float32)
+    ink = cv2.GaussianBlur(dots * disc, (0, 0), 0.5)  # a dot's edge is soft, not a pixel step
+    return _channels(img, (255.0 - np.clip(ink, 0.0, 1.0) * 255.0).astype(np.uint8))
+
+
+DOT_COVER = 0.35  # a head prints a dot where the glyph covers this share of the dot's cell
+
+
 @register("crease", phases=("paper", "post"), count=[2, 6], depth=[0.08, 0.2], width=[0.002, 0.008],
           highlight=[0.0, 0.06], limits={"count": Limit(0, 50), "depth": UNIT, "width": Limit(0.0005, 0.1),
                                          "highlight": UNIT})
