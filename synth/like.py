@@ -17,7 +17,8 @@ makes its own glyphs as tall as the synthetic ones, drawn per synthetic page (``
 so the pages come in the scans' spread of aspects, pixel sizes and text scales, not one of each. Each
 row also carries the ink fade, paper, blur and noise strengths that bring a page to that scan's own
 measures (``PER_PAGE``: one calibration step from the fit, one more on a page at the row's DPI), since
-the scans' ink and sheets spread in ways one median cannot draw.
+the scans' ink and sheets spread in ways one median cannot draw. Whether the ink prints through a
+print head's dots is judged by OCR's sureness on scans and calibration pages (``synth.like_dots``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from docfoundry.errors import UserError
 from docfoundry.images import IMAGE_SUFFIXES
+from synth.like_dots import head_pitch, with_dots
 
 if TYPE_CHECKING:
     from synth.generate import Rendered
@@ -87,12 +89,13 @@ class LikeFit:
     base_distances: dict[str, float] = field(default_factory=dict)
     readability: dict[str, Any] = field(default_factory=dict)
     page_sizes: list[dict[str, float]] = field(default_factory=list)  # ``page_sizes_of`` the scans
+    print_dots: dict[str, Any] = field(default_factory=dict)  # OCR sureness of scans, plain and dotted pages
 
     def to_json(self) -> dict[str, Any]:
         return {"source": self.source, "pages": self.pages, "dpi": self.dpi, "base_preset": self.base_preset,
                 "strengths": self.strengths, "real": self.real, "synthetic": self.synthetic,
                 "base_distances": self.base_distances, "readability": self.readability, "preset": self.preset,
-                "page_sizes": self.page_sizes}
+                "page_sizes": self.page_sizes, "print_dots": self.print_dots}
 
 
 def scan_files(folder: str) -> list[Path]:
@@ -328,18 +331,39 @@ def write_preset(data: dict[str, Any], path: Path) -> Path:
 
 # --- the fit ------------------------------------------------------------------------------------
 
-def _measure_degraded(pages: list[Rendered], data: dict[str, Any], folder: Path, tag: str, seed: int
-                      ) -> dict[str, float]:
+def _degraded(pages: list[Rendered], data: dict[str, Any], folder: Path, tag: str, seed: int) -> list[Any]:
+    """One draw of preset ``data`` on each page (page ``i`` with seed ``seed + i``)."""
     from docfoundry.records import WordBox
     from synth.degrade import degrade_sample
 
     path = write_preset(data, folder / f"{tag}.yaml")
-    rows = []
+    out = []
     for i, page in enumerate(pages):
         w, h = page.image.size
         anchor = [WordBox("page", [w // 4, h // 4, 3 * w // 4, 3 * h // 4])]  # geometry needs a box to move
-        rows.append(measure(degrade_sample(page.image, anchor, [], str(path), seed + i)[0]))
-    return medians(rows)
+        out.append(degrade_sample(page.image, anchor, [], str(path), seed + i)[0])
+    return out
+
+
+def _measure_degraded(pages: list[Rendered], data: dict[str, Any], folder: Path, tag: str, seed: int
+                      ) -> dict[str, float]:
+    return medians([measure(image) for image in _degraded(pages, data, folder, tag, seed)])
+
+
+def _fit_dots(folder: str, pages: list[Rendered], base: dict[str, Any], strengths: dict[str, float], dpi: int,
+              work: Path, seed: int) -> dict[str, Any]:
+    """Whether the fitted pages print through a head's dots (``synth.like_dots``), with the sureness
+    of the scans, the plain and the dotted calibration pages."""
+    from synth.like_dots import MIN_PITCH, choose, scans_sureness, sureness
+
+    pitch = head_pitch(dpi)
+    if pitch < MIN_PITCH:
+        return {"pitch": pitch, "on": False, "why": f"{dpi} DPI cannot show a head's dots"}
+    plain = with_strengths(base, strengths)
+    got = {"scans": scans_sureness(scan_files(folder)),
+           "plain": sureness(_degraded(pages, plain, work, "dots-plain", seed)),
+           "dotted": sureness(_degraded(pages, with_dots(plain, pitch), work, "dots-dotted", seed))}
+    return {**{k: round(v, 4) for k, v in got.items()}, "pitch": pitch, "on": choose(**got)}
 
 
 def field_cer_of(pages: list[Rendered], data: dict[str, Any] | None, folder: Path, tag: str, seed: int,
@@ -364,10 +388,11 @@ def field_cer_of(pages: list[Rendered], data: dict[str, Any] | None, folder: Pat
 
 
 def _guard(pages: list[Rendered], order: list[str], fitted: dict[str, dict[str, float]], work: Path, seed: int,
-           draws: int = GUARD_DRAWS) -> tuple[str, dict[str, float], dict[str, Any]]:
+           draws: int = GUARD_DRAWS, dress: Callable[[dict[str, Any]], dict[str, Any]] = lambda data: data,
+           ) -> tuple[str, dict[str, float], dict[str, Any]]:
     """The first base in ``order`` whose fitted strengths, backed off as little as needed, keep the fields
-    readable: ``(base, strengths, record)``. When none does, the most readable try is kept and the record
-    says ``passed: false``."""
+    readable: ``(base, strengths, record)``; ``dress`` adds what the fit puts on every base (the head's
+    dots). When none does, the most readable try is kept and the record says ``passed: false``."""
     clean = field_cer_of(pages, None, work, "clean", seed)
     limit = round(max(READABLE_CER, clean + READABLE_CER / 3), 4)  # pages unreadable clean are the DPI's doing
     tries: list[dict[str, Any]] = []
@@ -377,7 +402,7 @@ def _guard(pages: list[Rendered], order: list[str], fitted: dict[str, dict[str, 
         for step in range(BACKOFF_STEPS + 1):
             scale = BACKOFF ** step
             tried = {k: (v * scale if k in BACKED_OFF else v) for k, v in strengths.items()}
-            preset = with_strengths(preset_data(base), tried, spread=0.2)
+            preset = with_strengths(dress(preset_data(base)), tried, spread=0.2)
             cer = field_cer_of(pages, preset, work, f"guard-{base}-{step}", seed, draws)
             tries.append({"base": base, "scale": round(scale, 4), "cer": round(cer, 4)})
             if best is None or cer < best[0]:
@@ -475,12 +500,17 @@ def fit_like(folder: str, render: Callable[[int, int], Rendered], dpi: int, *, m
             pages = [render(fitted_dpi, i) for i in range(CALIBRATION_PAGES)]
             strengths, got = _calibrate(pages, base_data, want, _update(strengths, got, want), 2, work,
                                         f"dpi-{attempt}", seed)
+        dots = _fit_dots(folder, pages, base_data, strengths, fitted_dpi, work, seed)
+        dress = (lambda data: with_dots(data, dots["pitch"])) if dots["on"] else (lambda data: data)
+        if dots["on"]:  # the dots lighten and thin the ink: the strengths are fitted again through them
+            base_data = dress(base_data)
+            strengths, got = _calibrate(pages, base_data, want, _update(strengths, got, want), 2, work, "dots", seed)
         # the runners-up keep their one-step strengths: the guard only needs them when the best one fails
         fitted = {n: _update(*tried[n], want) for n in order[1:3]}
         fitted[base] = strengths
-        base, strengths, readability = _guard(pages, order[:3], fitted, work, seed)
+        base, strengths, readability = _guard(pages, order[:3], fitted, work, seed, dress=dress)
         if readability["backed_off"]:  # what the pages measure now, not what the unreadable fit did
-            base_data = preset_data(base)
+            base_data = dress(preset_data(base))
             got = _measure_degraded(pages, with_strengths(base_data, strengths), work, "guarded", seed)
         strengths = {k: round(v, 3) for k, v in strengths.items()}
         pitch = statistics.median(line_pitch(render(fitted_dpi, i).image) for i in range(PITCH_PAGES))
@@ -499,4 +529,4 @@ def fit_like(folder: str, render: Callable[[int, int], Rendered], dpi: int, *, m
     real = {k: round(want[k], 4) for k in (*keep, "line_pitch")}
     synthetic = {**{k: round(got[k], 4) for k in keep if k in got}, "line_pitch": round(pitch, 4)}
     return LikeFit(str(folder), len(rows), fitted_dpi, base, preset, strengths, real, synthetic, distances,
-                   readability, sizes)
+                   readability, sizes, dots)

@@ -249,3 +249,26 @@ def test_each_page_takes_the_paper_and_ink_of_its_own_scan(tmp_path):
     file = tmp_path / "sizes.yaml"  # the rows read back as --page-sizes rows with their strengths
     file.write_text(yaml.safe_dump({"pages": sizes}))
     assert [r.strengths for r in load_page_sizes(str(file))] == [s["strengths"] for s in sizes]
+
+
+def test_the_fit_prints_through_a_heads_dots_only_where_the_scans_read_like_dots(tmp_path):
+    """Scans printed in dots read less surely than vector glyphs: the fit keeps the dots for them, not for
+    scans of plain pages, and tries none where the resolution cannot show dots."""
+    from synth.generate import SynthConfig, render_sample
+    from synth.like import _degraded, _fit_dots, preset_data
+    from synth.like_dots import head_pitch, with_dots
+
+    dpi = 300
+    pages = [render_sample(SynthConfig(out="unused", doc_types=["receipt"], seed=5, dpi=dpi), i) for i in range(2)]
+    clean = preset_data("clean")
+    dotted = _degraded(pages, with_dots(clean, head_pitch(dpi)), tmp_path, "scans", seed=100)
+    for name, images in (("dotted", dotted), ("plain", [p.image for p in pages])):
+        (tmp_path / name).mkdir()
+        for i, image in enumerate(images):
+            image.save(tmp_path / name / f"scan{i}.png")
+    on = _fit_dots(str(tmp_path / "dotted"), pages, clean, {}, dpi, tmp_path, seed=0)
+    off = _fit_dots(str(tmp_path / "plain"), pages, clean, {}, dpi, tmp_path, seed=0)
+    assert on["on"] and on["dotted"] < on["plain"] and abs(on["dotted"] - on["scans"]) < abs(on["plain"] - on["scans"]), on
+    assert not off["on"] and off["plain"] == off["scans"], off
+    low = _fit_dots(str(tmp_path / "dotted"), pages, clean, {}, 150, tmp_path, seed=0)
+    assert not low["on"] and "cannot show" in low["why"], low
