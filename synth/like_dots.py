@@ -37,12 +37,14 @@ def with_dots(data: dict[str, Any], pitch: float) -> dict[str, Any]:
 
 def sureness(images: list[Any]) -> float:
     """The median over ``images`` of their mean OCR line score (0 for a page OCR finds no line on)."""
-    from distill.ocr import read_page
+    import numpy as np
+
+    from synth.readability import ocr_engine
 
     scores = []
     for image in images:
-        lines = read_page(image)
-        scores.append(statistics.fmean(float(line.score) for line in lines) if lines else 0.0)
+        got = ocr_engine()(np.asarray(image.convert("RGB"))).scores
+        scores.append(statistics.fmean(float(s) for s in got) if got else 0.0)
     return statistics.median(scores)
 
 
