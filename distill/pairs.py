@@ -290,6 +290,11 @@ def _looks_like_value(key: Seg, s: Seg, below: bool = False) -> bool:
     return (t.isupper() != k.isupper()) or not is_label_like(t)
 
 
+def _far(key: Seg, s: Seg) -> bool:
+    """``s`` starts more than ``NEAR_REACH`` line heights right of ``key``: across the row, another column's."""
+    return s.box[0] - key.box[2] > NEAR_REACH * key.h
+
+
 def _near_label(key: Seg, s: Seg) -> bool:
     """Text right next to a label (within ``NEAR_GAP`` line heights) is its value even when it reads
     like a label too (``"Subject"`` ``"Annual Review"``): printed text runs on with one space.
@@ -550,7 +555,7 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
     for k in page.segs:
         if k.key:
             r = page.right_of(k)
-            if r is not None and r.box[0] - k.box[2] > NEAR_REACH * k.h:
+            if r is not None and _far(k, r):
                 r = None  # far across the row: the next column's key or value, not this key's (as pairing reads it)
             d = page.below(k)
             v = r if r is not None and not r.key else d if d is not None and _looks_like_value(k, d, True) else None
@@ -574,7 +579,7 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
         r = None if k.used else page.right_of(k)
         if r is not None and not (_colon(k) or k.voted) and k.h > HEADING * text_h:
             r = None  # a title or section heading beside other text
-        if r is not None and not k.column and r.box[0] - k.box[2] > NEAR_REACH * k.h:
+        if r is not None and not k.column and _far(k, r):
             r = None  # far across the row: the next column's text, not this key's value
         if r is not None and not _colon(k) and _note(r):
             r = None  # a label's bracketed note beside it is part of its wording

@@ -109,6 +109,11 @@ def scan_files(folder: str) -> list[Path]:
     return files
 
 
+def evenly_spaced(items: list[Any], n: int) -> list[Any]:
+    """Up to ``n`` of ``items``, evenly spaced over them (all of them when there are no more)."""
+    return list(items) if len(items) <= n else [items[i * len(items) // n] for i in range(n)]
+
+
 def measure(image: Any) -> dict[str, float]:
     """The page measures the fit uses (``page_stats`` with skew as its size)."""
     from docfoundry.pagestats import page_stats
@@ -185,9 +190,7 @@ def measure_scans(folder: str, max_pages: int = MAX_PAGES) -> list[dict[str, flo
     one stops naming its file."""
     from docfoundry.images import open_image
 
-    files = scan_files(folder)
-    if len(files) > max_pages:
-        files = [files[i * len(files) // max_pages] for i in range(max_pages)]
+    files = evenly_spaced(scan_files(folder), max_pages)
     rows = []
     for f in files:
         image = open_image(f, str(f), "scan")
@@ -354,13 +357,13 @@ def _fit_dots(folder: str, pages: list[Rendered], base: dict[str, Any], strength
               work: Path, seed: int) -> dict[str, Any]:
     """Whether the fitted pages print through a head's dots (``synth.like_dots``), with the sureness
     of the scans, the plain and the dotted calibration pages."""
-    from synth.like_dots import MIN_PITCH, choose, scans_sureness, sureness
+    from synth.like_dots import MIN_PITCH, SCANS, choose, scans_sureness, sureness
 
     pitch = head_pitch(dpi)
     if pitch < MIN_PITCH:
         return {"pitch": pitch, "on": False, "why": f"{dpi} DPI cannot show a head's dots"}
     plain = with_strengths(base, strengths)
-    got = {"scans": scans_sureness(scan_files(folder)),
+    got = {"scans": scans_sureness(evenly_spaced(scan_files(folder), SCANS)),
            "plain": sureness(_degraded(pages, plain, work, "dots-plain", seed)),
            "dotted": sureness(_degraded(pages, with_dots(plain, pitch), work, "dots-dotted", seed))}
     return {**{k: round(v, 4) for k, v in got.items()}, "pitch": pitch, "on": choose(**got)}

@@ -48,12 +48,11 @@ def sureness(images: list[Any]) -> float:
     return statistics.median(scores)
 
 
-def scans_sureness(files: list[Path], n: int = SCANS) -> float:
-    """``sureness`` of ``n`` scans evenly spaced over ``files``."""
+def scans_sureness(files: list[Path]) -> float:
+    """``sureness`` of the scans ``files`` (an unreadable one stops naming its file)."""
     from docfoundry.images import open_image
 
-    picked = files if len(files) <= n else [files[i * len(files) // n] for i in range(n)]
-    return sureness([open_image(f, str(f), "scan") for f in picked])
+    return sureness([open_image(f, str(f), "scan") for f in files])
 
 
 def choose(scans: float, plain: float, dotted: float) -> bool:

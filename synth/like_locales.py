@@ -99,10 +99,11 @@ def fit_locales(files: list[Path], render: Callable[[str, int], Rendered], candi
     vote at all (or one candidate), the candidates stay as they are."""
     import statistics
 
+    from synth.like import evenly_spaced
+
     if len(candidates) < 2:  # nothing to choose: no scan is read
         return LocaleFit(locales=list(candidates), votes={}, probability=dict.fromkeys(candidates, 1.0), scans=0)
-    if len(files) > scans:
-        files = [files[i * len(files) // scans] for i in range(scans)]
+    files = evenly_spaced(files, scans)
     read = (read_scan_text(f) for f in files)
     if progress:
         from docfoundry.progress import track

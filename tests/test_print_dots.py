@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -36,9 +38,11 @@ def test_jitter_makes_dot_darkness_uneven_and_the_draw_is_seeded():
 
 
 def test_text_printed_in_dots_at_a_thermal_heads_pitch_still_reads():
+    import reportlab
+
     from distill.ocr import read_page
 
-    font = ImageFont.truetype(str(__import__("reportlab").__path__[0] + "/fonts/Vera.ttf"), 28)
+    font = ImageFont.truetype(str(Path(reportlab.__file__).parent / "fonts" / "Vera.ttf"), 28)
     page = Image.new("L", (520, 80), 255)
     ImageDraw.Draw(page).text((12, 20), "TOTAL RM 12.50", font=font, fill=0)
     dotted = run(np.asarray(page), pitch=1.6, fill=1.1, jitter=0.35)
