@@ -27,7 +27,10 @@ key's wording; it reads the page's geometry and the look of the text:
     column: far text is the next column's;
   - a label printed one space before its value reads as one segment ("Date Sent 4/19/74"): when no
     key took it and no unpaired text stands left of it, it is cut before the value's first number
-    or the date it starts ("Date March 18, 1968"; a short label, no town line "Springfield, IL");
+    or the date it starts ("Date March 18, 1968"; a short label, no town line "Springfield, IL"), or
+    at its widest word gap when that gap alone is wide and sets a label off text unlike it
+    ("Project Objective   A pipe tobacco"); the same label again right of a label is a repeated
+    column header, not its value;
   - a checkbox group is a key followed on its row by two or more short options with box glyphs;
     the checked option is the ticked one, or else the one whose box OCR did not read (a crossed
     box reads as nothing, an empty one as "☐");
@@ -58,6 +61,8 @@ SCORE_LABEL_INSIDE = 0.6    # a label and its value read as one OCR segment, cut
 
 # Geometry, in line heights of the segments involved (page-size free).
 GAP_SPLIT = 1.6          # a word gap wider than this starts a new segment
+LABEL_GAP = 0.8          # ... one at least this wide, and GAP_MARGIN wider than the others, may set a label off its value
+GAP_MARGIN = 0.2
 RIGHT_REACH = 30.0       # a value to the right may sit this far from its key (a row's width)
 NEAR_REACH = 10.0        # ... unless the page's key column says so, a value sits this near (farther: another column)
 NEAR_GAP = 2.0           # a label's value may read like a label when it sits this close (a cell's filled text)
@@ -583,6 +588,8 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
             r = None  # far across the row: the next column's text, not this key's value
         if r is not None and not _colon(k) and _note(r):
             r = None  # a label's bracketed note beside it is part of its wording
+        if r is not None and not _colon(k) and r.text.casefold().split() == k.text.casefold().split():
+            r = None  # the same label again along the row: a repeated column header, not its value
         if r is not None and not r.used and not r.key and (_colon(k) or k.voted or _looks_like_value(k, r)
                                                            or _near_label(k, r)):
             colon = _colon(k)
@@ -685,6 +692,12 @@ def _opens_with_label(s: Seg) -> bool:
         and month_number(words[cut - 1]) is None
 
 
+def _open_head(head: str) -> bool:
+    """Words before a cut that are no whole label: an address's town ("Springfield, IL") or a phrase
+    going on ("Smith &", "Sales -")."""
+    return "," in head or head[-1] in ";-&/"
+
+
 def _inline_cut(s: Seg) -> int:
     """Where a printed label ends inside ``s`` ("Date Sent 4/19/74" -> 2): before its first word
     with a digit or the month name a date starts with, when the words before it are a short
@@ -696,7 +709,7 @@ def _inline_cut(s: Seg) -> int:
     value = [w for w, _ in s.words[cut:]]
     if not 0 < cut <= INSIDE_WORDS or len(value) > INSIDE_VALUE_WORDS or not is_label_like(head):
         return 0
-    if "," in head or head[-1] in ";-&/" or month_number(s.words[cut - 1][0]) is not None:
+    if _open_head(head) or month_number(s.words[cut - 1][0]) is not None:
         return 0  # an address's town line ("Springfield, IL 62704") or a date's month ("March 18, 1968")
     if _letters(head) < 4 and head[-1] not in ".#" or value[0][:1] == "(" and value[-1][-1:] == ")":
         return 0  # a code's letters ("KS 1 mg"), a year or count in brackets ("Keywords (1993)")
@@ -721,14 +734,32 @@ def _caption_rows(page: Layout) -> list[Pair]:
     return out
 
 
+def _gap_cut(s: Seg) -> int:
+    """Where a printed label ends inside ``s`` when its widest word gap sets it off from its value
+    ("Project Objective   A pipe tobacco ..."): at least ``LABEL_GAP`` line heights and ``GAP_MARGIN``
+    wider than any other gap, after a label-like head that does not end a sentence or an address
+    part, before text that reads unlike the label and is no bracketed note; 0 for none."""
+    ws = s.words
+    gaps = [(ws[i][1][0] - ws[i - 1][1][2]) / s.h for i in range(1, len(ws))]
+    if not gaps:
+        return 0
+    i = max(range(len(gaps)), key=gaps.__getitem__)
+    head, last = " ".join(w for w, _ in ws[:i + 1]), ws[i][0]
+    if gaps[i] < LABEL_GAP or gaps[i] - max(gaps[:i] + gaps[i + 1:], default=0.0) < GAP_MARGIN \
+            or not is_label_like(head) or _open_head(head) or last.endswith(".") and _letters(last) > 3:
+        return 0  # "... our files.  Thank you": a full stop after a word ends a sentence
+    value = Seg(ws[i + 1:], s.score, s.line)
+    return i + 1 if not _note(value) and _looks_like_value(Seg(ws[:i + 1], s.score, s.line), value) else 0
+
+
 def _inline_pairs(page: Layout) -> list[Pair]:
     """A label and its value that OCR read as one segment (a key printed with its value one space
     on, "Project No. 1989-29"), taken by no key and with no unpaired text left of it on its row
-    (a row's cell): cut where ``_inline_cut`` says."""
+    (a row's cell): cut where ``_inline_cut`` or else ``_gap_cut`` says."""
     out = []
     for s in page.segs:
         left = page.left_of(s)
-        if s.used or s.key or (left is not None and not left.used) or not (cut := _inline_cut(s)):
+        if s.used or s.key or (left is not None and not left.used) or not (cut := _inline_cut(s) or _gap_cut(s)):
             continue
         k = Seg(s.words[:cut], s.score, s.line, key=True, row=s.row)
         v = Seg(s.words[cut:], s.score, s.line, row=s.row)

@@ -394,3 +394,44 @@ def test_a_colon_keys_bracketed_note_is_followed_by_the_answer_written_under_the
              line("Please return this form to the office before the end of the month.", 50, 300)]
     got = [(p.question, p.answer) for p in read_page_pairs(lines)[0]]
     assert got == [("PRESENT:", "(For the client) T. J. Parrack of Counsel"), ("Signed by:", "Mary Major")]
+
+
+def spaced(head: str, value: str, x: int, y: int, gap: int) -> OcrLine:
+    """One OCR line of ``head``, a word gap of ``gap`` pixels, then ``value`` (one space elsewhere)."""
+    a, b = line(head, x, y), line(value, 0, y)
+    shift = a.box[2] + gap
+    words = a.words + [(w, [bx0 + shift, by0, bx1 + shift, by1]) for w, (bx0, by0, bx1, by1) in b.words]
+    return OcrLine(f"{head} {value}", [x, y, words[-1][1][2], y + H], 0.98, words)
+
+
+def test_a_label_set_off_its_value_by_the_lines_widest_gap():
+    """A label printed a wide gap before a worded value reads as one OCR line ("Project Objective
+    A pipe tobacco ..."): it is cut at that gap; not after a sentence's full stop, not between
+    two labels written alike, not at a gap no wider than the line's others, not in a town line."""
+    lines = [spaced("Project Objective", "A pipe tobacco holding charcoal to trap vapor", 50, 100, 20),
+             spaced("Please see our files.", "Thank you", 50, 160, 20),
+             spaced("LORILLARD", "TOBACCO COMPANY", 50, 220, 20),
+             spaced("Account Name", "International", 50, 280, 10),
+             spaced("Springfield, IL", "Main office", 50, 340, 20)]
+    pairs, _ = read_page_pairs(lines)
+    assert [(p.question, p.answer, p.how) for p in pairs] == [
+        ("Project Objective", "A pipe tobacco holding charcoal to trap vapor", "label inside")]
+
+
+def test_the_same_label_again_along_a_row_is_no_value():
+    """A column header printed twice side by side ("YEAR" "YEAR") pairs with nothing."""
+    pairs, _ = read_page_pairs([line("YEAR", 50, 100), line("YEAR", 110, 100), line("Name:", 50, 160),
+                                line("John Smith", 120, 160)])
+    assert [(p.question, p.answer) for p in pairs] == [("Name:", "John Smith")]
+
+
+def test_a_real_form_cuts_a_label_at_its_wide_gap():
+    """FUNSD train form 0071032807 prints "Project Objective" and its typed answer on one line,
+    read by OCR as one line whose widest gap is the label's end; FUNSD links the two."""
+    from PIL import Image
+
+    from distill.ocr import read_page
+
+    pairs, _ = read_page_pairs(read_page(Image.open(FUNSD / "images" / "0071032807.png")))
+    got = {p.question: p.answer for p in pairs}
+    assert got.get("Project Objective", "").startswith("A pipe tobacco containing activated charcoal"), got
