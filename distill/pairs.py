@@ -18,7 +18,7 @@ key's wording; it reads the page's geometry and the look of the text:
   - a colon key's value is the segment right of it on its line, with the lines under it that go
     on (aligned, close, no key in between; or wrapped back under the key after a line that ran to
     the text's right edge, ended in a comma or was a bracketed note: "(For the client)"), else the
-    line under it; a label key's value is the run of cells right of it on its row, one or two (more
+    line under it; a one-cell value takes the cells just after it on its row ("1.0" "(97)"); a label key's value is the run of cells right of it on its row, one or two (more
     is a table row, whose header is no key), up to a label read with its own value, and one cell of
     text takes the lines under it that go on;
   - a row of two or more labels with nothing beside them, each over value-like text, is a boxed
@@ -385,12 +385,14 @@ class Layout:
             and (prev.text.endswith(",") or _note(prev) or pb[2] >= self.right - WRAP_SLACK * (self.right - key_x))
         return abs(b[0] - column) <= tol or abs(b[0] - pb[0]) <= tol or s.text[:1].islower() or wrapped
 
-    def row_run(self, first: Seg) -> list[Seg]:
+    def row_run(self, first: Seg, reach: float = RIGHT_REACH) -> list[Seg]:
         """``first`` and the cells after it on its row up to the next key, label-like text or a label
-        read with its own value ("Kind 20 mm": the next key) (a table row's values)."""
+        read with its own value ("Kind 20 mm": the next key) (a table row's values); each cell
+        within ``reach`` line heights of the one before."""
         out = [first]
         first.used = True
         while (nxt := self.right_of(out[-1])) is not None and not nxt.key and not nxt.used \
+                and nxt.box[0] - out[-1].box[2] <= reach * out[-1].h \
                 and not (_inline_cut(nxt) or _opens_with_label(nxt)) \
                 and (any(c.isdigit() for c in nxt.text) or not is_label_like(nxt.text)):
             out.append(nxt)
@@ -595,6 +597,8 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
             colon = _colon(k)
             k.used = True
             values = page.block(r, k) if colon else page.row_run(r)
+            if colon and len(values) == 1:
+                values = page.row_run(r, reach=NEAR_GAP)  # a unit or initials right after it ("100" "unit")
             if not colon and len(values) > ROW_CELLS:
                 continue  # a table row's header: FUNSD-style truth links it to each cell, not to the row
             if not colon and len(values) == 1 and not any(c.isdigit() for c in r.text):

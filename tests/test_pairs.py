@@ -435,3 +435,12 @@ def test_a_real_form_cuts_a_label_at_its_wide_gap():
     pairs, _ = read_page_pairs(read_page(Image.open(FUNSD / "images" / "0071032807.png")))
     got = {p.question: p.answer for p in pairs}
     assert got.get("Project Objective", "").startswith("A pipe tobacco containing activated charcoal"), got
+
+
+def test_a_colon_keys_value_takes_the_cell_right_after_it():
+    """A colon key's one-cell value goes on with a cell printed just after it on its row (a unit,
+    a count in brackets: "1.0" "(97)", wider apart than OCR's word gap), not with text farther on."""
+    lines = [line("Amount:", 50, 100), line("1.0", 200, 100), line("(97)", 265, 100),
+             line("Date:", 50, 160), line("5/5/90", 200, 160), line("B-17", 460, 160)]
+    pairs, _ = read_page_pairs(lines)
+    assert [(p.question, p.answer) for p in pairs] == [("Amount:", "1.0 (97)"), ("Date:", "5/5/90")]
