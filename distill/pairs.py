@@ -22,7 +22,9 @@ key's wording; it reads the page's geometry and the look of the text:
     is a table row, whose header is no key), up to a label read with its own value, and one cell of
     text takes the lines under it that go on;
   - a row of two or more labels with nothing beside them, each over value-like text, is a boxed
-    form's captions: each takes the text under it;
+    form's captions: each takes the text under it (not the first of a column of numbers: those
+    labels head a table); a row of three or more capitals side by side is a table's column
+    headers, not keys and values;
     a value right of a key sits near it (10 line heights) unless the key is in the page's key
     column: far text is the next column's;
   - a label printed one space before its value reads as one segment ("Date Sent 4/19/74"): when no
@@ -300,10 +302,18 @@ def _far(key: Seg, s: Seg) -> bool:
     return s.box[0] - key.box[2] > NEAR_REACH * key.h
 
 
-def _near_label(key: Seg, s: Seg) -> bool:
+def _capitals(s: Seg) -> bool:
+    """Label-like text in capitals without a value's digits, comma or slash ("CAPITAL", not "N/A")."""
+    return s.text.isupper() and is_label_like(s.text) and not any(c.isdigit() or c in ",/" for c in s.text)
+
+
+def _near_label(key: Seg, s: Seg, row: list[Seg]) -> bool:
     """Text right next to a label (within ``NEAR_GAP`` line heights) is its value even when it reads
-    like a label too (``"Subject"`` ``"Annual Review"``): printed text runs on with one space.
+    like a label too (``"Subject"`` ``"Annual Review"``): printed text runs on with one space. Not
+    in a ``row`` of three or more capitals ("YEAR" "CAPITAL" "EXPENSE"): a table's column headers.
     """
+    if _capitals(key) and _capitals(s) and sum(map(_capitals, row)) >= 3:
+        return False
     return not s.key and s.box[0] - key.box[2] <= NEAR_GAP * key.h
 
 
@@ -364,6 +374,13 @@ class Layout:
             if best is None or s.cy < best.cy:
                 best = s
         return best
+
+    def number_column(self, s: Seg) -> bool:
+        """``s`` has digits and so has the line under it, aligned with it at the left or the right:
+        the first cells of a table's column of numbers."""
+        d = self.below(s)
+        return d is not None and any(c.isdigit() for c in s.text) and any(c.isdigit() for c in d.text) \
+            and min(abs(d.box[0] - s.box[0]), abs(d.box[2] - s.box[2])) <= ALIGN * s.h
 
     def continues(self, prev: Seg, s: Seg, column: float, key_x: float | None = None) -> bool:
         """Is ``s`` the next line of a value whose last line is ``prev`` (value text starts at x
@@ -573,7 +590,7 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
         if s.key or id(s) in reserved or not is_label_like(s.text):
             continue
         r = page.right_of(s)
-        s.key = r is not None and (_looks_like_value(s, r) or _near_label(s, r))
+        s.key = r is not None and (_looks_like_value(s, r) or _near_label(s, r, page.rows[s.row]))
         labelled.append(s)
     _column_votes(page, reserved)
     _stack_votes(page, reserved)
@@ -593,7 +610,7 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
         if r is not None and not _colon(k) and r.text.casefold().split() == k.text.casefold().split():
             r = None  # the same label again along the row: a repeated column header, not its value
         if r is not None and not r.used and not r.key and (_colon(k) or k.voted or _looks_like_value(k, r)
-                                                           or _near_label(k, r)):
+                                                           or _near_label(k, r, page.rows[k.row])):
             colon = _colon(k)
             k.used = True
             values = page.block(r, k) if colon else page.row_run(r)
@@ -722,7 +739,8 @@ def _inline_cut(s: Seg) -> int:
 
 def _caption_rows(page: Layout) -> list[Pair]:
     """A row of two or more labels with no value beside any of them, each over value-like text
-    (a boxed form's cells, each caption at the top of its box): each takes the text under it."""
+    (a boxed form's cells, each caption at the top of its box): each takes the text under it. Over
+    a column of numbers a label is the table's column header, which FUNSD links to no cell."""
     out = []
     for row in page.rows:
         caps = []
@@ -731,7 +749,8 @@ def _caption_rows(page: Layout) -> list[Pair]:
             if s.used or _colon(s) or not is_label_like(s.text) or r is not None and not is_label_like(r.text):
                 continue
             d = page.below(s)
-            if d is not None and not d.used and not d.key and not _note(d) and _looks_like_value(s, d, below=True):
+            if d is not None and not d.used and not d.key and not _note(d) and _looks_like_value(s, d, below=True) \
+                    and not page.number_column(d):
                 caps.append((s, d))
         if len(caps) >= 2:
             out += [_pair(s, page.block(d), SCORE_LABEL_BELOW, "caption below") for s, d in caps if not d.used]

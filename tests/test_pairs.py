@@ -444,3 +444,19 @@ def test_a_colon_keys_value_takes_the_cell_right_after_it():
              line("Date:", 50, 160), line("5/5/90", 200, 160), line("B-17", 460, 160)]
     pairs, _ = read_page_pairs(lines)
     assert [(p.question, p.answer) for p in pairs] == [("Amount:", "1.0 (97)"), ("Date:", "5/5/90")]
+
+
+def test_a_tables_header_row_pairs_with_neither_its_neighbour_nor_its_numbers():
+    """A row of three capitals right next to each other ("YEAR" "CAPITAL" "EXPENSE") heads a table's
+    columns, and a row of labels over columns of numbers is its header: no pairs. A caption row over
+    single values ("Date" over "10/22/98"), capitals beside a value's comma ("STAMFORD, CT") and a
+    capitals key beside its typed capitals value ("SUBJECT" "ANNUAL REVIEW") still pair."""
+    lines = [line("YEAR", 50, 100), line("CAPITAL", 110, 100), line("EXPENSE", 200, 100),
+             line("Stores", 700, 100), line("Volume", 900, 100),
+             line("25", 700, 130), line("1,200", 900, 130), line("31", 700, 160), line("980", 900, 160),
+             line("Date", 50, 260), line("Code", 300, 260), line("10/22/98", 50, 290), line("A-17", 300, 290),
+             line("LOCATION", 50, 360), line("STAMFORD, CT", 150, 360),
+             line("SUBJECT", 50, 420), line("ANNUAL REVIEW", 140, 420)]
+    pairs, _ = read_page_pairs(lines)
+    assert [(p.question, p.answer) for p in pairs] == [("Date", "10/22/98"), ("Code", "A-17"),
+                                                       ("LOCATION", "STAMFORD, CT"), ("SUBJECT", "ANNUAL REVIEW")]
