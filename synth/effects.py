@@ -453,14 +453,17 @@ def thermal_fade(img, rng, ctx, fade, gradient, banding, dropouts):
           limits={"pitch": Limit(1.0, 8.0), "fill": Limit(0.5, 1.5), "jitter": UNIT})
 def print_dots(img, rng, ctx, pitch, fill, jitter):
     """A thermal or dot-matrix print head: the ink sampled on the head's dot grid (``pitch`` pixels
-    apart), each dot printed as a round dot ``fill`` pitches wide, its darkness uneven (``jitter``)."""
+    apart), each dot printed as a round dot ``fill`` pitches wide, its darkness uneven (``jitter``)
+    where the glyph covers part of its cell; inside a solid stroke every dot is fully dark."""
     import cv2
 
     h, w = img.shape[:2]
     dark = (255.0 - gray(img, rng, ctx).astype(np.float32)) / 255.0
     grid = (max(int(w / pitch), 1), max(int(h / pitch), 1))
     cells = cv2.resize(dark, grid, interpolation=cv2.INTER_AREA)
-    on = (cells > DOT_COVER) * np.clip(rng.normal(1.0, jitter, cells.shape), 0.3, 1.0).astype(np.float32)
+    heat = np.clip(rng.normal(1.0, jitter, cells.shape), 0.3, 1.0)
+    edge = np.clip((1.0 - cells) / (1.0 - DOT_COVER), 0.0, 1.0)  # 0 inside a solid stroke, 1 at its edge
+    on = (cells > DOT_COVER) * (1.0 - (1.0 - heat) * edge).astype(np.float32)
     dots = cv2.resize(on.astype(np.float32), (w, h), interpolation=cv2.INTER_NEAREST)
     ys, xs = np.ogrid[0:h, 0:w]
     fy, fx = (ys * grid[1] / h) % 1.0 - 0.5, (xs * grid[0] / w) % 1.0 - 0.5  # where in its dot cell a pixel sits

@@ -37,6 +37,19 @@ def test_jitter_makes_dot_darkness_uneven_and_the_draw_is_seeded():
     assert not np.array_equal(run(img, 4.0, 0.9, 0.4, seed=3), run(img, 4.0, 0.9, 0.4, seed=4))
 
 
+def test_a_dot_inside_a_solid_stroke_prints_fully_dark_and_the_heat_varies_at_its_edges():
+    """A head's dots in a solid stroke are all heated (they share the heat): uneven darkness shows
+    only where the glyph covers part of a dot's cell, so bold text stays solid as on a till roll."""
+    img = np.full((60, 300), 255, np.uint8)
+    img[10:50, 10:290] = 0
+    img[10:50, 292:294] = 0  # a hairline covering half of its dots' cells
+    out = run(img, 4.0, 1.4, 0.4)
+    centres = out[22:40:4, 22:280:4]  # dot centres well inside the block (pitch 4 px: cell centres at 2 + 4k)
+    assert centres.max() <= 8, centres.max()
+    edge = out[22:40:4, 290]
+    assert edge.min() < 255 and edge.std() > 0  # the half-covered cells print, unevenly
+
+
 def test_text_printed_in_dots_at_a_thermal_heads_pitch_still_reads():
     import reportlab
 
