@@ -18,7 +18,7 @@ key's wording; it reads the page's geometry and the look of the text:
   - a colon key's value is the segment right of it on its line, with the lines under it that go
     on (aligned, close, no key in between; or wrapped back under the key after a line that ran to
     the text's right edge, ended in a comma or was a bracketed note: "(For the client)"), else the
-    line under it; a one-cell value takes the cells just after it on its row ("1.0" "(97)"); a label key's value is the run of cells right of it on its row, one or two (more
+    line under it unless that is a label heading its own row (text beside it); a one-cell value takes the cells just after it on its row ("1.0" "(97)"); a label key's value is the run of cells right of it on its row, one or two (more
     is a table row, whose header is no key), up to a label read with its own value, and one cell of
     text takes the lines under it that go on;
   - a row of two or more labels with nothing beside them, each over value-like text, is a boxed
@@ -629,6 +629,9 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
             d = None  # a bracketed note under a key says how to fill it: not what was filled in
         if d is not None and not _colon(k) and d.text.isupper() == k.text.isupper() and d.h < TALLER * k.h:
             d = None  # under a label, text written like it is the label's paragraph or list going on, not its value
+        if d is not None and _colon(k) and not k.voted and is_label_like(d.text) \
+                and not any(c.isdigit() for c in d.text) and page.right_of(d) is not None:
+            d = None  # under a colon key, a label with text beside it heads its own row ("SEX:" over "Male" "Female")
         if d is not None and not d.used and not d.key and (k.voted or _colon(k)
                                                             and _looks_like_value(k, d, below=True)):
             colon = _colon(k)

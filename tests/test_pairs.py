@@ -460,3 +460,13 @@ def test_a_tables_header_row_pairs_with_neither_its_neighbour_nor_its_numbers():
     pairs, _ = read_page_pairs(lines)
     assert [(p.question, p.answer) for p in pairs] == [("Date", "10/22/98"), ("Code", "A-17"),
                                                        ("LOCATION", "STAMFORD, CT"), ("SUBJECT", "ANNUAL REVIEW")]
+
+
+def test_a_colon_key_over_a_row_with_its_own_label_takes_no_value_from_it():
+    """Under a colon key, a label with text beside it heads its own row ("SEX:" over "Male" "42"),
+    so it is not the key's value; a colon key's answer under it still is ("Address:" over a street)."""
+    lines = [line("SEX:", 50, 100), line("Male", 50, 130), line("42", 300, 130),
+             line("Address:", 50, 220), line("12 Main Street", 50, 262)]
+    pairs, _ = read_page_pairs(lines)
+    got = [(p.question, p.answer) for p in pairs]
+    assert ("SEX:", "Male") not in got and ("Address:", "12 Main Street") in got, got
