@@ -8,6 +8,7 @@ key's wording; it reads the page's geometry and the look of the text:
     note under a key, ending before its value, is the key's second line ("(Current Year)"); a
     digit-free bracketed note is never a value ("(check one)" under or beside a key);
   - a key is a segment ending with a colon, or label-like text (short, capitalised, few digits)
+    (not a month alone or with its day: a schedule's dates)
     with a value to its right that reads unlike a label or sits right next to it (label-like text
     much taller than the page's lines is a heading, not a key); text laid out like the page's
     other keys is a key too: the same key column and value column, or the same offset to a value
@@ -295,6 +296,14 @@ def _looks_like_value(key: Seg, s: Seg, below: bool = False) -> bool:
     if any(c.isdigit() for c in t) or (below and s.h >= TALLER * key.h):
         return True
     return (t.isupper() != k.isupper()) or not is_label_like(t)
+
+
+def _month_day(text: str) -> bool:
+    """A month alone or with its day ("DEC", "OCT 3", "Jan 23,"): a date in a schedule or a table's
+    month column, never a label key."""
+    words = text.replace(",", " ").split()
+    return 0 < len(words) <= 2 and month_number(words[0].rstrip(".")) is not None \
+        and (len(words) == 1 or words[1].isdigit() and 1 <= int(words[1]) <= 31)
 
 
 def _far(key: Seg, s: Seg) -> bool:
@@ -587,7 +596,7 @@ def read_page_pairs(lines: list[Any]) -> tuple[list[Pair], list[Pair]]:
                 reserved.add(id(v))
     labelled: list[Seg] = []
     for s in page.segs:  # label-like keys: a value right of them on the row, or under them in their column
-        if s.key or id(s) in reserved or not is_label_like(s.text):
+        if s.key or id(s) in reserved or not is_label_like(s.text) or _month_day(s.text):
             continue
         r = page.right_of(s)
         s.key = r is not None and (_looks_like_value(s, r) or _near_label(s, r, page.rows[s.row]))

@@ -470,3 +470,12 @@ def test_a_colon_key_over_a_row_with_its_own_label_takes_no_value_from_it():
     pairs, _ = read_page_pairs(lines)
     got = [(p.question, p.answer) for p in pairs]
     assert ("SEX:", "Male") not in got and ("Address:", "12 Main Street") in got, got
+
+
+def test_a_month_and_its_day_is_no_label_key():
+    """Dates side by side in a schedule ("OCT 3" "DEC 26") or a month column's head ("FEB" "30.682")
+    pair with nothing; a label's date value still pairs ("Date" "OCT 3")."""
+    lines = [line("OCT 3", 50, 100), line("DEC 26", 150, 100), line("FEB", 50, 160), line("30.682", 120, 160),
+             line("Date", 50, 220), line("OCT 3", 120, 220)]
+    pairs, _ = read_page_pairs(lines)
+    assert [(p.question, p.answer) for p in pairs] == [("Date", "OCT 3")]
