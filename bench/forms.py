@@ -8,7 +8,8 @@
 with the teacher's extraction for the ``form`` schema, and its predicted question -> answer pairs
 (every item of the schema's question/answer arrays) are scored against the form's linked pairs
 with ``eval.metrics.pair_counts`` (both sides ``fuzz.ratio`` >= 80 after case, whitespace and
-trailing-colon folding; matched one to one). ``audit``: ``docfoundry label audit --teacher ocr
+trailing-colon folding; matched one to one; a question printed again is matched by its text, the
+`` #2`` labels.jsonl keys it by is not part of it). ``audit``: ``docfoundry label audit --teacher ocr
 --schema form`` on synthetic pages with exact truth. Prints markdown rows for bench/RESULTS.md.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -38,21 +40,31 @@ def page_lines(image_path: Path, cache: Path | None) -> list[Any]:
 
 
 def predicted_pairs(doc: Any, fields: dict[str, Any]) -> list[tuple[str, str]]:
-    """Every (question, answer) item of the schema's question/answer arrays with an answer; a
-    question printed again gets `` #2``, `` #3`` as in the truth file's ``fields``."""
+    """Every (question, answer) item of the schema's question/answer arrays with an answer."""
     from distill.pairs import pair_arrays
 
     out = []
-    seen: dict[str, int] = {}
     for a in pair_arrays(doc.schema):
         node: Any = fields
         for part in a.head[:-2].split("."):
             node = node.get(part, {}) if isinstance(node, dict) else {}
         for item in node if isinstance(node, list) else []:
             if str(item.get(a.answer, "")).strip():
-                q = str(item.get(a.question, "")).strip()
-                seen[q] = seen.get(q, 0) + 1
-                out.append((q if seen[q] == 1 else f"{q} #{seen[q]}", str(item[a.answer])))
+                out.append((str(item.get(a.question, "")).strip(), str(item[a.answer])))
+    return out
+
+
+_REPEAT = re.compile(r"^(.*) #\d+$")  # labels.jsonl's key for a question printed again: "DATE #2"
+
+
+def truth_pairs(fields: dict[str, str]) -> list[tuple[str, str]]:
+    """A form's linked (question, answer) pairs from its labels.jsonl ``fields``, each question as
+    printed: the `` #2``, `` #3`` that keeps a repeated question's keys apart there is numbered in
+    the annotation's order, not text (the one-to-one matching tells repeats apart by their answers)."""
+    out = []
+    for q, a in fields.items():
+        m = _REPEAT.match(q)
+        out.append((m.group(1) if m and m.group(1) in fields else q, a))
     return out
 
 
@@ -81,13 +93,13 @@ def score_funsd(root: Path, split: str, cache: Path | None, show: int = 0, part:
         fields, _ = extract(doc, lines)
         seconds += time.perf_counter() - start
         pred = predicted_pairs(doc, fields)
-        c = pair_counts(list(row["fields"].items()), pred)
+        c = pair_counts(truth_pairs(row["fields"]), pred)
         total.merge(c)
         if i < show:
             print(f"\n## {row['id']}: {c.matched} of {c.truth} truth pairs, {c.predicted} predicted")
             for q, a in pred:
                 print(f"  pred  {q!r} -> {a!r}")
-            for q, a in row["fields"].items():
+            for q, a in truth_pairs(row["fields"]):
                 print(f"  truth {q!r} -> {a!r}")
     n = len(rows)
     return {"forms": n, **total.prf(), "matched": total.matched, "predicted": total.predicted,
