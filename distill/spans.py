@@ -361,7 +361,7 @@ _LEGAL = re.compile(r"(?<![^\W_])(?<!\d)(?<!\d\.)(?:" + "|".join(re.escape(f) fo
 BUSINESS_WORDS = frozenset("""
     stationery hardware restaurant restoran trading enterprise enterprises bakery bakeries pharmacy farmasi
     kitchen market supermarket minimarket centre center services electrical electronics furniture boutique
-    perniagaan pasaraya runcit bookstore florist optical clinic klinik
+    perniagaan pasaraya runcit bookstore florist optical clinic klinik court material materials
 """.split())
 _GLUED_TOKEN = re.compile(r"\b[^\W\d_]{12,}\b")
 _GLUED_SDN = re.compile(r"(?<=[^\W\d_]{3})(SDN)(?=\.?\s*BHD\b)", re.I)  # "IMPRESSIONSDN BHD"

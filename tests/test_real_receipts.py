@@ -571,6 +571,9 @@ def test_the_real_audit_reports_the_truth_case_convention_next_to_the_schema_s(t
      "KOH LIM HARDWARE ENTERPRISE (PORT WELLING) SDN BHD"),
     # only a kind of business before the legal form: the name is the line above
     ((("NORTHERN SOUTHERN", 110, 10, 300), ("STATIONERY SDN BHD", 100, 32, 310)), "NORTHERN SOUTHERN STATIONERY SDN BHD"),
+    # ... a trade broken over the two lines ("FOOD" / "COURT", "BUILDING" / "MATERIAL")
+    ((("NORTHWIND FOOD", 110, 10, 300), ("COURT ENTERPRISE", 100, 32, 310)), "NORTHWIND FOOD COURT ENTERPRISE"),
+    ((("HARBOUR BUILDING", 110, 10, 300), ("MATERIAL TRADING", 100, 32, 310)), "HARBOUR BUILDING MATERIAL TRADING"),
     # a brand line over a legal name is not part of it
     ((("HARBOUR NOODLE HOUSE", 90, 10, 330), ("KL FOOD DIVISION SDN BHD", 90, 32, 330)), "KL FOOD DIVISION SDN BHD"),
 ])
