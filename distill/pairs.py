@@ -19,9 +19,10 @@ key's wording; it reads the page's geometry and the look of the text:
   - a colon key's value is the segment right of it on its line, with the lines under it that go
     on (aligned, close, no key in between; or wrapped back under the key after a line that ran to
     the text's right edge, ended in a comma or was a bracketed note: "(For the client)"), else the
-    line under it unless that is a label heading its own row (text beside it); a one-cell value takes the cells just after it on its row ("1.0" "(97)"); a label key's value is the run of cells right of it on its row, one or two (more
-    is a table row, whose header is no key), up to a label read with its own value, and one cell of
-    text takes the lines under it that go on;
+    line under it unless that is a label heading its own row (text beside it); a one-cell value
+    takes the cells just after it on its row ("1.0" "(97)"); a label key's value is the run of
+    cells right of it on its row, one or two (more is a table row, whose header is no key), up to a
+    label read with its own value, and one cell of text takes the lines under it that go on;
   - a row of two or more labels with nothing beside them, each over value-like text, is a boxed
     form's captions: each takes the text under it (not the first of a column of numbers: those
     labels head a table); a row of three or more capitals side by side is a table's column
@@ -64,8 +65,8 @@ SCORE_LABEL_INSIDE = 0.6    # a label and its value read as one OCR segment, cut
 
 # Geometry, in line heights of the segments involved (page-size free).
 GAP_SPLIT = 1.6          # a word gap wider than this starts a new segment
-LABEL_GAP = 0.8          # ... one at least this wide, and GAP_MARGIN wider than the others, may set a label off its value
-GAP_MARGIN = 0.2
+LABEL_GAP = 0.8          # a gap this wide, and GAP_MARGIN wider than the line's others,
+GAP_MARGIN = 0.2         # ... may set a label off its value inside one segment
 RIGHT_REACH = 30.0       # a value to the right may sit this far from its key (a row's width)
 NEAR_REACH = 10.0        # ... unless the page's key column says so, a value sits this near (farther: another column)
 NEAR_GAP = 2.0           # a label's value may read like a label when it sits this close (a cell's filled text)

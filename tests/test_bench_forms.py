@@ -5,16 +5,9 @@ from __future__ import annotations
 
 import json
 
+from test_pairs import line
+
 from bench.forms import score_funsd
-from distill.ocr import OcrLine
-
-
-def _line(text: str, x: int, y: int) -> OcrLine:
-    words, cx = [], x
-    for w in text.split():
-        words.append((w, [cx, y, cx + 10 * len(w), y + 20]))
-        cx += 10 * (len(w) + 1)
-    return OcrLine(text, [x, y, words[-1][1][2], y + 20], 0.98, words)
 
 
 def test_a_repeated_question_matches_whatever_order_its_repeats_were_numbered_in(tmp_path):
@@ -24,7 +17,7 @@ def test_a_repeated_question_matches_whatever_order_its_repeats_were_numbered_in
     (tmp_path / "labels.jsonl").write_text(json.dumps(row) + "\n")
     cache = tmp_path / "ocr"
     cache.mkdir()
-    lines = [_line("DATE: 3/4/90", 50, 100), _line("NAME: Ann Lee", 50, 160), _line("DATE: 1/2/90", 50, 220)]
+    lines = [line("DATE: 3/4/90", 50, 100), line("NAME: Ann Lee", 50, 160), line("DATE: 1/2/90", 50, 220)]
     (cache / "f1.json").write_text(json.dumps([x.to_json() for x in lines]))
     got = score_funsd(tmp_path, "test", cache)
     assert (got["matched"], got["predicted"], got["truth"]) == (3, 3, 3), got
