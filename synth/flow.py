@@ -96,6 +96,13 @@ def _fit(ctx: DrawCtx, tokens: list[tuple[str, str | None, bool]], width: float,
     return [line for line in lines if line]
 
 
+def wrap_text(ctx: DrawCtx, text: str, width: float, font: str, size: float) -> list[str]:
+    """Plain text broken between its words into lines no wider than ``width`` (a word wider than a
+    line has a line of its own), as a till printer wraps a note instead of shrinking its type."""
+    return [" ".join(w for w, _, _ in line) for line in _fit(ctx, [(w, None, True) for w in text.split()],
+                                                            width, font, size)]
+
+
 def _runs(line: list[tuple[str, str | None, bool]]) -> list[Run]:
     runs: list[Run] = []
     for i, (word, path, gap) in enumerate(line):

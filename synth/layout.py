@@ -427,7 +427,9 @@ def _extra_rows(ctx: DrawCtx, key: str) -> list[list[str]]:
 
 def block_extra(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> float:
     """Text the value maker drew for this page (``extras[key]``): a string, lines, or rows of cells
-    (first cell left, the others right-aligned columns). Nothing, and no height, when it has none."""
+    (first cell left, the others right-aligned columns). Nothing, and no height, when it has none.
+    With ``wrap`` a line wider than the block breaks between its words (a till's notes) instead of
+    printing in smaller type."""
     rows = _extra_rows(ctx, b["key"])
     if not rows:
         return 0.0
@@ -437,7 +439,9 @@ def block_extra(ctx: DrawCtx, b: dict, x: float, top: float, width: float) -> fl
     y = top
     for row in rows:
         if len(row) == 1:
-            y += draw_value(ctx, x, y, None, width, text=row[0], font=font, size=size, align=align)
+            lines = flow.wrap_text(ctx, row[0], width, font, size) if b.get("wrap") else [row[0]]
+            for line in lines:
+                y += draw_value(ctx, x, y, None, width, text=line, font=font, size=size, align=align)
             continue
         first = width * b.get("first_width", 0.4)
         rest = (width - first) / (len(row) - 1)

@@ -196,3 +196,29 @@ def test_addresses_are_set_as_real_rolls_set_them_and_read_back_exactly(tmp_path
     rows = [json.loads(line) for line in (tmp_path / "out" / "metadata.jsonl").read_text().splitlines()]
     rounding = [json.loads(r["ground_truth"])["gt_parse"].get("rounding", "") for r in rows]
     assert any(v not in ("", "0.00") for v in rounding), rounding
+
+
+def test_a_long_note_wraps_over_the_roll_in_its_own_type_size():
+    from synth.layout import block_extra
+    from synth.values.receipt import NOTES
+
+    note = max(NOTES, key=len)
+
+    def printed(wrap: bool) -> list[tuple]:
+        ctx = DrawCtx(Page(200), RECEIPT, {}, random.Random(0), "Courier", 8, (0, 0, 0), {"footer": [note]})
+        block_extra(ctx, {"key": "footer", "align": "center", "wrap": wrap}, 10, 10, 150)
+        return [(op[3], op[5], ctx.page.width_of(op[3], op[4], op[5])) for op in ctx.page.ops if op[0] == "text"]
+
+    lines = printed(wrap=True)
+    assert len(lines) >= 3 and " ".join(t for t, _, _ in lines) == note
+    assert all(size == 8 and width <= 150 for _, size, width in lines)
+    (one,) = printed(wrap=False)  # without wrap the note is one line in smaller type
+    assert one[0] == note and one[1] < 8
+
+
+def test_some_rolls_print_a_longer_note_under_their_items():
+    from synth.values.receipt import NOTES
+
+    footers = [_receipt("en_MS", seed)[2].extras["footer"] for seed in range(60)]
+    with_note = sum(any(line in NOTES for line in f) for f in footers)
+    assert 20 <= with_note <= 50, with_note

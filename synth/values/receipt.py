@@ -53,6 +53,19 @@ FOOTERS = ("THANK YOU", "Thank you, please come again", "Goods sold are not retu
            "Please keep this receipt for exchange", "Prices include tax where stated",
            "Have a nice day", "Thank you for shopping with us", "Follow us online",
            "No cash refund", "Strictly no exchange")
+# Longer notes a roll prints under its items or totals: return and exchange terms, tax marks, a
+# computer-printed line, a promotion; the layouts wrap them over the roll's width (``wrap``).
+NOTES = ("Goods sold are not returnable or exchangeable. Kindly check your items before leaving the counter.",
+         "Please keep this receipt as proof of purchase for an exchange within 7 days.",
+         "Prices are inclusive of tax where applicable. Thank you for your support.",
+         "(*) Items marked with an asterisk are subject to standard-rated tax.",
+         "This is a computer generated receipt and no signature is required.",
+         "Exchange is allowed within 3 days with the original receipt and packaging.",
+         "Warranty claims must be made with this receipt at the counter of purchase.",
+         "Join our member programme and collect points on every purchase.",
+         "Service charge is not included. Tips are at your discretion.",
+         "Please check your change before leaving the counter. Thank you and see you again.")
+NOTE_SHARE = 0.6  # rolls that print one or two such notes (English-language locales: the notes are English)
 ITEM_TEXT = 24  # longest dressed item text (characters)
 # Pack and size marks a shelf item's text ends with, per kind of store ({n}: a count, {g}: grams or ml).
 PACKS = {"grocery": ("{g}G", "{g}ML", "{n}S", "{n}X{g}G", "PACK", "REFILL"),
@@ -177,6 +190,15 @@ def _case(text: str, upper: bool) -> str:
     return text.upper() if upper else text
 
 
+def _footer(rng: random.Random, english: bool) -> list[str]:
+    """The lines under a roll: a few short thanks and terms, often a longer note or two among them."""
+    lines = rng.sample(FOOTERS, rng.randint(1, 3)) if rng.random() < 0.85 else []
+    if english and rng.random() < NOTE_SHARE:  # a German till prints no English paragraph
+        notes = rng.sample(NOTES, rng.randint(1, 2))
+        lines = notes + lines if rng.random() < 0.5 else lines + notes
+    return lines
+
+
 def _extras(loc: Locale, rng: random.Random, regime_name: str, rate: Decimal, totals: dict[str, Any],
             n_items: int, qty: int, trade: str) -> dict[str, Any]:
     """Render-only text around the truth (see the module docstring); each piece drawn or left out."""
@@ -193,7 +215,7 @@ def _extras(loc: Locale, rng: random.Random, regime_name: str, rate: Decimal, to
         "counts": None,
         "tax_summary": None,
         "total_lines": [],
-        "footer": rng.sample(FOOTERS, rng.randint(1, 3)) if rng.random() < 0.85 else [],
+        "footer": _footer(rng, loc.cldr.startswith("en")),
         "barcode": fake.numerify("#" * rng.choice((8, 12, 13))) if rng.random() < 0.35 else None,
         "pos_code": fake.bothify(rng.choice(("?# ??## ?#", "??## ?###", "?#-##"))) if rng.random() < 0.5 else None,
     }
