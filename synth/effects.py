@@ -319,6 +319,18 @@ def levels(img, rng, ctx, contrast, brightness, gamma):
     return cv2.LUT(img, _lut(y * 255))
 
 
+@register("black_point", phases=("post",), level=[20.0, 60.0], limits={"level": Limit(0.0, 200.0)})
+def black_point(img, rng, ctx, level):
+    """A scanner's black point: gray levels up to ``level`` come out black and darker tones darken along a
+    curve that leaves the light ones (the paper and its texture) as they were, so soft or thin strokes print
+    solid on an unchanged sheet."""
+    import cv2
+
+    x = np.arange(256, dtype=np.float32)
+    # x - level at x = level (black), x at 255; the shift falls off with the square of the lightness
+    return cv2.LUT(img, _lut(x - level * np.square((255.0 - x) / (255.0 - level))))
+
+
 @register("lighting", strength=[0.1, 0.3], limits={"strength": UNIT})
 def lighting(img, rng, ctx, strength):
     """Uneven light: a linear gradient in a random direction plus a vignette, darkening by up to ``strength``."""

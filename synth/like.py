@@ -5,8 +5,8 @@
 The scans are measured (``docfoundry.pagestats``: glyph height, paper and ink levels, tint, blur,
 noise, skew, size). The resolution comes from the glyph heights (synthetic pages rendered at the
 DPI whose letters are as tall in pixels as the scans'), the base preset is the built-in one whose
-pages measure closest after one calibration step, and its ink fade, paper, rotation, blur and noise
-strengths are then set by a few rounds of degrading calibration pages and measuring them again,
+pages measure closest after one calibration step, and its ink fade (or black point, for ink darker than
+an unfaded page's), paper, rotation, blur and noise strengths are then set by a few rounds of degrading calibration pages and measuring them again,
 until they measure like the scans. A readability guard then OCRs the fields of the calibration
 pages degraded with the fitted preset: where the fit would make the truth unreadable (field CER over
 ``READABLE_CER``; e.g. blur before a bitonal scanner's threshold), its damaging strengths are backed
@@ -15,7 +15,7 @@ The result is a preset YAML (``OUT/like.yaml``) and a DPI, both kept in ``run.js
 page sizes (``OUT/like-pages.yaml``): per measured scan its size in points at the resolution that
 makes its own glyphs as tall as the synthetic ones, drawn per synthetic page (``synth --page-sizes``),
 so the pages come in the scans' spread of aspects, pixel sizes and text scales, not one of each. Each
-row also carries the ink fade, paper, blur and noise strengths that bring a page to that scan's own
+row also carries the ink fade or black point, paper, blur and noise strengths that bring a page to that scan's own
 measures (``PER_PAGE``: one calibration step from the fit, one more on a page at the row's DPI), since
 the scans' ink and sheets spread in ways one median cannot draw. Whether the ink prints through a
 print head's dots is judged by OCR's sureness on scans and calibration pages (``synth.like_dots``).
@@ -54,14 +54,18 @@ MATCH_SCALES = {"paper_level": 8.0, "ink_level": 60.0, "tint": 4.0, "blur_sigma"
 FITTED = {("ink", "thermal_fade", "fade"): "ink_level",
           ("paper", "paper", "brightness"): "paper_level", ("paper", "paper", "tint"): "tint",
           ("post", "rotate", "angle"): "abs_skew",
-          ("post", "blur", "sigma"): "blur_sigma", ("post", "noise", "sigma"): "noise_sigma"}
+          ("post", "blur", "sigma"): "blur_sigma", ("post", "noise", "sigma"): "noise_sigma",
+          ("post", "black_point", "level"): "ink_level"}
 # A fitted step the base preset lacks gets these parameters: the fade alone, no bands or weak columns.
 NEW_STEP = {"thermal_fade": {"gradient": 0.0, "banding": 0.0, "dropouts": 0.0}}
 REPLACED_BY_FADE = ("ink_fade",)  # a base's fading steps the fitted fade takes the place of
 FADE_TOP = 0.8  # the most ink a fit takes away (a fifth of the darkness stays)
+# Ink darker than a fade-free page gives (blur greys thin strokes; a scanner's levels make them black) is the
+# black point's to fit, up to this gray level: past it the gaps between blurred glyphs would print black too.
+BLACK_TOP = 120.0
 # The strengths set per page from its own scan (``page_sizes_of``): sheet, ink, blur and noise vary together from
 # scan to scan in ways one median cannot draw (sroie-dev: sharp, noisy black-ink scans next to soft faded ones).
-PER_PAGE = ("thermal_fade.fade", "paper.brightness", "paper.tint", "blur.sigma", "noise.sigma")
+PER_PAGE = ("thermal_fade.fade", "black_point.level", "paper.brightness", "paper.tint", "blur.sigma", "noise.sigma")
 _POST_LAST = ("jpeg", "binarize", "gray")  # fitted post effects go before these (the scanner's output stage)
 # Readability guard: the field CER (rapidocr on the fields' lines) fitted pages may reach, above the clean
 # pages' own; past it the strengths that destroy text are scaled by BACKOFF, at most BACKOFF_STEPS times.
@@ -428,7 +432,12 @@ def _update(strengths: dict[str, float], got: dict[str, float], want: dict[str, 
     s = dict(strengths)
     # a fade keeps (1 - fade) of each ink pixel's darkness, and blur and the sheet scale that on alike
     keep = (1 - s["thermal_fade.fade"]) * _relative_contrast(want) / max(_relative_contrast(got), 1e-3)
-    s["thermal_fade.fade"] = min(FADE_TOP, max(0.0, 1 - keep))
+    level = s.get("black_point.level", 0.0)
+    if level > 0 or (keep > 1 and s["thermal_fade.fade"] == 0):  # darker than unfaded ink: the black point
+        level = min(BLACK_TOP, max(0.0, level + got["ink_level"] - want["ink_level"]))
+    else:
+        s["thermal_fade.fade"] = min(FADE_TOP, max(0.0, 1 - keep))
+    s["black_point.level"] = level
     s["paper.brightness"] = min(255.0, max(0.0, s["paper.brightness"] + (want["paper_level"] - got["paper_level"])))
     s["paper.tint"] = min(80.0, max(0.0, s["paper.tint"] + (want["tint"] - got["tint"])))
     s["rotate.angle"] = min(20.0, max(0.0, s["rotate.angle"] + (want["abs_skew"] - got["abs_skew"])))
@@ -479,7 +488,7 @@ def fit_like(folder: str, render: Callable[[int, int], Rendered], dpi: int, *, m
         raise UserError(f"--like {folder}: no text-like marks found on the scans or the synthetic pages")
     fitted_dpi = int(round(min(DPI_RANGE[1], max(DPI_RANGE[0], dpi * want["glyph_height"] / start["glyph_height"]))))
     pages = [render(fitted_dpi, i) for i in range(CALIBRATION_PAGES)]
-    initial = {"thermal_fade.fade": 0.0, "paper.brightness": want["paper_level"], "paper.tint": max(0.0, want["tint"]),
+    initial = {"thermal_fade.fade": 0.0, "black_point.level": 0.0, "paper.brightness": want["paper_level"], "paper.tint": max(0.0, want["tint"]),
                "rotate.angle": want["abs_skew"], "blur.sigma": 0.5, "noise.sigma": max(0.5, want["noise_sigma"])}
     with tempfile.TemporaryDirectory(prefix="docfoundry-like-") as tmp:
         work = Path(tmp)

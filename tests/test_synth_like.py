@@ -242,10 +242,9 @@ def test_each_page_takes_the_paper_and_ink_of_its_own_scan(tmp_path):
                                 tmp_path, f"own-{i}", 3)
         off = {k: abs(median[k] - scan[k]) for k in ("paper_level", "ink_level")}
         assert abs(own["paper_level"] - scan["paper_level"]) <= max(0.5 * off["paper_level"], 4.0), (own, scan)
-        if scan["ink_level"] < median["ink_level"]:  # a fade only lightens: darker scans keep the page's ink
-            assert size["strengths"]["thermal_fade.fade"] == 0.0, (size, scan)
-        else:
-            assert abs(own["ink_level"] - scan["ink_level"]) <= max(0.5 * off["ink_level"], 4.0), (own, scan)
+        if scan["ink_level"] < median["ink_level"]:  # darker than the page: the scanner's black point, no fade
+            assert size["strengths"]["thermal_fade.fade"] == 0.0 < size["strengths"]["black_point.level"], size
+        assert abs(own["ink_level"] - scan["ink_level"]) <= max(0.5 * off["ink_level"], 4.0), (own, scan)
     file = tmp_path / "sizes.yaml"  # the rows read back as --page-sizes rows with their strengths
     file.write_text(yaml.safe_dump({"pages": sizes}))
     assert [r.strengths for r in load_page_sizes(str(file))] == [s["strengths"] for s in sizes]
@@ -272,3 +271,15 @@ def test_the_fit_prints_through_a_heads_dots_only_where_the_scans_read_like_dots
     assert not off["on"] and off["plain"] == off["scans"], off
     low = _fit_dots(str(tmp_path / "dotted"), pages, clean, {}, 150, tmp_path, seed=0)
     assert not low["on"] and "cannot show" in low["why"], low
+
+
+def test_a_black_point_prints_gray_strokes_black_and_keeps_white_paper():
+    import numpy as np
+
+    from synth.effects import black_point
+
+    img = np.full((20, 40), 255, np.uint8)
+    img[5:15, 10:12], img[5:15, 20:22], img[0:2, 30:40] = 70, 150, 246  # a blurred stroke, a light one, textured paper
+    out = black_point(img, None, None, 70.0)
+    assert out[7, 10] == 0 and out[0, 0] == 255 and 100 < out[7, 20] < 150, (out[7, 10], out[7, 20])
+    assert out[0, 35] >= 245  # the sheet's light texture keeps its level
