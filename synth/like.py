@@ -3,22 +3,23 @@
     docfoundry synth --like scans/ --doc-types receipt --n 1000 --out data/synth
 
 The scans are measured (``docfoundry.pagestats``: glyph height, paper and ink levels, tint, blur,
-noise, skew, size). The resolution comes from the glyph heights (synthetic pages rendered at the
-DPI whose letters are as tall in pixels as the scans'), the base preset is the built-in one whose
-pages measure closest after one calibration step, and its ink fade (or black point, for ink darker than
-an unfaded page's), paper, rotation, blur and noise strengths are then set by a few rounds of degrading calibration pages and measuring them again,
-until they measure like the scans. A readability guard then OCRs the fields of the calibration
-pages degraded with the fitted preset: where the fit would make the truth unreadable (field CER over
-``READABLE_CER``; e.g. blur before a bitonal scanner's threshold), its damaging strengths are backed
-off, then the next-closest base is tried, and what was done is said in the preset and ``run.json``.
-The result is a preset YAML (``OUT/like.yaml``) and a DPI, both kept in ``run.json``, and the scans'
-page sizes (``OUT/like-pages.yaml``): per measured scan its size in points at the resolution that
-makes its own glyphs as tall as the synthetic ones, drawn per synthetic page (``synth --page-sizes``),
-so the pages come in the scans' spread of aspects, pixel sizes and text scales, not one of each. Each
-row also carries the ink fade or black point, paper, blur and noise strengths that bring a page to that scan's own
-measures (``PER_PAGE``: one calibration step from the fit, one more on a page at the row's DPI), since
-the scans' ink and sheets spread in ways one median cannot draw. Whether the ink prints through a
-print head's dots is judged by OCR's sureness on scans and calibration pages (``synth.like_dots``).
+noise, skew, size). The resolution comes from the glyph heights (synthetic pages rendered at the DPI
+whose letters are as tall in pixels as the scans'), the base preset is the built-in one whose pages
+measure closest after one calibration step, and its ink fade (or black point, for ink darker than an
+unfaded page's), paper, rotation, blur and noise strengths are then set by a few rounds of degrading
+calibration pages and measuring them again, until they measure like the scans. A readability guard then
+OCRs the fields of the calibration pages degraded with the fitted preset: where the fit would make the
+truth unreadable (field CER over ``READABLE_CER``; e.g. blur before a bitonal scanner's threshold), its
+damaging strengths are backed off, then the next-closest base is tried, and what was done is said in
+the preset and ``run.json``. The result is a preset YAML (``OUT/like.yaml``) and a DPI, both kept in
+``run.json``, and the scans' page sizes (``OUT/like-pages.yaml``): per measured scan its size in points
+at the resolution that makes its own glyphs as tall as the synthetic ones, drawn per synthetic page
+(``synth --page-sizes``), so the pages come in the scans' spread of aspects, pixel sizes and text
+scales, not one of each. Each row also carries the ink fade or black point, paper, blur and noise
+strengths that bring a page to that scan's own measures (``PER_PAGE``: one calibration step from the
+fit, one more on a page at the row's DPI), since the scans' ink and sheets spread in ways one median
+cannot draw. Whether the ink prints through a print head's dots is judged by OCR's sureness on scans
+and calibration pages (``synth.like_dots``).
 """
 
 from __future__ import annotations
@@ -488,8 +489,9 @@ def fit_like(folder: str, render: Callable[[int, int], Rendered], dpi: int, *, m
         raise UserError(f"--like {folder}: no text-like marks found on the scans or the synthetic pages")
     fitted_dpi = int(round(min(DPI_RANGE[1], max(DPI_RANGE[0], dpi * want["glyph_height"] / start["glyph_height"]))))
     pages = [render(fitted_dpi, i) for i in range(CALIBRATION_PAGES)]
-    initial = {"thermal_fade.fade": 0.0, "black_point.level": 0.0, "paper.brightness": want["paper_level"], "paper.tint": max(0.0, want["tint"]),
-               "rotate.angle": want["abs_skew"], "blur.sigma": 0.5, "noise.sigma": max(0.5, want["noise_sigma"])}
+    initial = {"thermal_fade.fade": 0.0, "black_point.level": 0.0, "paper.brightness": want["paper_level"],
+               "paper.tint": max(0.0, want["tint"]), "rotate.angle": want["abs_skew"], "blur.sigma": 0.5,
+               "noise.sigma": max(0.5, want["noise_sigma"])}
     with tempfile.TemporaryDirectory(prefix="docfoundry-like-") as tmp:
         work = Path(tmp)
         tried: dict[str, tuple[dict[str, float], dict[str, float]]] = {}
