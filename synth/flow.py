@@ -97,10 +97,17 @@ def _fit(ctx: DrawCtx, tokens: list[tuple[str, str | None, bool]], width: float,
 
 
 def wrap_text(ctx: DrawCtx, text: str, width: float, font: str, size: float) -> list[str]:
-    """Plain text broken between its words into lines no wider than ``width`` (a word wider than a
-    line has a line of its own), as a till printer wraps a note instead of shrinking its type."""
-    return [" ".join(w for w, _, _ in line) for line in _fit(ctx, [(w, None, True) for w in text.split()],
-                                                            width, font, size)]
+    """Plain text broken between its words into lines no wider than ``width`` points (a word wider than
+    a line has a line of its own): a form's typed notes, a till's printed terms."""
+    lines, line = [], ""
+    for word in text.split():
+        trial = f"{line} {word}" if line else word
+        if line and ctx.page.width_of(trial, font, size) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return lines + ([line] if line else [])
 
 
 def _runs(line: list[tuple[str, str | None, bool]]) -> list[Run]:

@@ -21,6 +21,7 @@ import math
 import random
 from typing import TYPE_CHECKING
 
+from synth.flow import wrap_text
 from synth.handwriting import HandStyle, hand_style, hand_text
 from synth.marks import punch_holes, scrawl, stamp, turned_text
 from synth.render import BOLD as BOLD_FONTS
@@ -367,19 +368,6 @@ def _floor(ctx: DrawCtx, x: float, width: float) -> float:
     return _footer_plan(ctx, x, width)["floor"]
 
 
-def _wrap(ctx: DrawCtx, text: str, font: str, size: float, width: float) -> list[str]:
-    """``text`` broken into lines of at most ``width`` points, at spaces."""
-    lines, line = [], ""
-    for word in text.split():
-        trial = f"{line} {word}" if line else word
-        if line and ctx.page.width_of(trial, font, size) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = trial
-    return lines + ([line] if line else [])
-
-
 def notes(ctx: DrawCtx, x: float, top: float, width: float, limit: float) -> float:
     """Running text: a heading and typed sentences wrapped to the column, as many as fit above ``limit``."""
     size, y = ctx.size, top
@@ -398,7 +386,7 @@ def notes(ctx: DrawCtx, x: float, top: float, width: float, limit: float) -> flo
         else:  # the heading as a key, the text at a tab stop after it
             _label(ctx, x, y, head + ":", None, width * 0.3)
             left = x + max(indent, ctx.page.width_of(head + ": ", ctx.font, size) + size)
-        for line in _wrap(ctx, " ".join(sentences), font, size, x + width - left):
+        for line in wrap_text(ctx, " ".join(sentences), x + width - left, font, size):
             if y + size * 1.2 > limit:
                 break
             ctx.page.text(left, y, [Run(line)], font, size, max_width=x + width - left)
