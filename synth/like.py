@@ -24,6 +24,7 @@ and calibration pages (``synth.like_dots``).
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 import tempfile
@@ -45,6 +46,11 @@ PITCH_SIDE = 2000      # longest side the line pitch is measured at (a lag of on
 PITCH_PAGES = 12       # clean synthetic pages whose median line pitch is the one a scan's is compared with
 SPACING_RANGE = (0.8, 1.5)  # line spacing a page may be drawn at, as a share of the layouts' own
 CALIBRATION_PAGES = 3  # synthetic pages degraded per calibration round
+# Clean pages the synthetic glyph height is the median of: the layouts' type sizes differ twofold (16 to 33 px at
+# 300 DPI), so the median of a few calibration pages moved the fitted DPI by a fifth with the pages drawn.
+GLYPH_PAGES = 48
+GROWTH_PAGES = 8      # pages whose glyphs are measured clean and degraded for what the degradation adds to them
+DPI_TOLERANCE = 0.06   # a DPI this close to the last one is kept (a pixel of a 20 px glyph is 5%)
 ROUNDS = 4             # calibration rounds of the strengths
 DPI_RANGE = (50, 600)
 # The measures the base preset is chosen on, each with the spread that counts as one unit of distance.
@@ -474,6 +480,40 @@ def _per_page_step(rows: list[dict[str, float]], sizes: list[dict[str, Any]], re
         size["strengths"] = _page_strengths(_update(own, got, scan))
 
 
+def glyph_median(render: Callable[[int, int], Rendered], dpi: int, n: int = GLYPH_PAGES) -> float:
+    """The median glyph height (pixels) of the first ``n`` clean pages ``render`` draws at ``dpi``."""
+    return float(statistics.median(measure(render(dpi, i).image)["glyph_height"] for i in range(n)))
+
+
+def fit_dpi(glyphs: Callable[[int], float], dpi: int, height: float, growth: float = 1.0) -> int:
+    """The DPI at which the clean pages' median glyph (``glyphs(dpi)``: ``glyph_median`` at that DPI),
+    grown by ``growth`` (what the degradation adds), is ``height`` pixels tall: from ``dpi``, a second step where the first lands more than
+    ``DPI_TOLERANCE`` away (a glyph's pixel height is not quite in proportion to the DPI); 0 when the
+    pages have no text-like marks."""
+    for _ in range(2):
+        got = glyphs(dpi) * growth
+        if got <= 0:
+            return 0
+        refit = int(round(min(DPI_RANGE[1], max(DPI_RANGE[0], dpi * height / max(got, 1e-6)))))
+        if abs(refit / dpi - 1) <= DPI_TOLERANCE:
+            return refit
+        dpi = refit
+    return dpi
+
+
+def glyph_growth(render: Callable[[int, int], Rendered], dpi: int, preset: dict[str, Any], work: Path, seed: int,
+                 n: int = GROWTH_PAGES) -> float:
+    """How much taller preset ``preset`` makes the glyphs measure: the median over ``n`` clean pages at
+    ``dpi`` of each one's degraded glyph height over its clean one (per page, since the layouts' type
+    sizes differ twofold; over more pages than the calibration's, since on a large page a noisy draw
+    can halve the measure)."""
+    pages = [render(dpi, i) for i in range(n)]
+    degraded = _degraded(pages, preset, work, "growth", seed)
+    ratios = [measure(d)["glyph_height"] / h for p, d in zip(pages, degraded, strict=True)
+              if (h := measure(p.image)["glyph_height"]) > 0]
+    return float(statistics.median(ratios)) if ratios else 1.0
+
+
 def fit_like(folder: str, render: Callable[[int, int], Rendered], dpi: int, *, max_pages: int = MAX_PAGES,
              seed: int = 0, progress: bool = True) -> LikeFit:
     """Fit the DPI and a preset to the scans in ``folder``. ``render(dpi, i)`` is the ``i``-th clean
@@ -484,10 +524,10 @@ def fit_like(folder: str, render: Callable[[int, int], Rendered], dpi: int, *, m
 
     rows = measure_scans(folder, max_pages)
     want = medians(rows)
-    start = medians([measure(render(dpi, i).image) for i in range(CALIBRATION_PAGES)])
-    if start["glyph_height"] <= 0 or want["glyph_height"] <= 0:
+    glyphs = functools.cache(lambda at: glyph_median(render, at))  # each DPI's pages are measured once
+    fitted_dpi = fit_dpi(glyphs, dpi, want["glyph_height"]) if want["glyph_height"] > 0 else 0
+    if not fitted_dpi:
         raise UserError(f"--like {folder}: no text-like marks found on the scans or the synthetic pages")
-    fitted_dpi = int(round(min(DPI_RANGE[1], max(DPI_RANGE[0], dpi * want["glyph_height"] / start["glyph_height"]))))
     pages = [render(fitted_dpi, i) for i in range(CALIBRATION_PAGES)]
     initial = {"thermal_fade.fade": 0.0, "black_point.level": 0.0, "paper.brightness": want["paper_level"],
                "paper.tint": max(0.0, want["tint"]), "rotate.angle": want["abs_skew"], "blur.sigma": 0.5,
@@ -506,11 +546,13 @@ def fit_like(folder: str, render: Callable[[int, int], Rendered], dpi: int, *, m
         begin = _update(*tried[base], want)
         steps = ROUNDS if progress else None
         strengths, got = _calibrate(pages, base_data, want, begin, ROUNDS, work, "round", seed, steps)
+        growth = 1.0
         for attempt in range(2):  # blur and noise make glyphs look taller: refit the DPI on degraded pages
-            ratio = want["glyph_height"] / max(got["glyph_height"], 1e-6)
-            if abs(ratio - 1) <= 0.06:
+            growth = glyph_growth(render, fitted_dpi, with_strengths(base_data, strengths), work, seed)
+            refit = fit_dpi(glyphs, fitted_dpi, want["glyph_height"], growth)
+            if abs(refit / fitted_dpi - 1) <= DPI_TOLERANCE:
                 break
-            fitted_dpi = int(round(min(DPI_RANGE[1], max(DPI_RANGE[0], fitted_dpi * ratio))))
+            fitted_dpi = refit
             pages = [render(fitted_dpi, i) for i in range(CALIBRATION_PAGES)]
             strengths, got = _calibrate(pages, base_data, want, _update(strengths, got, want), 2, work,
                                         f"dpi-{attempt}", seed)
@@ -541,6 +583,7 @@ def fit_like(folder: str, render: Callable[[int, int], Rendered], dpi: int, *, m
     preset["fallback"] = preset.get("fallback") or "light"
     keep = ("glyph_height", "width", "height", "aspect", *MATCH_SCALES)
     real = {k: round(want[k], 4) for k in (*keep, "line_pitch")}
-    synthetic = {**{k: round(got[k], 4) for k in keep if k in got}, "line_pitch": round(pitch, 4)}
+    synthetic = {**{k: round(got[k], 4) for k in keep if k in got}, "line_pitch": round(pitch, 4),
+                 "glyph_height": round(glyphs(fitted_dpi) * growth, 4)}
     return LikeFit(str(folder), len(rows), fitted_dpi, base, preset, strengths, real, synthetic, distances,
                    readability, sizes, dots)
