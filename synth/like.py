@@ -487,9 +487,9 @@ def glyph_median(render: Callable[[int, int], Rendered], dpi: int, n: int = GLYP
 
 def fit_dpi(glyphs: Callable[[int], float], dpi: int, height: float, growth: float = 1.0) -> int:
     """The DPI at which the clean pages' median glyph (``glyphs(dpi)``: ``glyph_median`` at that DPI),
-    grown by ``growth`` (what the degradation adds), is ``height`` pixels tall: from ``dpi``, a second step where the first lands more than
-    ``DPI_TOLERANCE`` away (a glyph's pixel height is not quite in proportion to the DPI); 0 when the
-    pages have no text-like marks."""
+    grown by ``growth`` (what the degradation adds), is ``height`` pixels tall: from ``dpi``, a second
+    step where the first lands more than ``DPI_TOLERANCE`` away (a glyph's pixel height is not quite in
+    proportion to the DPI); 0 when the pages have no text-like marks."""
     for _ in range(2):
         got = glyphs(dpi) * growth
         if got <= 0:

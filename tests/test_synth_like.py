@@ -317,8 +317,9 @@ def test_fit_dpi_lands_where_the_grown_glyphs_are_as_tall_as_the_scans():
 
 
 def test_glyph_growth_is_what_the_degradation_adds_page_by_page(tmp_path):
-    """Measured page by page over ``GROWTH_PAGES``: a ratio of three pages' medians read 0.56 for a light
-    blur on sroie-dev's seed-13 fit (a noisy draw on an A4 page halved its measure), which sent the DPI to 591."""
+    """Measured page by page over ``GROWTH_PAGES``: a ratio of three pages' medians read 0.56 for the fitted
+    crumpled preset on sroie-dev's seed-13 fit at 326 DPI (a noisy draw on an A4-sized page measured a 31 px
+    glyph as 12 px), which sent the DPI to 591 in a first version."""
     from synth.generate import SynthConfig, render_sample
     from synth.like import glyph_growth, preset_data, with_strengths
 
